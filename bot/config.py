@@ -1,0 +1,138 @@
+"""Settings: the environment contract of DESIGN.md, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line that names the variable."""
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+def _user_ids(value: Any) -> frozenset[int]:
+    """`ALLOWED_USERS=1,2, 3` -> {1, 2, 3}; an empty value is an empty set."""
+    if isinstance(value, (set, frozenset, list, tuple)):
+        items = [str(item) for item in value]
+    elif isinstance(value, int):
+        items = [str(value)]
+    elif isinstance(value, str):
+        items = [item for item in value.replace(";", ",").split(",") if item.strip()]
+    else:
+        raise ValueError("must be comma-separated Telegram user ids")
+    ids: set[int] = set()
+    for item in items:
+        text = item.strip()
+        if not text.isdigit() or int(text) <= 0:
+            raise ValueError(f"must be comma-separated Telegram user ids, {text!r} is not one")
+        ids.add(int(text))
+    return frozenset(ids)
+
+
+def _file_path(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must be a file path, not empty")
+    return value
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+UserIds = Annotated[frozenset[int], NoDecode, BeforeValidator(_user_ids)]
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
+OptionalUrl = Annotated[HttpUrl | None, BeforeValidator(_blank_to_none)]
+
+
+class Settings(BaseSettings):
+    """Every field is the lower-case name of its environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    bot_token: OptionalSecret = None
+    telegram_api_url: HttpUrl = "https://api.telegram.org"
+    smmlaba_api_url: HttpUrl = "https://smmlaba.com/vkapi/v1/"
+    smmlaba_username: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    smmlaba_apikey: OptionalSecret = None
+    smmlaba_timeout_seconds: PositiveFloat = 20.0
+    allowed_users: UserIds = frozenset()
+    admin_ids: UserIds = frozenset()
+    database_path: Annotated[Path, BeforeValidator(_file_path)] = Path("data/smmbot.sqlite3")
+    bot_secret_key: OptionalSecret = None
+    check_interval_seconds: PositiveInt = 60
+    panel_currency: Annotated[str, Field(min_length=1, max_length=12)] = "RUB"
+    webhook_url: OptionalUrl = None
+    webhook_secret: OptionalSecret = None
+    log_level: Annotated[LogLevel, BeforeValidator(_upper)] = "INFO"
+
+    @property
+    def operator_mode(self) -> bool:
+        """The panel account comes from the environment rather than from each user."""
+        return self.smmlaba_username is not None and self.smmlaba_apikey is not None
+
+    def require_bot_token(self) -> SecretStr:
+        if self.bot_token is None:
+            raise ConfigError("BOT_TOKEN: required to run the bot (get one from @BotFather)")
+        return self.bot_token
+
+    def configure_logging(self) -> None:
+        logging.basicConfig(
+            level=self.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning any problem into a one-line `ConfigError`."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from None
+    if (settings.smmlaba_username is None) != (settings.smmlaba_apikey is None):
+        missing = "SMMLABA_APIKEY" if settings.smmlaba_apikey is None else "SMMLABA_USERNAME"
+        raise ConfigError(f"{missing}: required when the other operator credential is set")
+    return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+    message = first["msg"].removeprefix("Value error, ")
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{variable}: {message}{suffix}"

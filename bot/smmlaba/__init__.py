@@ -1,0 +1,22 @@
+"""The SMMLaba panel: its client, its answers and its failures."""
+
+from bot.smmlaba.client import DEFAULT_URL, RetryPolicy, SmmLabaClient
+from bot.smmlaba.errors import PanelError, PanelException, PanelProtocolError, PanelUnavailable
+from bot.smmlaba.models import OrderStatus, PlacedOrder, Price, Service, ServiceParam
+from bot.smmlaba.protocol import Panel
+
+__all__ = [
+    "DEFAULT_URL",
+    "OrderStatus",
+    "Panel",
+    "PanelError",
+    "PanelException",
+    "PanelProtocolError",
+    "PanelUnavailable",
+    "PlacedOrder",
+    "Price",
+    "RetryPolicy",
+    "Service",
+    "ServiceParam",
+    "SmmLabaClient",
+]

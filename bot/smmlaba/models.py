@@ -1,0 +1,235 @@
+"""Typed shapes of the panel's answers, lenient where the API is loose.
+
+The panel sends numbers as strings or numbers, ids as integers or string codes, `required` as
+1/"1"/0/"0" and `values` as a list or a single string. Everything is normalised here, at the
+edge, so the rest of the bot sees one shape: ids are opaque strings and money is Decimal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+_PRICE = re.compile(
+    r"^\s*(?P<amount>\d+(?:[.,]\d+)?)\s*(?:[^\W\d_]{1,5}\s*)?per\s*(?P<per>\d+)\s*$",
+    re.IGNORECASE,
+)
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A decimal from a number or a string such as "123.45", " 1 250,5 " or 12.5."""
+    if isinstance(value, bool):
+        raise ValueError("a flag is not an amount")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+        try:
+            result = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+    else:
+        raise ValueError(f"{type(value).__name__} is not a number")
+    if not result.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return result
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return to_decimal(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = to_decimal(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(number)
+
+
+def _opaque_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("an id must be a number or a string")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("an id must not be empty")
+    return text
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, Decimal, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"{type(value).__name__} is not text")
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if value is not None else ""
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no", ""):
+        return False
+    raise ValueError(f"{value!r} is not 1 or 0")
+
+
+def _choices(value: Any) -> tuple[str, ...] | None:
+    """`values` arrive as a JSON list, a PHP-style object, or one string (older clients)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = [text]
+        else:
+            value = re.split(r"\s*[\n;|]\s*", text)
+    if isinstance(value, (list, tuple)):
+        items = tuple(_text(item).strip() for item in value)
+        return tuple(item for item in items if item) or None
+    return (_text(value),)
+
+
+OpaqueId = Annotated[str, BeforeValidator(_opaque_id)]
+Text = Annotated[str, BeforeValidator(_text)]
+Money = Annotated[Decimal | None, BeforeValidator(_optional_decimal)]
+Count = Annotated[int | None, BeforeValidator(_optional_int)]
+
+
+class Price(BaseModel):
+    """ "0.0500 per 100": `amount` buys `per` units. `text` is always what the panel wrote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    amount: Decimal | None = None
+    per: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Price:
+        match = _PRICE.match(text)
+        if match is None or int(match["per"]) == 0:
+            return cls(text=text)
+        amount = Decimal(match["amount"].replace(",", "."))
+        return cls(text=text, amount=amount, per=int(match["per"]))
+
+    @property
+    def known(self) -> bool:
+        return self.amount is not None and self.per is not None
+
+    def total(self, count: int) -> Decimal | None:
+        """The exact price of `count` units, or None when the price did not parse."""
+        if self.amount is None or self.per is None:
+            return None
+        return self.amount * count / self.per
+
+
+def _price(value: Any) -> Any:
+    if isinstance(value, Price):
+        return value
+    return Price.parse(_text(value))
+
+
+PriceField = Annotated[Price, BeforeValidator(_price), PlainSerializer(lambda p: p.text)]
+
+
+class _WireModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class ServiceParam(_WireModel):
+    """One field `add` needs: `param` is the form field, `name` the label for a person."""
+
+    name: Text = ""
+    param: Annotated[str, BeforeValidator(_opaque_id)]
+    required: Annotated[bool, BeforeValidator(_flag)] = False
+    valid: Text = ""
+    values: Annotated[tuple[str, ...] | None, BeforeValidator(_choices)] = None
+
+    @model_validator(mode="after")
+    def _label(self) -> ServiceParam:
+        if not self.name.strip():
+            object.__setattr__(self, "name", self.param)
+        return self
+
+
+def _params(value: Any) -> Any:
+    if value is None or value == "":
+        return []
+    if isinstance(value, dict):
+        return list(value.values())
+    return value
+
+
+class Service(_WireModel):
+    id: OpaqueId = Field(alias="service")
+    category: Text = ""
+    name: Text = Field("", alias="product_name")
+    price: PriceField = Price(text="")
+    params: Annotated[tuple[ServiceParam, ...], BeforeValidator(_params)] = ()
+
+    @model_validator(mode="after")
+    def _label(self) -> Service:
+        if not self.name.strip():
+            object.__setattr__(self, "name", f"Service {self.id}")
+        return self
+
+    @property
+    def category_path(self) -> tuple[str, ...]:
+        """ "Instagram. Likes. " -> ("Instagram", "Likes")."""
+        return tuple(part.strip() for part in self.category.split(".") if part.strip())
+
+
+class PlacedOrder(_WireModel):
+    order_id: OpaqueId = Field(alias="orderid")
+    price: Money = None
+
+
+class OrderStatus(_WireModel):
+    order_id: OpaqueId = Field(alias="orderid")
+    name: Text = ""
+    service: Text = ""
+    price: Money = None
+    status: Text = ""
+    status_text: Text = Field("", alias="statusText")
+    url: Text = ""
+    count: Count = None
+    remain: Count = None
+
+    @property
+    def delivered(self) -> int | None:
+        if self.count is None or self.remain is None:
+            return None
+        return max(0, min(self.count, self.count - self.remain))
+
+    @property
+    def progress(self) -> Decimal | None:
+        """Delivered share in [0, 1], when the panel said how much was ordered and remains."""
+        delivered = self.delivered
+        if delivered is None or not self.count:
+            return None
+        return Decimal(delivered) / Decimal(self.count)

@@ -1,0 +1,120 @@
+"""The SQLite connection: WAL, migrations by `PRAGMA user_version`, and transactions.
+
+One connection serves the whole process. aiosqlite runs its statements on one thread, but two
+coroutines could still interleave their statements inside one transaction, so every use of the
+connection takes `Database`'s lock: a transaction is all-or-nothing and nobody reads its middle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from storage.schema import MIGRATIONS
+
+Row = aiosqlite.Row
+
+
+class DatabaseTooNew(Exception):
+    """The file was written by a newer version of the bot; refusing to guess at its schema."""
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Database({str(self.path)!r})"
+
+    @classmethod
+    async def open(cls, path: Path | str, *, migrate_to: int | None = None) -> Database:
+        """Open (creating if needed) and migrate to `migrate_to`, by default the latest schema."""
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        connection.row_factory = aiosqlite.Row
+        database = cls(connection, path)
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            await connection.execute("PRAGMA busy_timeout=5000")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            await database.migrate(migrate_to)
+        except BaseException:
+            await connection.close()
+            raise
+        return database
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._connection.close()
+
+    async def version(self) -> int:
+        row = await self.fetchone("PRAGMA user_version")
+        assert row is not None
+        return int(row[0])
+
+    async def migrate(self, target: int | None = None) -> None:
+        """Apply the migrations after the file's `user_version`, each in its own transaction."""
+        target = len(MIGRATIONS) if target is None else target
+        current = await self.version()
+        if current > len(MIGRATIONS):
+            raise DatabaseTooNew(
+                f"{self.path} has schema version {current}; this bot knows up to {len(MIGRATIONS)}"
+            )
+        for version in range(current + 1, target + 1):
+            async with self.transaction() as tx:
+                for statement in MIGRATIONS[version - 1]:
+                    await tx.execute(statement)
+                # PRAGMA takes no parameters; `version` is an int from range().
+                await tx.execute(f"PRAGMA user_version = {version:d}")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` on any exception (cancellation too)."""
+        async with self._lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                await asyncio.shield(self._connection.execute("ROLLBACK"))
+                raise
+            await self._connection.execute("COMMIT")
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        """One statement in its own transaction; returns the number of rows it changed."""
+        async with self.transaction() as tx:
+            cursor = await tx.execute(sql, parameters)
+            return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as tx:
+            await tx.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> Row | None:
+        async with self._lock, self._connection.execute(sql, parameters) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
+        async with self._lock, self._connection.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())

@@ -1,0 +1,311 @@
+"""Orders: placed at most once per confirmation token, then tracked until they end.
+
+Life of an order: `submitting` (row written before `add` is sent) -> `placed` (the panel gave an
+id), `rejected` (the panel refused) or `uncertain` (no answer: it may or may not exist).
+A placed order then follows the panel's status: pending, in_progress, and one of the final
+states. Only the owner ever sees an order: every lookup by id takes the user id too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from storage import outbox
+from storage.db import Database, Row
+from storage.outbox import Notification
+
+
+class OrderState(StrEnum):
+    SUBMITTING = "submitting"
+    PLACED = "placed"
+    REJECTED = "rejected"
+    UNCERTAIN = "uncertain"
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    LOST = "lost"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {
+        OrderState.REJECTED,
+        OrderState.COMPLETED,
+        OrderState.PARTIAL,
+        OrderState.CANCELLED,
+        OrderState.REFUNDED,
+        OrderState.LOST,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: int
+    token: str
+    user_id: int
+    chat_id: int
+    account: str
+    state: OrderState
+    service_id: str
+    service_name: str
+    params: dict[str, str]
+    quantity: int | None
+    total: Decimal | None
+    panel_order_id: str | None
+    charged: Decimal | None
+    error: str | None
+    status_code: str | None
+    status_text: str | None
+    remain: int | None
+    muted: bool
+    next_check_at: float | None
+    quiet_checks: int
+    failed_checks: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What one `check` taught us about an order, and when to look again (None: never)."""
+
+    state: OrderState
+    status_code: str | None
+    status_text: str | None
+    remain: int | None
+    next_check_at: float | None
+    quiet_checks: int = 0
+    failed_checks: int = 0
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _order(row: Row) -> Order:
+    return Order(
+        id=row["id"],
+        token=row["token"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        account=row["account"],
+        state=OrderState(row["state"]),
+        service_id=row["service_id"],
+        service_name=row["service_name"],
+        params=json.loads(row["params"]),
+        quantity=row["quantity"],
+        total=_decimal(row["total"]),
+        panel_order_id=row["panel_order_id"],
+        charged=_decimal(row["charged"]),
+        error=row["error"],
+        status_code=row["status_code"],
+        status_text=row["status_text"],
+        remain=row["remain"],
+        muted=bool(row["muted"]),
+        next_check_at=row["next_check_at"],
+        quiet_checks=row["quiet_checks"],
+        failed_checks=row["failed_checks"],
+        created_at=row["created_at"],
+    )
+
+
+async def start_submitting(
+    db: Database,
+    *,
+    token: str,
+    user_id: int,
+    chat_id: int,
+    account: str,
+    service_id: str,
+    service_name: str,
+    params: dict[str, str],
+    quantity: int | None,
+    total: Decimal | None,
+) -> tuple[Order, bool]:
+    """Write the order before `add` is sent. Returns (order, True) the first time a token is
+    seen and (the existing order, False) on every later attempt: the caller must not send
+    `add` again then."""
+    now = time.time()
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            """
+            INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
+                                service_name, params, quantity, total, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (token) DO NOTHING
+            """,
+            (
+                token,
+                user_id,
+                chat_id,
+                account,
+                service_id,
+                service_name,
+                json.dumps(params, ensure_ascii=False),
+                quantity,
+                _text(total),
+                now,
+                now,
+            ),
+        )
+        created = cursor.rowcount == 1
+        async with tx.execute("SELECT * FROM orders WHERE token = ?", (token,)) as rows:
+            row = await rows.fetchone()
+    assert row is not None
+    return _order(row), created
+
+
+async def _finish_submitting(
+    db: Database, token: str, sql_set: str, values: tuple[object, ...]
+) -> Order:
+    async with db.transaction() as tx:
+        await tx.execute(
+            f"UPDATE orders SET {sql_set}, updated_at = ? WHERE token = ? AND state = 'submitting'",  # noqa: S608 - fixed fragments
+            (*values, time.time(), token),
+        )
+        async with tx.execute("SELECT * FROM orders WHERE token = ?", (token,)) as rows:
+            row = await rows.fetchone()
+    if row is None:
+        raise KeyError(f"no order with token {token!r}")
+    return _order(row)
+
+
+async def mark_placed(
+    db: Database, token: str, *, panel_order_id: str, charged: Decimal | None, next_check_at: float
+) -> Order:
+    return await _finish_submitting(
+        db,
+        token,
+        "state = 'placed', panel_order_id = ?, charged = ?, next_check_at = ?",
+        (panel_order_id, _text(charged), next_check_at),
+    )
+
+
+async def mark_rejected(db: Database, token: str, error: str) -> Order:
+    return await _finish_submitting(db, token, "state = 'rejected', error = ?", (error,))
+
+
+async def mark_uncertain(db: Database, token: str, error: str) -> Order:
+    return await _finish_submitting(db, token, "state = 'uncertain', error = ?", (error,))
+
+
+async def get_for_user(db: Database, user_id: int, order_id: int) -> Order | None:
+    """The order, only if it belongs to `user_id`: forged ids find nothing."""
+    row = await db.fetchone(
+        "SELECT * FROM orders WHERE id = ? AND user_id = ?", (order_id, user_id)
+    )
+    return None if row is None else _order(row)
+
+
+async def list_for_user(db: Database, user_id: int, *, limit: int, offset: int = 0) -> list[Order]:
+    """The user's orders, newest first, whatever their state."""
+    rows = await db.fetchall(
+        "SELECT * FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+        (user_id, limit, offset),
+    )
+    return [_order(row) for row in rows]
+
+
+async def count_for_user(db: Database, user_id: int) -> int:
+    row = await db.fetchone("SELECT COUNT(*) FROM orders WHERE user_id = ?", (user_id,))
+    return 0 if row is None else int(row[0])
+
+
+async def count_tracked(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) FROM orders WHERE next_check_at IS NOT NULL")
+    return 0 if row is None else int(row[0])
+
+
+async def due_for_check(db: Database, now: float, limit: int) -> list[Order]:
+    """Tracked orders whose check time has come, the longest-waiting first."""
+    rows = await db.fetchall(
+        """
+        SELECT * FROM orders
+        WHERE next_check_at IS NOT NULL AND next_check_at <= ?
+        ORDER BY next_check_at LIMIT ?
+        """,
+        (now, limit),
+    )
+    return [_order(row) for row in rows]
+
+
+async def record_check(
+    db: Database,
+    order_id: int,
+    result: CheckResult,
+    *,
+    event: bool,
+    notification: Notification | None = None,
+) -> bool:
+    """Store what a check found. With `event`, also an `order_events` row and, if given, the
+    notification, all in one transaction: either all three are written or none.
+    Returns whether the notification was queued (False if its dedupe key was seen before)."""
+    now = time.time()
+    async with db.transaction() as tx:
+        await tx.execute(
+            """
+            UPDATE orders SET state = ?, status_code = ?, status_text = ?, remain = ?,
+                              next_check_at = ?, quiet_checks = ?, failed_checks = ?,
+                              updated_at = ?
+            WHERE id = ?
+            """,
+            (
+                result.state.value,
+                result.status_code,
+                result.status_text,
+                result.remain,
+                result.next_check_at,
+                result.quiet_checks,
+                result.failed_checks,
+                now,
+                order_id,
+            ),
+        )
+        if event:
+            await tx.execute(
+                """
+                INSERT INTO order_events (order_id, state, status_code, status_text, remain,
+                                          created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+                (
+                    order_id,
+                    result.state.value,
+                    result.status_code,
+                    result.status_text,
+                    result.remain,
+                    now,
+                ),
+            )
+        if notification is None:
+            return False
+        return await outbox.add_in(tx, notification, now)
+
+
+async def set_muted(db: Database, user_id: int, order_id: int, muted: bool) -> bool:
+    """Mute or unmute one of the user's orders; False if it is not theirs."""
+    changed = await db.execute(
+        "UPDATE orders SET muted = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+        (int(muted), time.time(), order_id, user_id),
+    )
+    return changed == 1
+
+
+async def events(db: Database, order_id: int) -> list[Row]:
+    return await db.fetchall(
+        "SELECT * FROM order_events WHERE order_id = ? ORDER BY id", (order_id,)
+    )

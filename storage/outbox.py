@@ -1,0 +1,146 @@
+"""Messages waiting to be sent: written in the same transaction as the event they announce,
+marked sent only after Telegram accepted them."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database, Row
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    PARKED = "parked"  # kept failing; left for an admin to look at
+    DROPPED = "dropped"  # the user blocked the bot
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """What to announce; `dedupe_key` names the event so it is queued at most once."""
+
+    dedupe_key: str
+    user_id: int
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    dedupe_key: str
+    user_id: int
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+
+
+def _message(row: Row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        dedupe_key=row["dedupe_key"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        status=OutboxStatus(row["status"]),
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+    )
+
+
+async def add_in(tx: aiosqlite.Connection, notification: Notification, now: float) -> bool:
+    """Queue inside the caller's transaction; False if this event was queued before."""
+    cursor = await tx.execute(
+        """
+        INSERT INTO outbox (dedupe_key, user_id, chat_id, kind, payload, next_attempt_at,
+                            created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (dedupe_key) DO NOTHING
+        """,
+        (
+            notification.dedupe_key,
+            notification.user_id,
+            notification.chat_id,
+            notification.kind,
+            json.dumps(notification.payload, ensure_ascii=False),
+            now,
+            now,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+async def add(db: Database, notification: Notification) -> bool:
+    async with db.transaction() as tx:
+        return await add_in(tx, notification, time.time())
+
+
+async def due(db: Database, now: float, limit: int = 100) -> list[OutboxMessage]:
+    """Pending messages whose time has come, oldest first (per chat, order is kept)."""
+    rows = await db.fetchall(
+        """
+        SELECT * FROM outbox
+        WHERE status = 'pending' AND next_attempt_at <= ?
+        ORDER BY id LIMIT ?
+        """,
+        (now, limit),
+    )
+    return [_message(row) for row in rows]
+
+
+async def mark_sent(db: Database, message_id: int) -> None:
+    await db.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+        (time.time(), message_id),
+    )
+
+
+async def retry_later(db: Database, message_id: int, error: str, next_attempt_at: float) -> None:
+    await db.execute(
+        """
+        UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+        WHERE id = ? AND status = 'pending'
+        """,
+        (error, next_attempt_at, message_id),
+    )
+
+
+async def park(db: Database, message_id: int, error: str) -> None:
+    await db.execute(
+        """
+        UPDATE outbox SET status = 'parked', attempts = attempts + 1, last_error = ?
+        WHERE id = ? AND status = 'pending'
+        """,
+        (error, message_id),
+    )
+
+
+async def drop_for_user(db: Database, user_id: int, reason: str) -> int:
+    """Give up on everything pending for a user who blocked the bot; returns how many."""
+    return await db.execute(
+        """
+        UPDATE outbox SET status = 'dropped', last_error = ?
+        WHERE user_id = ? AND status = 'pending'
+        """,
+        (reason, user_id),
+    )
+
+
+async def with_status(db: Database, status: OutboxStatus, limit: int = 100) -> list[OutboxMessage]:
+    rows = await db.fetchall(
+        "SELECT * FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?", (status.value, limit)
+    )
+    return [_message(row) for row in rows]

@@ -1,0 +1,108 @@
+"""The schema, as migration steps. Step N brings a file from `user_version` N-1 to N.
+
+Never edit a step that has shipped: add a new one. Money is stored as Decimal text, times as
+Unix seconds (REAL), JSON as TEXT.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, ...]] = [
+    # 1: users, orders and their events, the notification outbox, catalog cache, FSM.
+    (
+        """
+        CREATE TABLE users (
+            id                INTEGER PRIMARY KEY,  -- Telegram user id
+            chat_id           INTEGER NOT NULL,
+            first_name        TEXT    NOT NULL DEFAULT '',
+            telegram_language TEXT,                 -- as Telegram reports it
+            language          TEXT,                 -- the user's own choice; NULL follows Telegram
+            is_active         INTEGER NOT NULL DEFAULT 1,  -- 0 once Telegram says 403
+            notify            TEXT    NOT NULL DEFAULT 'all',
+            panel_username    TEXT,                 -- personal mode only
+            panel_apikey      BLOB,                 -- encrypted, never plain text
+            created_at        REAL    NOT NULL,
+            updated_at        REAL    NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE orders (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            token          TEXT    NOT NULL UNIQUE,  -- one per confirmation: placing is idempotent
+            user_id        INTEGER NOT NULL REFERENCES users(id),
+            chat_id        INTEGER NOT NULL,
+            account        TEXT    NOT NULL,         -- the panel account the order goes on
+            state          TEXT    NOT NULL,
+            service_id     TEXT    NOT NULL,
+            service_name   TEXT    NOT NULL,
+            params         TEXT    NOT NULL,         -- JSON object: the fields sent with `add`
+            quantity       INTEGER,
+            total          TEXT,                     -- Decimal shown at confirmation
+            panel_order_id TEXT,
+            charged        TEXT,                     -- Decimal the panel reported
+            error          TEXT,                     -- refusal text or transport failure
+            status_code    TEXT,
+            status_text    TEXT,
+            remain         INTEGER,
+            muted          INTEGER NOT NULL DEFAULT 0,
+            next_check_at  REAL,                     -- NULL: not tracked
+            quiet_checks   INTEGER NOT NULL DEFAULT 0,
+            failed_checks  INTEGER NOT NULL DEFAULT 0,
+            created_at     REAL    NOT NULL,
+            updated_at     REAL    NOT NULL,
+            UNIQUE (account, panel_order_id)
+        )
+        """,
+        "CREATE INDEX orders_due ON orders (next_check_at) WHERE next_check_at IS NOT NULL",
+        "CREATE INDEX orders_by_user ON orders (user_id, id DESC)",
+        """
+        CREATE TABLE order_events (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            order_id    INTEGER NOT NULL REFERENCES orders(id),
+            state       TEXT    NOT NULL,
+            status_code TEXT,
+            status_text TEXT,
+            remain      INTEGER,
+            created_at  REAL    NOT NULL
+        )
+        """,
+        "CREATE INDEX order_events_by_order ON order_events (order_id, id)",
+        """
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            dedupe_key      TEXT    NOT NULL UNIQUE,  -- one message per event, ever
+            user_id         INTEGER NOT NULL REFERENCES users(id),
+            chat_id         INTEGER NOT NULL,
+            kind            TEXT    NOT NULL,
+            payload         TEXT    NOT NULL,         -- JSON
+            status          TEXT    NOT NULL DEFAULT 'pending',  -- pending|sent|parked|dropped
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL    NOT NULL,
+            last_error      TEXT,
+            created_at      REAL    NOT NULL,
+            sent_at         REAL
+        )
+        """,
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE status = 'pending'",
+        """
+        CREATE TABLE catalog_cache (
+            account    TEXT PRIMARY KEY,
+            services   TEXT NOT NULL,  -- JSON list in the panel's wire shape
+            fetched_at REAL NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE fsm (
+            bot_id                 INTEGER NOT NULL,
+            chat_id                INTEGER NOT NULL,
+            user_id                INTEGER NOT NULL,
+            thread_id              INTEGER NOT NULL DEFAULT 0,   -- 0 stands for None
+            business_connection_id TEXT    NOT NULL DEFAULT '',  -- '' stands for None
+            destiny                TEXT    NOT NULL,
+            state                  TEXT,
+            data                   TEXT    NOT NULL DEFAULT '{}',
+            updated_at             REAL    NOT NULL,
+            PRIMARY KEY (bot_id, chat_id, user_id, thread_id, business_connection_id, destiny)
+        ) WITHOUT ROWID
+        """,
+    ),
+]

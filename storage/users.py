@@ -1,0 +1,112 @@
+"""The people who use the bot: their chat, language, notification choice and panel account."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from storage.db import Database, Row
+
+
+class NotifyMode(StrEnum):
+    ALL = "all"  # every status or progress change
+    FINAL = "final"  # only completion and failures
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    chat_id: int
+    first_name: str
+    telegram_language: str | None
+    language: str | None
+    is_active: bool
+    notify: NotifyMode
+    panel_username: str | None
+    panel_apikey: bytes | None = field(repr=False)  # encrypted by the caller
+
+    @property
+    def has_panel_account(self) -> bool:
+        return self.panel_username is not None and self.panel_apikey is not None
+
+
+def _user(row: Row) -> User:
+    return User(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        first_name=row["first_name"],
+        telegram_language=row["telegram_language"],
+        language=row["language"],
+        is_active=bool(row["is_active"]),
+        notify=NotifyMode(row["notify"]),
+        panel_username=row["panel_username"],
+        panel_apikey=row["panel_apikey"],
+    )
+
+
+async def touch(
+    db: Database,
+    user_id: int,
+    *,
+    chat_id: int,
+    first_name: str,
+    telegram_language: str | None,
+) -> User:
+    """Record that the user wrote to us: create them, refresh their name, and mark them active
+    (a user who writes again has unblocked the bot)."""
+    now = time.time()
+    async with db.transaction() as tx:
+        await tx.execute(
+            """
+            INSERT INTO users (id, chat_id, first_name, telegram_language, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                chat_id = excluded.chat_id,
+                first_name = excluded.first_name,
+                telegram_language = excluded.telegram_language,
+                is_active = 1,
+                updated_at = excluded.updated_at
+            """,
+            (user_id, chat_id, first_name, telegram_language, now, now),
+        )
+        async with tx.execute("SELECT * FROM users WHERE id = ?", (user_id,)) as cursor:
+            row = await cursor.fetchone()
+    assert row is not None
+    return _user(row)
+
+
+async def get(db: Database, user_id: int) -> User | None:
+    row = await db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+    return None if row is None else _user(row)
+
+
+async def set_active(db: Database, user_id: int, active: bool) -> None:
+    await db.execute(
+        "UPDATE users SET is_active = ?, updated_at = ? WHERE id = ?",
+        (int(active), time.time(), user_id),
+    )
+
+
+async def set_language(db: Database, user_id: int, language: str | None) -> None:
+    await db.execute(
+        "UPDATE users SET language = ?, updated_at = ? WHERE id = ?",
+        (language, time.time(), user_id),
+    )
+
+
+async def set_notify(db: Database, user_id: int, mode: NotifyMode) -> None:
+    await db.execute(
+        "UPDATE users SET notify = ?, updated_at = ? WHERE id = ?",
+        (mode.value, time.time(), user_id),
+    )
+
+
+async def set_panel_account(
+    db: Database, user_id: int, username: str | None, encrypted_apikey: bytes | None
+) -> None:
+    """Link (or, with None, unlink) the user's own panel account. The key arrives encrypted."""
+    await db.execute(
+        "UPDATE users SET panel_username = ?, panel_apikey = ?, updated_at = ? WHERE id = ?",
+        (username, encrypted_apikey, time.time(), user_id),
+    )
