@@ -99,9 +99,11 @@ class Settings(BaseSettings):
     log_level: Annotated[LogLevel, BeforeValidator(_upper)] = "INFO"
 
     @property
-    def operator_mode(self) -> bool:
-        """The panel account comes from the environment rather than from each user."""
-        return self.smmlaba_username is not None and self.smmlaba_apikey is not None
+    def operator_account(self) -> tuple[str, SecretStr] | None:
+        """(e-mail, API key) in operator mode; None in personal mode, where users link theirs."""
+        if self.smmlaba_username is None or self.smmlaba_apikey is None:
+            return None
+        return self.smmlaba_username, self.smmlaba_apikey
 
     def require_bot_token(self) -> SecretStr:
         if self.bot_token is None:

@@ -1,0 +1,138 @@
+"""`smmbot`: run the bot, check its configuration, or serve the sandbox panel.
+
+Exit codes: 0 fine, 1 a check failed, 2 the configuration is wrong (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "sandbox-panel":
+            return asyncio.run(_sandbox_panel(args))
+        settings = load_settings()
+        if args.command == "check":
+            return asyncio.run(_check(settings, offline=args.offline))
+        if args.command == "run":
+            return _run(settings)
+    except ConfigError as exc:
+        print(f"smmbot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK
+    parser.print_help()
+    return EXIT_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smmbot", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (polling) with the configuration from the env")
+
+    check = commands.add_parser("check", help="validate the configuration and reach the panel")
+    check.add_argument("--offline", action="store_true", help="validate only; call nothing")
+
+    sandbox = commands.add_parser("sandbox-panel", help="serve an SMMLaba emulator")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.add_argument("--seed", type=int, default=0, help="makes order outcomes repeatable")
+    sandbox.add_argument("--time-scale", type=float, default=1.0, help="panel seconds per second")
+    sandbox.add_argument("--catalog", type=Path, help="JSON file with the services to offer")
+    sandbox.add_argument("--synthetic", type=int, metavar="N", help="offer N generated services")
+    sandbox.add_argument("--username", default="demo@example.com")
+    sandbox.add_argument("--apikey", help="the demo account's key (random by default)")
+    sandbox.add_argument("--balance", type=Decimal, default=Decimal("5000"))
+    for knob in ("latency", "error-rate", "html-rate", "hang-rate", "bad-json-rate"):
+        sandbox.add_argument(f"--{knob}", type=float, default=0.0)
+    return parser
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import run_bot
+
+    settings.require_bot_token()
+    settings.configure_logging()
+    asyncio.run(run_bot(settings))
+    return EXIT_OK
+
+
+async def _check(settings: Settings, *, offline: bool) -> int:
+    from bot.app import build_operator_panel
+    from bot.smmlaba import PanelException
+
+    mode = "personal" if settings.operator_account is None else "operator"
+    print(f"configuration ok: {mode} mode, database {settings.database_path}")
+    panel = None if offline else build_operator_panel(settings)
+    if panel is None:
+        return EXIT_OK
+    async with panel:
+        try:
+            await panel.test()
+            balance = await panel.balance()
+        except PanelException as exc:
+            print(f"panel check failed: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    print(f"panel ok: {panel.username}, balance {balance} {settings.panel_currency}")
+    return EXIT_OK
+
+
+async def _sandbox_panel(args: argparse.Namespace) -> int:
+    from bot.sandbox.catalog import builtin_catalog, load_catalog, synthetic_catalog
+    from bot.sandbox.panel import Faults, SandboxClock, demo_panel, serve
+
+    if args.catalog is not None:
+        catalog = load_catalog(args.catalog)
+    elif args.synthetic:
+        catalog = synthetic_catalog(args.synthetic, seed=args.seed)
+    else:
+        catalog = builtin_catalog()
+    faults = Faults(
+        latency=args.latency,
+        error_rate=args.error_rate,
+        html_rate=args.html_rate,
+        hang_rate=args.hang_rate,
+        bad_json_rate=args.bad_json_rate,
+    )
+    panel, account = demo_panel(
+        username=args.username,
+        api_key=args.apikey,
+        balance=args.balance,
+        catalog=catalog,
+        seed=args.seed,
+        clock=SandboxClock(args.time_scale),
+        faults=faults,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with serve(panel, args.host, args.port) as url:
+        print(f"SMMLaba sandbox panel: {url} ({len(catalog)} services)")
+        print("Demo account (paste into .env):")
+        print(f"  SMMLABA_API_URL={url}")
+        print(f"  SMMLABA_USERNAME={account.username}")
+        print(f"  SMMLABA_APIKEY={account.api_key}")
+        print(f"Fault knobs at run time: POST JSON to {url.split('/vkapi')[0]}/_sandbox/faults")
+        sys.stdout.flush()
+        await stop.wait()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

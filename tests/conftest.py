@@ -1,0 +1,101 @@
+"""Shared fixtures: the sandbox panel on 127.0.0.1, a real client, a real SQLite file."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.sandbox.panel import Account, SandboxClock, SandboxPanel, serve
+from bot.smmlaba import RetryPolicy, SmmLabaClient
+from storage.db import Database
+
+ALICE = "alice@example.com"
+
+# Quick retries keep the suite fast; the number of attempts is what the tests count.
+FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
+
+
+@pytest.fixture
+def panel() -> SandboxPanel:
+    """A panel whose clock only moves when a test advances it."""
+    return SandboxPanel(seed=7, clock=SandboxClock(scale=0.0))
+
+
+@pytest.fixture
+def alice(panel: SandboxPanel) -> Account:
+    return panel.add_account(ALICE, secrets.token_hex(16), "1000")
+
+
+@pytest.fixture
+async def panel_url(panel: SandboxPanel) -> AsyncIterator[str]:
+    async with serve(panel) as url:
+        yield url
+
+
+@pytest.fixture
+async def client(panel_url: str, alice: Account) -> AsyncIterator[SmmLabaClient]:
+    async with SmmLabaClient(
+        alice.username, SecretStr(alice.api_key), url=panel_url, timeout=2.0, retry=FAST_RETRY
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with await Database.open(tmp_path / "bot.sqlite3") as database:
+        yield database
+
+
+@dataclass
+class CannedPanel:
+    """A stand-in that answers every request with one fixed body, to feed the client shapes
+    the sandbox never produces. It keeps the raw request bodies it received."""
+
+    body: bytes = b'{"result": "success", "error": "", "message": {"test": "ok"}}'
+    status: int = 200
+    content_type: str = "text/html"
+    received: list[bytes] = field(default_factory=list)
+
+    def reply(
+        self, body: str | bytes, *, status: int = 200, content_type: str = "text/html"
+    ) -> None:
+        self.body = body.encode() if isinstance(body, str) else body
+        self.status = status
+        self.content_type = content_type
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.received.append(await request.read())
+        return web.Response(body=self.body, status=self.status, content_type=self.content_type)
+
+
+@pytest.fixture
+async def canned() -> AsyncIterator[tuple[CannedPanel, str]]:
+    stub = CannedPanel()
+    app = web.Application()
+    app.router.add_post("/vkapi/v1/", stub.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield stub, f"http://{host}:{port}/vkapi/v1/"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def canned_client(
+    canned: tuple[CannedPanel, str],
+) -> AsyncIterator[tuple[CannedPanel, SmmLabaClient]]:
+    stub, url = canned
+    async with SmmLabaClient(
+        ALICE, SecretStr("k" * 32), url=url, timeout=2.0, retry=FAST_RETRY
+    ) as client:
+        yield stub, client

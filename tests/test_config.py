@@ -1,0 +1,165 @@
+"""The environment contract: defaults, parsing, and one clear line for every bad value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+VARIABLES = [name.upper() for name in Settings.model_fields]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No stray variable or `.env` from the developer's machine leaks into a test."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def smmbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_defaults_match_the_design() -> None:
+    settings = load_settings()
+    assert settings.bot_token is None
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.smmlaba_api_url == "https://smmlaba.com/vkapi/v1/"
+    assert settings.operator_account is None
+    assert settings.allowed_users == frozenset()
+    assert settings.admin_ids == frozenset()
+    assert settings.database_path == Path("data/smmbot.sqlite3")
+    assert settings.check_interval_seconds == 60
+    assert settings.panel_currency == "RUB"
+    assert settings.webhook_url is None
+    assert settings.log_level == "INFO"
+
+
+def test_values_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("SMMLABA_USERNAME", "op@example.com")
+    monkeypatch.setenv("SMMLABA_APIKEY", "secret-key")
+    monkeypatch.setenv("ALLOWED_USERS", " 1, 22 ,333,")
+    monkeypatch.setenv("ADMIN_IDS", "22")
+    monkeypatch.setenv("CHECK_INTERVAL_SECONDS", "15")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com/hook")
+    settings = load_settings()
+    assert settings.allowed_users == frozenset({1, 22, 333})
+    assert settings.admin_ids == frozenset({22})
+    assert settings.check_interval_seconds == 15
+    assert settings.log_level == "DEBUG"
+    assert settings.operator_account is not None
+    username, key = settings.operator_account
+    assert username == "op@example.com"
+    assert key.get_secret_value() == "secret-key"
+    assert settings.webhook_url == "https://bot.example.com/hook"
+
+
+def test_secrets_do_not_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123:token-value")
+    monkeypatch.setenv("SMMLABA_USERNAME", "op@example.com")
+    monkeypatch.setenv("SMMLABA_APIKEY", "key-value")
+    monkeypatch.setenv("BOT_SECRET_KEY", "fernet-value")
+    monkeypatch.setenv("WEBHOOK_SECRET", "hook-value")
+    text = repr(load_settings()) + str(load_settings())
+    for secret in ("token-value", "key-value", "fernet-value", "hook-value"):
+        assert secret not in text
+
+
+def test_a_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PANEL_CURRENCY=USD\nALLOWED_USERS=5,6\n", encoding="utf-8")
+    settings = load_settings()
+    assert settings.panel_currency == "USD"
+    assert settings.allowed_users == frozenset({5, 6})
+
+
+def test_the_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("PANEL_CURRENCY=USD\n", encoding="utf-8")
+    monkeypatch.setenv("PANEL_CURRENCY", "EUR")
+    assert load_settings().panel_currency == "EUR"
+
+
+def test_a_secret_value_is_not_echoed_in_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_URL", "not a url with secret-part")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert "secret-part" not in str(error.value)
+
+
+BAD_VALUES = [
+    ("ALLOWED_USERS", "abc", "user ids"),
+    ("ADMIN_IDS", "12,-3", "user ids"),
+    ("CHECK_INTERVAL_SECONDS", "-5", "greater than 0"),
+    ("CHECK_INTERVAL_SECONDS", "soon", "integer"),
+    ("TELEGRAM_API_URL", "api.telegram.org", "http"),
+    ("SMMLABA_API_URL", "ftp://smmlaba.com/vkapi/v1/", "http"),
+    ("WEBHOOK_URL", "bot.example.com/hook", "http"),
+    ("LOG_LEVEL", "loud", "DEBUG"),
+    ("DATABASE_PATH", " ", "file path"),
+    ("SMMLABA_TIMEOUT_SECONDS", "0", "greater than 0"),
+    ("SMMLABA_USERNAME", "op@example.com", "SMMLABA_APIKEY"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "reason"), BAD_VALUES)
+def test_a_bad_value_stops_start_up_with_one_line(
+    tmp_path: Path, variable: str, value: str, reason: str
+) -> None:
+    result = smmbot("check", "--offline", env={variable: value}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    named = "SMMLABA_APIKEY" if variable == "SMMLABA_USERNAME" else variable
+    assert f"configuration error: {named}:" in lines[0]
+    assert reason in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_value_in_dotenv_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ALLOWED_USERS=abc\n", encoding="utf-8")
+    result = smmbot("check", "--offline", env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("smmbot: configuration error: ALLOWED_USERS:")
+
+
+def test_run_without_a_token_names_it(tmp_path: Path) -> None:
+    result = smmbot("run", env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "BOT_TOKEN" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_good_configuration_passes_the_offline_check(tmp_path: Path) -> None:
+    result = smmbot(
+        "check",
+        "--offline",
+        env={"ALLOWED_USERS": "1,2", "SMMLABA_USERNAME": "a@b.c", "SMMLABA_APIKEY": "k"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "configuration ok: operator mode" in result.stdout
+
+
+def test_the_shipped_example_file_is_a_valid_configuration(tmp_path: Path) -> None:
+    example = Path(__file__).parent.parent / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = load_settings()
+    assert settings.operator_account is None
+    assert settings.allowed_users == frozenset()

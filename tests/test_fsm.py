@@ -1,0 +1,137 @@
+"""The contract of `SQLiteStorage` as an aiogram `BaseStorage`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
+
+from storage.db import Database
+from storage.fsm import SQLiteStorage
+
+KEY = StorageKey(bot_id=1, chat_id=10, user_id=100)
+
+
+class Wizard(StatesGroup):
+    choosing = State()
+    entering = State()
+
+
+@pytest.fixture
+def storage(db: Database) -> SQLiteStorage:
+    return SQLiteStorage(db)
+
+
+async def test_an_unknown_key_has_no_state_and_no_data(storage: SQLiteStorage) -> None:
+    assert await storage.get_state(KEY) is None
+    assert await storage.get_data(KEY) == {}
+    assert await storage.get_value(KEY, "missing") is None
+    assert await storage.get_value(KEY, "missing", "fallback") == "fallback"
+
+
+async def test_state_set_get_and_clear(storage: SQLiteStorage) -> None:
+    await storage.set_state(KEY, Wizard.choosing)
+    assert await storage.get_state(KEY) == "Wizard:choosing"
+    await storage.set_state(KEY, "Wizard:entering")
+    assert await storage.get_state(KEY) == "Wizard:entering"
+    await storage.set_state(KEY, None)
+    assert await storage.get_state(KEY) is None
+
+
+async def test_data_set_get_update(storage: SQLiteStorage) -> None:
+    await storage.set_data(KEY, {"service": "389", "values": {"url": "https://x"}})
+    assert await storage.get_data(KEY) == {"service": "389", "values": {"url": "https://x"}}
+    merged = await storage.update_data(KEY, {"step": 2})
+    assert merged == {"service": "389", "values": {"url": "https://x"}, "step": 2}
+    assert await storage.get_data(KEY) == merged
+    assert await storage.get_value(KEY, "step") == 2
+
+
+async def test_state_and_data_are_independent(storage: SQLiteStorage) -> None:
+    await storage.set_data(KEY, {"a": 1})
+    await storage.set_state(KEY, Wizard.entering)
+    assert await storage.get_data(KEY) == {"a": 1}
+    await storage.set_data(KEY, {})
+    assert await storage.get_state(KEY) == "Wizard:entering"
+
+
+async def test_returned_data_is_a_copy(storage: SQLiteStorage) -> None:
+    await storage.set_data(KEY, {"items": [1]})
+    data = await storage.get_data(KEY)
+    data["items"].append(2)
+    assert await storage.get_data(KEY) == {"items": [1]}
+
+
+async def test_fsm_context_clear(storage: SQLiteStorage) -> None:
+    context = FSMContext(storage=storage, key=KEY)
+    await context.set_state(Wizard.choosing)
+    await context.update_data(platform="Instagram")
+    await context.clear()
+    assert await context.get_state() is None
+    assert await context.get_data() == {}
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        StorageKey(bot_id=2, chat_id=10, user_id=100),
+        StorageKey(bot_id=1, chat_id=11, user_id=100),
+        StorageKey(bot_id=1, chat_id=10, user_id=101),
+        StorageKey(bot_id=1, chat_id=10, user_id=100, thread_id=5),
+        StorageKey(bot_id=1, chat_id=10, user_id=100, business_connection_id="biz"),
+        StorageKey(bot_id=1, chat_id=10, user_id=100, destiny="scene"),
+    ],
+)
+async def test_every_key_field_separates_conversations(
+    storage: SQLiteStorage, other: StorageKey
+) -> None:
+    await storage.set_state(KEY, Wizard.choosing)
+    await storage.set_data(KEY, {"who": "default"})
+    await storage.set_state(other, Wizard.entering)
+    await storage.set_data(other, {"who": "other"})
+    assert await storage.get_state(KEY) == "Wizard:choosing"
+    assert await storage.get_data(KEY) == {"who": "default"}
+    assert await storage.get_state(other) == "Wizard:entering"
+    assert await storage.get_data(other) == {"who": "other"}
+
+
+async def test_data_round_trips_through_json(storage: SQLiteStorage) -> None:
+    """JSON turns int keys into strings and tuples into lists; handlers keep string keys and
+    lists for that reason. This test pins the behaviour they rely on."""
+    await storage.set_data(
+        KEY, {"1": "one", "nested": {2: "two"}, "pair": (1, 2), "text": "Привет 😀", "none": None}
+    )
+    assert await storage.get_data(KEY) == {
+        "1": "one",
+        "nested": {"2": "two"},
+        "pair": [1, 2],
+        "text": "Привет 😀",
+        "none": None,
+    }
+
+
+async def test_data_must_be_a_dict(storage: SQLiteStorage) -> None:
+    with pytest.raises(DataNotDictLikeError):
+        await storage.set_data(KEY, [("a", 1)])  # type: ignore[arg-type]
+
+
+async def test_data_must_be_json(storage: SQLiteStorage) -> None:
+    with pytest.raises(TypeError):
+        await storage.set_data(KEY, {"when": object()})
+    assert await storage.get_data(KEY) == {}
+
+
+async def test_the_conversation_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path) as db:
+        storage = SQLiteStorage(db)
+        await storage.set_state(KEY, Wizard.entering)
+        await storage.set_data(KEY, {"service": "389", "step": 1})
+    async with await Database.open(path) as db:
+        storage = SQLiteStorage(db)
+        assert await storage.get_state(KEY) == "Wizard:entering"
+        assert await storage.get_data(KEY) == {"service": "389", "step": 1}

@@ -1,0 +1,172 @@
+"""Parsing the panel's loose shapes, from bodies shaped like the real API, and price math."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.smmlaba import Price, Service, SmmLabaClient
+from tests.conftest import CannedPanel
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def body(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+async def test_loose_services_parse(
+    canned_client: tuple[CannedPanel, SmmLabaClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    stub, client = canned_client
+    stub.reply(body("services_loose.json"))
+    services = {s.id: s for s in await client.services()}
+
+    # The service without an id is skipped with a warning; the other five survive.
+    assert list(services) == ["389", "vklikebest3", "instcustomcomments", "401", "411"]
+    assert any(r.levelno == logging.WARNING and "malformed" in r.message for r in caplog.records)
+
+    likes = services["389"]
+    assert likes.category_path == ("Instagram", "Likes")
+    assert likes.params[0].valid.startswith("value need to consist of : https://www.instagram.com")
+    assert likes.params[0].valid.endswith("and /p/")  # kept verbatim, double spaces and all
+    assert likes.params[1].required is True
+
+    vk = services["vklikebest3"]
+    assert [p.required for p in vk.params] == [True, True, False]
+    assert vk.params[2].values == ("any", "female", "male")
+
+    comments = services["instcustomcomments"]
+    assert comments.category_path == ("Instagram", "Comments")
+    assert comments.price.amount == Decimal("2.50")
+    assert comments.params[2].values == ("Russia",)  # a single string from an older client
+    assert comments.params[2].required is False
+
+    telegram = services["401"]
+    assert telegram.name == "Service 401"  # empty name gets a label
+    assert not telegram.price.known
+    assert telegram.price.text == "price on request"
+    assert telegram.price.total(100) is None
+    assert [p.param for p in telegram.params] == ["url", "speed"]  # PHP-style objects
+    assert telegram.params[1].name == "speed"
+    assert telegram.params[1].values == ("slow", "fast")
+
+    assert services["411"].params == ()
+
+
+async def test_check_with_every_field_a_string(
+    canned_client: tuple[CannedPanel, SmmLabaClient],
+) -> None:
+    stub, client = canned_client
+    stub.reply(body("check_strings.json"))
+    status = await client.check("7000001")
+    assert status.order_id == "7000001"
+    assert status.status == "2"
+    assert status.status_text == "В обработке"
+    assert (status.count, status.remain, status.delivered) == (250, 100, 150)
+    assert status.progress == Decimal("0.6")
+    assert status.price == Decimal("0.1250")
+
+
+async def test_check_with_numbers_and_blanks(
+    canned_client: tuple[CannedPanel, SmmLabaClient],
+) -> None:
+    stub, client = canned_client
+    stub.reply(body("check_numbers.json"))
+    status = await client.check("7000002")
+    assert status.order_id == "7000002"
+    assert status.service == "421"
+    assert status.status == "17"
+    assert status.price == Decimal("0.9")
+    assert status.count == 1000
+    assert status.remain is None
+    assert status.progress is None
+
+
+async def test_add_with_numbers(canned_client: tuple[CannedPanel, SmmLabaClient]) -> None:
+    stub, client = canned_client
+    stub.reply(body("add_numbers.json"))
+    placed = await client.add("389", {"url": "https://instagram.com/p/x", "count": "250"})
+    assert placed.order_id == "7000003"
+    assert placed.price == Decimal("0.125")  # a JSON number, read without float rounding
+
+
+async def test_balance_as_a_json_number_is_exact(
+    canned_client: tuple[CannedPanel, SmmLabaClient],
+) -> None:
+    stub, client = canned_client
+    stub.reply(body("balance_number.json"))
+    assert await client.balance() == Decimal("1250.275")
+
+
+async def test_a_byte_order_mark_is_tolerated(
+    canned_client: tuple[CannedPanel, SmmLabaClient],
+) -> None:
+    stub, client = canned_client
+    stub.reply("\ufeff" + '{"result":"success","error":"","message":{"balance":"3"}}')
+    assert await client.balance() == Decimal(3)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "per"),
+    [
+        ("0.0500 per 100", Decimal("0.0500"), 100),
+        ("45.00 per 1000", Decimal("45.00"), 1000),
+        ("0.35 per 1", Decimal("0.35"), 1),
+        ("  2,5  per 10 ", Decimal("2.5"), 10),
+        ("12 PER 1000", Decimal(12), 1000),
+        ("9.90 RUB per 1000", Decimal("9.90"), 1000),
+    ],
+)
+def test_prices_parse(text: str, amount: Decimal, per: int) -> None:
+    price = Price.parse(text)
+    assert (price.amount, price.per, price.text) == (amount, per, text)
+
+
+@pytest.mark.parametrize("text", ["", "free", "per 100", "0.05 per 0", "0.05 / 100", "1e3 per 1"])
+def test_unparseable_prices_keep_their_text(text: str) -> None:
+    price = Price.parse(text)
+    assert not price.known
+    assert price.text == text
+    assert price.total(10) is None
+
+
+@pytest.mark.parametrize(
+    ("price", "count", "total"),
+    [
+        ("0.0500 per 100", 250, "0.125"),
+        ("0.0500 per 100", 10000, "5"),
+        ("45.00 per 1000", 1, "0.045"),
+        ("0.3500 per 1", 3, "1.05"),
+        ("0.1 per 3", 3, "0.1"),
+        ("9.00 per 1", 4000, "36000"),
+    ],
+)
+def test_totals_are_exact_decimals(price: str, count: int, total: str) -> None:
+    result = Price.parse(price).total(count)
+    assert isinstance(result, Decimal)
+    assert result == Decimal(total)
+
+
+def test_float_arithmetic_would_have_been_wrong() -> None:
+    """The reason money is Decimal: the float total of 0.1 x 3 is not 0.3."""
+    assert 0.1 * 3 != 0.3
+    assert Price.parse("0.1 per 1").total(3) == Decimal("0.3")
+
+
+def test_a_service_round_trips_through_its_wire_shape() -> None:
+    """The catalog cache stores services as the panel sent them and reads them back."""
+    wire = {
+        "category": "VK. Likes. ",
+        "product_name": "VK Likes",
+        "service": 431,
+        "price": "140.00 per 1000",
+        "params": [{"name": "Amount", "param": "count", "required": "1", "valid": "x"}],
+    }
+    service = Service.model_validate(wire)
+    again = Service.model_validate(service.model_dump(by_alias=True))
+    assert again == service
+    assert service.model_dump(by_alias=True)["price"] == "140.00 per 1000"

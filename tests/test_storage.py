@@ -1,0 +1,369 @@
+"""Storage on a real SQLite file: migrations, repositories, and all-or-nothing transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from storage import catalog, orders, outbox, users
+from storage.db import Database, DatabaseTooNew
+from storage.orders import CheckResult, OrderState
+from storage.outbox import Notification, OutboxStatus
+from storage.schema import MIGRATIONS
+from storage.users import NotifyMode
+
+
+async def schema_of(db: Database) -> list[tuple[str, str]]:
+    rows = await db.fetchall(
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name"
+    )
+    return [(row["name"], " ".join(row["sql"].split())) for row in rows]
+
+
+async def add_user(db: Database, user_id: int = 1) -> None:
+    await users.touch(db, user_id, chat_id=user_id, first_name="Anna", telegram_language="ru")
+
+
+async def submit(db: Database, token: str = "t1", user_id: int = 1) -> orders.Order:
+    order, _ = await orders.start_submitting(
+        db,
+        token=token,
+        user_id=user_id,
+        chat_id=user_id,
+        account="alice@example.com",
+        service_id="389",
+        service_name="Instagram Likes",
+        params={"url": "https://instagram.com/p/x?a=1&b=2", "count": "250"},
+        quantity=250,
+        total=Decimal("0.125"),
+    )
+    return order
+
+
+# -- the file and its schema -------------------------------------------------------------
+
+
+async def test_a_new_file_is_created_in_wal_mode_at_the_latest_version(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "bot.sqlite3"
+    async with await Database.open(path) as db:
+        assert await db.version() == len(MIGRATIONS)
+        row = await db.fetchone("PRAGMA journal_mode")
+        assert row is not None
+        assert row[0] == "wal"
+        row = await db.fetchone("PRAGMA foreign_keys")
+        assert row is not None
+        assert row[0] == 1
+    assert path.exists()
+
+
+@pytest.mark.parametrize("version", range(len(MIGRATIONS)))
+async def test_every_older_version_migrates_to_the_latest_schema(
+    tmp_path: Path, version: int
+) -> None:
+    async with await Database.open(tmp_path / "fresh.sqlite3") as fresh:
+        expected = await schema_of(fresh)
+
+    old_path = tmp_path / f"v{version}.sqlite3"
+    async with await Database.open(old_path, migrate_to=version) as old:
+        assert await old.version() == version
+    async with await Database.open(old_path) as migrated:
+        assert await migrated.version() == len(MIGRATIONS)
+        assert await schema_of(migrated) == expected
+
+
+async def test_reopening_keeps_the_data_and_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path) as db:
+        await add_user(db)
+        await submit(db)
+    async with await Database.open(path) as db:
+        assert await db.version() == len(MIGRATIONS)
+        assert await orders.count_for_user(db, 1) == 1
+
+
+async def test_a_file_from_a_newer_bot_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(DatabaseTooNew, match="schema version"):
+        await Database.open(path)
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
+    await add_user(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE users SET first_name = 'Changed' WHERE id = 1")
+            raise RuntimeError("boom")
+    user = await users.get(db, 1)
+    assert user is not None
+    assert user.first_name == "Anna"
+
+
+async def test_a_cancelled_transaction_is_rolled_back(db: Database) -> None:
+    await add_user(db)
+    entered = asyncio.Event()
+
+    async def slow_change() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE users SET first_name = 'Half' WHERE id = 1")
+            entered.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(slow_change())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    user = await users.get(db, 1)
+    assert user is not None
+    assert user.first_name == "Anna"
+
+
+# -- users -------------------------------------------------------------------------------
+
+
+async def test_touch_creates_then_refreshes_and_reactivates(db: Database) -> None:
+    created = await users.touch(db, 42, chat_id=42, first_name="Anna", telegram_language="ru")
+    assert (created.is_active, created.notify, created.language) == (True, NotifyMode.ALL, None)
+    await users.set_active(db, 42, False)
+    again = await users.touch(db, 42, chat_id=42, first_name="Анна", telegram_language="en")
+    assert again.first_name == "Анна"
+    assert again.telegram_language == "en"
+    assert again.is_active
+
+
+async def test_user_settings_are_stored(db: Database) -> None:
+    await add_user(db, 7)
+    await users.set_language(db, 7, "en")
+    await users.set_notify(db, 7, NotifyMode.FINAL)
+    await users.set_panel_account(db, 7, "me@example.com", b"encrypted-bytes")
+    user = await users.get(db, 7)
+    assert user is not None
+    assert (user.language, user.notify, user.panel_username) == (
+        "en",
+        NotifyMode.FINAL,
+        "me@example.com",
+    )
+    assert user.has_panel_account
+    assert "encrypted-bytes" not in repr(user)
+    assert await users.get(db, 8) is None
+
+
+# -- orders ------------------------------------------------------------------------------
+
+
+async def test_a_token_is_placed_at_most_once(db: Database) -> None:
+    await add_user(db)
+    first, created = await orders.start_submitting(
+        db,
+        token="tap-1",
+        user_id=1,
+        chat_id=1,
+        account="a",
+        service_id="389",
+        service_name="Likes",
+        params={"count": "100"},
+        quantity=100,
+        total=Decimal("0.05"),
+    )
+    assert created
+    assert first.state is OrderState.SUBMITTING
+
+    async def tap() -> tuple[orders.Order, bool]:
+        return await orders.start_submitting(
+            db,
+            token="tap-1",
+            user_id=1,
+            chat_id=1,
+            account="a",
+            service_id="389",
+            service_name="Likes",
+            params={"count": "100"},
+            quantity=100,
+            total=Decimal("0.05"),
+        )
+
+    results = await asyncio.gather(*(tap() for _ in range(10)))
+    assert not any(created for _, created in results)
+    assert {order.id for order, _ in results} == {first.id}
+    assert await orders.count_for_user(db, 1) == 1
+
+
+async def test_placement_outcomes_are_final(db: Database) -> None:
+    await add_user(db)
+    await submit(db, "a")
+    await submit(db, "b")
+    await submit(db, "c")
+
+    placed = await orders.mark_placed(
+        db, "a", panel_order_id="7000001", charged=Decimal("0.1250"), next_check_at=100.0
+    )
+    assert placed.state is OrderState.PLACED
+    assert placed.panel_order_id == "7000001"
+    assert placed.charged == Decimal("0.1250")
+    assert placed.total == Decimal("0.125")
+    assert placed.params["url"] == "https://instagram.com/p/x?a=1&b=2"
+
+    rejected = await orders.mark_rejected(db, "b", "Недостаточно средств на балансе")
+    assert (rejected.state, rejected.error) == (
+        OrderState.REJECTED,
+        "Недостаточно средств на балансе",
+    )
+    assert rejected.next_check_at is None
+
+    uncertain = await orders.mark_uncertain(db, "c", "timed out")
+    assert uncertain.state is OrderState.UNCERTAIN
+    assert uncertain.next_check_at is None
+
+    # A late second outcome for the same token changes nothing.
+    again = await orders.mark_rejected(db, "a", "too late")
+    assert again.state is OrderState.PLACED
+    assert again.error is None
+    assert await orders.count_tracked(db) == 1
+
+
+async def test_an_order_is_only_found_by_its_owner(db: Database) -> None:
+    await add_user(db, 1)
+    await add_user(db, 2)
+    mine = await submit(db, "mine", user_id=1)
+    assert await orders.get_for_user(db, 1, mine.id) is not None
+    assert await orders.get_for_user(db, 2, mine.id) is None
+    assert not await orders.set_muted(db, 2, mine.id, True)
+    assert await orders.set_muted(db, 1, mine.id, True)
+    order = await orders.get_for_user(db, 1, mine.id)
+    assert order is not None
+    assert order.muted
+
+
+async def test_orders_list_newest_first_in_pages(db: Database) -> None:
+    await add_user(db)
+    for index in range(5):
+        await submit(db, f"t{index}")
+    page = await orders.list_for_user(db, 1, limit=2, offset=2)
+    assert [o.token for o in page] == ["t2", "t1"]
+    assert await orders.count_for_user(db, 1) == 5
+
+
+async def test_due_orders_come_longest_waiting_first(db: Database) -> None:
+    await add_user(db)
+    for token, when in [("late", 300.0), ("early", 100.0), ("middle", 200.0)]:
+        await submit(db, token)
+        await orders.mark_placed(db, token, panel_order_id=token, charged=None, next_check_at=when)
+    due = await orders.due_for_check(db, now=250.0, limit=10)
+    assert [o.token for o in due] == ["early", "middle"]
+    assert [o.token for o in await orders.due_for_check(db, now=1000.0, limit=1)] == ["early"]
+
+
+def progress(next_check_at: float | None = 500.0) -> CheckResult:
+    return CheckResult(
+        state=OrderState.IN_PROGRESS,
+        status_code="2",
+        status_text="В обработке",
+        remain=100,
+        next_check_at=next_check_at,
+    )
+
+
+def note(key: str, user_id: int = 1) -> Notification:
+    return Notification(
+        dedupe_key=key, user_id=user_id, chat_id=user_id, kind="order_status", payload={"n": 1}
+    )
+
+
+async def test_a_change_writes_order_event_and_outbox_together(db: Database) -> None:
+    await add_user(db)
+    order = await submit(db)
+    queued = await orders.record_check(
+        db, order.id, progress(), event=True, notification=note("e1")
+    )
+    assert queued
+    stored = await orders.get_for_user(db, 1, order.id)
+    assert stored is not None
+    assert (stored.state, stored.remain, stored.status_text) == (
+        OrderState.IN_PROGRESS,
+        100,
+        "В обработке",
+    )
+    assert len(await orders.events(db, order.id)) == 1
+    assert [m.dedupe_key for m in await outbox.due(db, now=10**10)] == ["e1"]
+
+
+async def test_a_failed_outbox_write_undoes_the_order_change(db: Database) -> None:
+    await add_user(db)
+    order = await submit(db)
+    with pytest.raises(sqlite3.IntegrityError):
+        # user 999 does not exist: the outbox row violates its foreign key.
+        await orders.record_check(
+            db, order.id, progress(), event=True, notification=note("e1", user_id=999)
+        )
+    stored = await orders.get_for_user(db, 1, order.id)
+    assert stored is not None
+    assert stored.state is OrderState.SUBMITTING
+    assert await orders.events(db, order.id) == []
+    assert await outbox.due(db, now=10**10) == []
+
+
+async def test_an_event_is_queued_once_even_if_recorded_twice(db: Database) -> None:
+    await add_user(db)
+    order = await submit(db)
+    assert await orders.record_check(db, order.id, progress(), event=True, notification=note("k"))
+    assert not await orders.record_check(
+        db, order.id, progress(), event=True, notification=note("k")
+    )
+    assert len(await outbox.due(db, now=10**10)) == 1
+
+
+async def test_a_quiet_check_writes_no_event(db: Database) -> None:
+    await add_user(db)
+    order = await submit(db)
+    await orders.record_check(db, order.id, progress(None), event=False)
+    assert await orders.events(db, order.id) == []
+    assert await orders.count_tracked(db) == 0
+
+
+# -- outbox ------------------------------------------------------------------------------
+
+
+async def test_outbox_lifecycle(db: Database) -> None:
+    await add_user(db, 1)
+    await add_user(db, 2)
+    for key, user in [("a", 1), ("b", 1), ("c", 2), ("d", 2)]:
+        assert await outbox.add(db, note(key, user))
+    assert not await outbox.add(db, note("a", 1))
+
+    first, second, third, fourth = await outbox.due(db, now=10**10)
+    assert [m.dedupe_key for m in (first, second, third, fourth)] == ["a", "b", "c", "d"]
+    assert first.payload == {"n": 1}
+
+    await outbox.mark_sent(db, first.id)
+    await outbox.retry_later(db, second.id, "HTTP 500", next_attempt_at=10**11)
+    await outbox.park(db, third.id, "keeps failing")
+    assert [m.dedupe_key for m in await outbox.due(db, now=10**10)] == ["d"]
+    assert [m.dedupe_key for m in await outbox.due(db, now=10**12)] == ["b", "d"]
+
+    assert await outbox.drop_for_user(db, 2, "blocked") == 1
+    assert [m.dedupe_key for m in await outbox.due(db, now=10**12)] == ["b"]
+
+    parked = await outbox.with_status(db, OutboxStatus.PARKED)
+    assert [(m.dedupe_key, m.last_error, m.attempts) for m in parked] == [("c", "keeps failing", 1)]
+    assert [m.dedupe_key for m in await outbox.with_status(db, OutboxStatus.SENT)] == ["a"]
+    assert [m.dedupe_key for m in await outbox.with_status(db, OutboxStatus.DROPPED)] == ["d"]
+
+
+# -- catalog cache -----------------------------------------------------------------------
+
+
+async def test_catalog_cache_round_trips(db: Database) -> None:
+    assert await catalog.load(db, "alice") is None
+    services = [{"service": 389, "category": "Instagram. Likes. ", "product_name": "Лайки"}]
+    await catalog.save(db, "alice", services, fetched_at=123.5)
+    await catalog.save(db, "alice", services * 2, fetched_at=200.0)
+    cached = await catalog.load(db, "alice")
+    assert cached is not None
+    assert cached.services == services * 2
+    assert cached.fetched_at == 200.0
