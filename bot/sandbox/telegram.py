@@ -1,0 +1,660 @@
+"""A Telegram Bot API emulator (aiohttp) with simulated users, for tests, benchmarks and the demo.
+
+The real aiogram `Bot` talks to it through `TELEGRAM_API_URL`. Every request is checked against
+the Bot API specification and Telegram's limits (`bot.sandbox.botapi`); a request Telegram
+would refuse is answered the way Telegram answers it and recorded in `violations`, so a test
+can fail on it. Simulated users type and press buttons by label:
+
+    alice = emulator.user(1001, "Alice", language_code="en")
+    await alice.send("/start")
+    await alice.press("🛒 New order")
+    assert "Choose a platform" in alice.last_message.text
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox.botapi import (
+    BadRequest,
+    check_commands,
+    check_reply_markup,
+    decode_parameters,
+    message_text,
+    utf16_length,
+)
+
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    callback_data: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class ChatMessage:
+    """A message as the person sees it: `text` is what shows, `html` what the bot sent."""
+
+    chat_id: int
+    message_id: int
+    from_bot: bool
+    text: str
+    html: str = ""
+    reply_markup: dict[str, Any] | None = None
+    date: int = field(default_factory=lambda: int(time.time()))
+    edits: int = 0
+    deleted: bool = False
+
+    @property
+    def buttons(self) -> list[list[Button]]:
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [
+            [Button(b["text"], b.get("callback_data"), b.get("url")) for b in row] for row in rows
+        ]
+
+    @property
+    def button_labels(self) -> list[str]:
+        return [button.text for row in self.buttons for button in row]
+
+    def find_button(self, label: str) -> Button | None:
+        """The button labelled `label`; failing that, the one button whose label contains it."""
+        every = [button for row in self.buttons for button in row]
+        exact = [b for b in every if b.text == label]
+        if exact:
+            return exact[0]
+        partial = [b for b in every if label.casefold() in b.text.casefold()]
+        return partial[0] if len(partial) == 1 else None
+
+    def __str__(self) -> str:
+        who = "bot" if self.from_bot else "user"
+        labels = " ".join(f"[{label}]" for label in self.button_labels)
+        return f"{who}#{self.message_id}: {self.text}" + (f"\n    {labels}" if labels else "")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A request Telegram would have refused."""
+
+    method: str
+    description: str
+    parameters: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.description} ({json.dumps(self.parameters)[:300]})"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    parameters: dict[str, Any]
+    at: float
+    status: int
+
+
+@dataclass
+class RateLimits:
+    """Telegram's message limits: about `per_second` overall and `per_chat_per_second`."""
+
+    per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    burst: int = 3
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.capacity, self.tokens = rate, burst, burst
+        self.updated = time.monotonic()
+
+    def take(self) -> float:
+        """0 if a token was taken; otherwise the seconds until one is available."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class InjectedFailure:
+    """Answer the next `count` calls of `method` with `status` (429 carries `retry_after`)."""
+
+    method: str
+    status: int
+    count: int
+    retry_after: int = 1
+    description: str = ""
+
+
+class TelegramEmulator:
+    def __init__(
+        self,
+        token: str = "123456:TEST-emulator-token",  # noqa: S107 - the emulator's own
+        *,
+        bot_username: str = "smmlaba_test_bot",
+        rate_limits: RateLimits | None = None,
+    ) -> None:
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.bot_username = bot_username
+        self.rate_limits = rate_limits
+        self.violations: list[Violation] = []
+        self.calls: list[Call] = []
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.users: dict[int, SimulatedUser] = {}
+        self.messages: dict[int, list[ChatMessage]] = defaultdict(list)
+        self.failures: list[InjectedFailure] = []
+        self.listeners: list[Callable[[str, ChatMessage], None]] = []
+        self._updates: list[dict[str, Any]] = []
+        self._next_update = itertools.count(1)
+        self._next_message: dict[int, itertools.count[int]] = defaultdict(
+            lambda: itertools.count(1)
+        )
+        self._new_update = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._callbacks: dict[str, tuple[int, bool]] = {}  # query id -> (user id, answered)
+        self._next_callback = itertools.count(1)
+        self._delivered: dict[int, float] = {}
+        self._handled: dict[int, asyncio.Event] = {}
+        self.tracks_handling = False
+        self._last_call = time.monotonic()
+        self._global_bucket: _Bucket | None = None
+        self._chat_buckets: dict[int, _Bucket] = {}
+
+    # -- test-facing API -----------------------------------------------------------------
+
+    def user(
+        self, user_id: int, first_name: str, *, language_code: str = "en", username: str = ""
+    ) -> SimulatedUser:
+        user = SimulatedUser(self, user_id, first_name, language_code, username)
+        self.users[user_id] = user
+        return user
+
+    def fail_next(self, method: str, status: int, count: int = 1, retry_after: int = 1) -> None:
+        self.failures.append(InjectedFailure(method, status, count, retry_after))
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method and call.status == 200]
+
+    def mark_handled(self, update_id: int) -> None:
+        """Called by a test harness (see `HandledMarker`) when the bot finished an update."""
+        self._handled.setdefault(update_id, asyncio.Event()).set()
+
+    def delivered_at(self, update_id: int) -> float | None:
+        return self._delivered.get(update_id)
+
+    async def wait_handled(self, update_id: int, within: float = 10.0) -> None:
+        """Until the bot has dealt with the update: the harness says so, or (without a
+        harness) the update was fetched and the bot then stayed quiet for a moment."""
+        if self.tracks_handling:
+            event = self._handled.setdefault(update_id, asyncio.Event())
+            await asyncio.wait_for(event.wait(), within)
+            return
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if update_id in self._delivered and time.monotonic() - self._last_call > 0.05:
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"update {update_id} was not handled in {within}s")
+
+    def push_update(self, kind: str, payload: dict[str, Any]) -> int:
+        update_id = next(self._next_update)
+        self._updates.append({"update_id": update_id, kind: payload})
+        self._new_update.set()
+        return update_id
+
+    def new_callback_id(self, user_id: int) -> str:
+        query_id = f"{user_id}{next(self._next_callback):08d}"
+        self._callbacks[query_id] = (user_id, False)
+        return query_id
+
+    def next_message_id(self, chat_id: int) -> int:
+        return next(self._next_message[chat_id])
+
+    def record_message(self, message: ChatMessage) -> None:
+        self.messages[message.chat_id].append(message)
+        self._notify("new", message)
+
+    def _notify(self, event: str, message: ChatMessage) -> None:
+        for listener in self.listeners:
+            listener(event, message)
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        self._stopping.set()
+        self._new_update.set()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return _reply_error(401, "Unauthorized")
+        raw, from_form = await _read_parameters(request)
+        self._last_call = time.monotonic()
+        try:
+            failure = self._injected(method)
+            if failure is not None:
+                raise failure
+            params = decode_parameters(method, raw, from_form=from_form)
+            handler = getattr(self, f"_api_{method}", None)
+            if handler is None:
+                raise BadRequest("Not Found", status=404)
+            result = await handler(params)
+        except _Refusal as refusal:
+            self.calls.append(Call(method, raw, time.time(), refusal.status))
+            return _reply_error(refusal.status, refusal.description, refusal.retry_after)
+        except BadRequest as error:
+            self.violations.append(Violation(method, error.description, raw))
+            self.calls.append(Call(method, raw, time.time(), error.status))
+            return _reply_error(error.status, error.description)
+        self.calls.append(Call(method, raw, time.time(), 200))
+        self._last_call = time.monotonic()
+        return web.json_response({"ok": True, "result": result})
+
+    def _injected(self, method: str) -> _Refusal | None:
+        for failure in self.failures:
+            if failure.method in (method, "*") and failure.count > 0:
+                failure.count -= 1
+                if failure.status == 429:
+                    return _Refusal(
+                        429,
+                        f"Too Many Requests: retry after {failure.retry_after}",
+                        failure.retry_after,
+                    )
+                return _Refusal(failure.status, failure.description or _STATUS_TEXT[failure.status])
+        return None
+
+    def _throttle(self, chat_id: int) -> None:
+        limits = self.rate_limits
+        if limits is None:
+            return
+        if self._global_bucket is None:
+            self._global_bucket = _Bucket(limits.per_second, limits.per_second)
+        bucket = self._chat_buckets.setdefault(
+            chat_id, _Bucket(limits.per_chat_per_second, limits.burst)
+        )
+        wait = max(bucket.take(), self._global_bucket.take())
+        if wait > 0:
+            retry_after = max(1, int(wait + 0.999))
+            raise _Refusal(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+
+    # -- methods -------------------------------------------------------------------------
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "SMMLaba",
+            "username": self.bot_username,
+        }
+
+    async def _api_getMe(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **self._bot_user(),
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_deleteWebhook(self, _params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_setWebhook(self, _params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_getWebhookInfo(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        check_commands(params["commands"])
+        scope = params.get("scope", {"type": "default"})["type"]
+        self.commands[(scope, params.get("language_code", ""))] = params["commands"]
+        return True
+
+    async def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        scope = params.get("scope", {"type": "default"})["type"]
+        self.commands.pop((scope, params.get("language_code", "")), None)
+        return True
+
+    async def _api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        scope = params.get("scope", {"type": "default"})["type"]
+        return self.commands.get((scope, params.get("language_code", "")), [])
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = params.get("offset", 0)
+        limit = min(100, max(1, params.get("limit", 100)))
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + max(0, params.get("timeout", 0))
+        while not self._updates and not self._stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), remaining)
+            except TimeoutError:
+                break
+        batch = self._updates[:limit]
+        now = time.monotonic()
+        for update in batch:
+            self._delivered.setdefault(update["update_id"], now)
+        return batch
+
+    def _chat(self, chat_id: Any) -> SimulatedUser:
+        user = self.users.get(chat_id) if isinstance(chat_id, int) else None
+        if user is None:
+            raise BadRequest("Bad Request: chat not found")
+        if user.blocked:
+            raise _Refusal(403, "Forbidden: bot was blocked by the user")
+        return user
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        self._chat(params["chat_id"])
+        return True
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._chat(params["chat_id"])
+        text = message_text(params)
+        check_reply_markup(params.get("reply_markup"))
+        self._throttle(user.id)
+        message = ChatMessage(
+            chat_id=user.id,
+            message_id=self.next_message_id(user.id),
+            from_bot=True,
+            text=text,
+            html=params["text"],
+            reply_markup=_inline(params.get("reply_markup")),
+        )
+        self.record_message(message)
+        return self.message_payload(message)
+
+    def _own_message(self, params: dict[str, Any], verb: str) -> ChatMessage:
+        if "inline_message_id" in params:
+            raise BadRequest("Bad Request: inline messages are not supported by the emulator")
+        if "chat_id" not in params or "message_id" not in params:
+            raise BadRequest("Bad Request: chat_id and message_id are required")
+        user = self._chat(params["chat_id"])
+        for message in self.messages[user.id]:
+            if message.message_id == params["message_id"] and not message.deleted:
+                if not message.from_bot:
+                    raise BadRequest(f"Bad Request: message can't be {verb}ed")
+                return message
+        raise BadRequest(f"Bad Request: message to {verb} not found")
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._own_message(params, "edit")
+        text = message_text(params)
+        check_reply_markup(params.get("reply_markup"))
+        markup = _inline(params.get("reply_markup"))
+        if params["text"] == message.html and markup == message.reply_markup:
+            raise BadRequest(NOT_MODIFIED)
+        message.text, message.html, message.reply_markup = text, params["text"], markup
+        message.edits += 1
+        self._notify("edited", message)
+        return self.message_payload(message)
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._own_message(params, "edit")
+        check_reply_markup(params.get("reply_markup"))
+        markup = _inline(params.get("reply_markup"))
+        if markup == message.reply_markup:
+            raise BadRequest(NOT_MODIFIED)
+        message.reply_markup = markup
+        message.edits += 1
+        self._notify("edited", message)
+        return self.message_payload(message)
+
+    async def _api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        user = self._chat(params["chat_id"])
+        for message in self.messages[user.id]:
+            if message.message_id == params["message_id"] and not message.deleted:
+                message.deleted = True
+                self._notify("deleted", message)
+                return True
+        raise BadRequest("Bad Request: message to delete not found")
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        query_id = params["callback_query_id"]
+        if query_id not in self._callbacks or self._callbacks[query_id][1]:
+            raise BadRequest(QUERY_TOO_OLD)
+        text = params.get("text", "")
+        if len(text) > 200:
+            raise BadRequest("Bad Request: MESSAGE_TOO_LONG")
+        user_id = self._callbacks[query_id][0]
+        self._callbacks[query_id] = (user_id, True)
+        self.users[user_id].callback_answers.append(text)
+        return True
+
+    def message_payload(self, message: ChatMessage) -> dict[str, Any]:
+        user = self.users[message.chat_id]
+        payload: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": message.date,
+            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+            "from": self._bot_user() if message.from_bot else user.telegram_user(),
+            "text": message.text,
+        }
+        if message.edits:
+            payload["edit_date"] = int(time.time())
+        if message.reply_markup:
+            payload["reply_markup"] = message.reply_markup
+        return payload
+
+
+class _Refusal(Exception):
+    """An answer Telegram gives at run time (blocked, throttled): not a bug of the bot."""
+
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status, self.description, self.retry_after = status, description, retry_after
+
+
+_STATUS_TEXT = {
+    400: "Bad Request",
+    403: "Forbidden: bot was blocked by the user",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+def _inline(markup: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not markup or not markup.get("inline_keyboard"):
+        return None
+    return markup
+
+
+async def _read_parameters(request: web.Request) -> tuple[dict[str, Any], bool]:
+    if request.content_type == "application/json":
+        body = await request.json()
+        return (body if isinstance(body, dict) else {}), False
+    form: dict[str, Any] = dict(request.query)
+    if request.method == "POST":
+        posted = await request.post()
+        form.update({key: value for key, value in posted.items() if isinstance(value, str)})
+    return form, True
+
+
+def _reply_error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)
+
+
+class SimulatedUser:
+    """A person in a private chat with the bot."""
+
+    def __init__(
+        self,
+        emulator: TelegramEmulator,
+        user_id: int,
+        first_name: str,
+        language_code: str,
+        username: str,
+    ) -> None:
+        self.emulator = emulator
+        self.id = user_id
+        self.first_name = first_name
+        self.language_code = language_code
+        self.username = username
+        self.blocked = False
+        self.callback_answers: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"SimulatedUser({self.id}, {self.first_name!r})"
+
+    def telegram_user(self) -> dict[str, Any]:
+        user: dict[str, Any] = {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
+        if self.username:
+            user["username"] = self.username
+        return user
+
+    @property
+    def messages(self) -> list[ChatMessage]:
+        return [m for m in self.emulator.messages[self.id] if not m.deleted]
+
+    @property
+    def bot_messages(self) -> list[ChatMessage]:
+        return [m for m in self.messages if m.from_bot]
+
+    @property
+    def last_message(self) -> ChatMessage:
+        """The bot's latest message still in the chat."""
+        messages = self.bot_messages
+        if not messages:
+            raise AssertionError(f"the bot has not written to {self.first_name}")
+        return messages[-1]
+
+    @property
+    def transcript(self) -> str:
+        return "\n".join(str(m) for m in self.messages)
+
+    async def send(self, text: str, *, wait: bool = True) -> ChatMessage:
+        """Type and send `text`; by default, wait until the bot has dealt with it."""
+        message = ChatMessage(
+            chat_id=self.id,
+            message_id=self.emulator.next_message_id(self.id),
+            from_bot=False,
+            text=text,
+            html=text,
+        )
+        self.emulator.record_message(message)
+        payload = self.emulator.message_payload(message)
+        if text.startswith("/"):
+            command = text.split()[0]
+            payload["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
+            ]
+        update_id = self.emulator.push_update("message", payload)
+        if wait:
+            await self.emulator.wait_handled(update_id)
+        return message
+
+    async def press(
+        self, label: str, *, message: ChatMessage | None = None, wait: bool = True
+    ) -> None:
+        """Press the button labelled `label` on `message` (by default the latest one that has
+        such a button)."""
+        candidates = [message] if message is not None else reversed(self.bot_messages)
+        for candidate in candidates:
+            button = candidate.find_button(label)
+            if button is not None:
+                break
+        else:
+            where = message or (self.bot_messages[-1] if self.bot_messages else None)
+            raise AssertionError(
+                f"{self.first_name} sees no button {label!r}; buttons: "
+                f"{where.button_labels if where else []}"
+            )
+        if button.callback_data is None:
+            raise AssertionError(f"button {label!r} opens a URL, it sends nothing to the bot")
+        await self.press_data(button.callback_data, message=candidate, wait=wait)
+
+    async def press_data(
+        self, data: str, *, message: ChatMessage | None = None, wait: bool = True
+    ) -> None:
+        """Send a callback query with any data, as a forged or stale button would."""
+        message = message or self.last_message
+        update_id = self.emulator.push_update(
+            "callback_query",
+            {
+                "id": self.emulator.new_callback_id(self.id),
+                "from": self.telegram_user(),
+                "message": self.emulator.message_payload(message),
+                "chat_instance": f"ci{self.id}",
+                "data": data,
+            },
+        )
+        if wait:
+            await self.emulator.wait_handled(update_id)
+
+    def block(self) -> None:
+        """The person blocks the bot: sending to them answers 403 from now on."""
+        self.blocked = True
+
+
+class HandledMarker:
+    """An aiogram outer middleware for `dispatcher.update` that tells the emulator when an
+    update is done, so simulated users can wait for exactly that. Installed by test
+    harnesses, never by the bot."""
+
+    def __init__(self, emulator: TelegramEmulator) -> None:
+        self.emulator = emulator
+        emulator.tracks_handling = True
+
+    async def __call__(
+        self,
+        handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+        event: Any,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            self.emulator.mark_handled(event.update_id)
+
+
+@asynccontextmanager
+async def serve(
+    emulator: TelegramEmulator, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[str]:
+    """Serve the emulator until the block ends; yields the base URL for TELEGRAM_API_URL."""
+    runner = web.AppRunner(emulator.app(), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    try:
+        yield f"http://{bound_host}:{bound_port}"
+    finally:
+        await runner.cleanup()
