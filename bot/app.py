@@ -7,7 +7,9 @@ through the dispatcher's workflow data (aiogram injects it by parameter name).
 from __future__ import annotations
 
 import logging
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -15,17 +17,31 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
+from bot.catalog import Catalog
 from bot.config import Settings
-from bot.smmlaba import Panel, SmmLabaClient
+from bot.i18n import UserLocale, build_i18n
+from bot.smmlaba import SmmLabaClient
 from handlers import build_routers
+from handlers.middlewares import RequirePanel
 from storage import orders
 from storage.db import Database
 from storage.fsm import SQLiteStorage
 
 logger = logging.getLogger(__name__)
+
+COMMANDS = [
+    ("start", "Main menu"),
+    ("search", "Find a service"),
+    ("orders", "Your orders"),
+    ("balance", "Your panel balance"),
+    ("test", "Check the connection to the panel"),
+    ("help", "What I can do"),
+    ("cancel", "Stop what you're doing"),
+]
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -53,35 +69,71 @@ def build_operator_panel(
     )
 
 
-def build_dispatcher(
-    *, settings: Settings, db: Database, panel: Panel | None, storage: BaseStorage | None = None
-) -> Dispatcher:
-    """One dispatcher with fresh routers; `panel` is the operator's account, if configured."""
+@dataclass
+class Services:
+    """What the handlers get, by name, from the dispatcher's workflow data."""
+
+    settings: Settings
+    db: Database
+    panel: SmmLabaClient | None
+    catalog: Catalog | None
+    account: str
+
+
+def build_dispatcher(services: Services) -> Dispatcher:
     dispatcher = Dispatcher(
-        storage=storage or SQLiteStorage(db),
+        storage=SQLiteStorage(services.db),
         events_isolation=SimpleEventIsolation(),
-        settings=settings,
-        db=db,
-        panel=panel,
+        settings=services.settings,
+        db=services.db,
+        panel=services.panel,
+        catalog=services.catalog,
+        account=services.account,
     )
+    UserLocale(build_i18n()).setup(dispatcher)
+    dispatcher.message.outer_middleware(RequirePanel())
+    dispatcher.callback_query.outer_middleware(RequirePanel())
+    dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(*build_routers())
+    dispatcher.startup.register(set_commands)
     return dispatcher
 
 
-async def run_bot(settings: Settings) -> None:
-    """Poll Telegram until SIGINT/SIGTERM, then close everything that was opened."""
+async def set_commands(bot: Bot) -> None:
+    await bot.set_my_commands(
+        [BotCommand(command=name, description=text) for name, text in COMMANDS]
+    )
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[Bot, Dispatcher, Services]]:
+    """Open the database and the panel, warm the catalog, build bot and dispatcher; close
+    everything on the way out."""
     async with AsyncExitStack() as stack:
         db = await Database.open(settings.database_path)
         stack.push_async_callback(db.close)
         http = await stack.enter_async_context(httpx.AsyncClient())
         panel = build_operator_panel(settings, http)
+        catalog = None
+        account = ""
+        if panel is not None:
+            account = panel.username
+            catalog = Catalog(panel, db, f"{panel.username} {settings.smmlaba_api_url}")
+            stack.push_async_callback(catalog.close)
+            await catalog.snapshot()
+        services = Services(settings, db, panel, catalog, account)
         bot = build_bot(settings)
         stack.push_async_callback(bot.session.close)
-        dispatcher = build_dispatcher(settings=settings, db=db, panel=panel)
+        yield bot, build_dispatcher(services), services
+
+
+async def run_bot(settings: Settings) -> None:
+    """Poll Telegram until SIGINT/SIGTERM, then close everything that was opened."""
+    async with running(settings) as (bot, dispatcher, services):
         logger.info(
             "starting: polling, %s mode, database %s, %d tracked orders",
-            "operator" if panel is not None else "personal",
+            "operator" if services.panel is not None else "personal",
             settings.database_path,
-            await orders.count_tracked(db),
+            await orders.count_tracked(services.db),
         )
         await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)

@@ -211,6 +211,13 @@ async def get_for_user(db: Database, user_id: int, order_id: int) -> Order | Non
     return None if row is None else _order(row)
 
 
+async def get_by_token(db: Database, user_id: int, token: str) -> Order | None:
+    row = await db.fetchone(
+        "SELECT * FROM orders WHERE token = ? AND user_id = ?", (token, user_id)
+    )
+    return None if row is None else _order(row)
+
+
 async def list_for_user(db: Database, user_id: int, *, limit: int, offset: int = 0) -> list[Order]:
     """The user's orders, newest first, whatever their state."""
     rows = await db.fetchall(

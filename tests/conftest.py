@@ -12,8 +12,11 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.sandbox.panel import Account, SandboxClock, SandboxPanel, serve
+from bot.sandbox.telegram import TelegramEmulator
+from bot.sandbox.telegram import serve as serve_telegram
 from bot.smmlaba import RetryPolicy, SmmLabaClient
 from storage.db import Database
+from tests.harness import BotHarness
 
 ALICE = "alice@example.com"
 
@@ -99,3 +102,31 @@ async def canned_client(
         ALICE, SecretStr("k" * 32), url=url, timeout=2.0, retry=FAST_RETRY
     ) as client:
         yield stub, client
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[tuple[TelegramEmulator, str]]:
+    emulator = TelegramEmulator()
+    async with serve_telegram(emulator) as url:
+        yield emulator, url
+
+
+@pytest.fixture
+async def harness(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> AsyncIterator[BotHarness]:
+    """The real bot, running. Any request it made that Telegram would refuse fails the test."""
+    emulator, telegram_url = telegram
+    bot = BotHarness(emulator, telegram_url, panel, panel_url, alice, tmp_path / "bot.sqlite3")
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+    assert not emulator.violations, "requests Telegram would refuse:\n" + "\n".join(
+        str(v) for v in emulator.violations
+    )

@@ -175,6 +175,7 @@ class TelegramEmulator:
         self._delivered: dict[int, float] = {}
         self._handled: dict[int, asyncio.Event] = {}
         self.tracks_handling = False
+        self.polled = asyncio.Event()  # set whenever the bot asks for updates
         self._last_call = time.monotonic()
         self._global_bucket: _Bucket | None = None
         self._chat_buckets: dict[int, _Bucket] = {}
@@ -345,6 +346,7 @@ class TelegramEmulator:
         return self.commands.get((scope, params.get("language_code", "")), [])
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.polled.set()
         offset = params.get("offset", 0)
         limit = min(100, max(1, params.get("limit", 100)))
         if offset:

@@ -1,0 +1,261 @@
+"""The catalog: fetched once, kept in memory and in SQLite, refreshed in the background.
+
+A click never waits on the panel: menus are served from the last snapshot, which survives a
+restart through the cache. Services are grouped platform -> category from the panel's dotted
+categories ("Instagram. Likes. " -> Instagram -> Likes). Callback data carries short stable keys
+(hashes of names, or the service id when it is short), so a key from an old message either
+still finds its item or cleanly finds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.smmlaba import Panel, PanelException, Service
+from storage import catalog as catalog_cache
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+OTHER = "Other"
+_SHORT_ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Russian stems -> the English words the panel's names use, so "лайки инстаграм" finds
+# "Instagram Likes". A stem matches any word that starts with it.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "лайк": ("like",),
+    "подписчик": ("follower", "subscriber", "member"),
+    "подписк": ("follower", "subscriber"),
+    "фолловер": ("follower",),
+    "просмотр": ("view",),
+    "комментар": ("comment",),
+    "коммент": ("comment",),
+    "репост": ("repost", "share"),
+    "поделит": ("share",),
+    "друз": ("friend",),
+    "участник": ("member",),
+    "реакц": ("reaction",),
+    "голос": ("vote",),
+    "опрос": ("poll",),
+    "сохранен": ("save",),
+    "часы": ("hour", "watch"),
+    "инстаграм": ("instagram",),
+    "инста": ("instagram",),
+    "телеграм": ("telegram",),
+    "телега": ("telegram",),
+    "тг": ("telegram",),
+    "ютуб": ("youtube",),
+    "тикток": ("tiktok",),
+    "вконтакте": ("vk",),
+    "вк": ("vk",),
+    "твиттер": ("twitter", "x"),
+    "твитер": ("twitter", "x"),
+    "канал": ("channel",),
+    "пост": ("post",),
+    "видео": ("video",),
+}
+
+
+def short_key(text: str) -> str:
+    return hashlib.blake2s(text.encode("utf-8"), digest_size=4).hexdigest()
+
+
+def service_key(service_id: str) -> str:
+    """The id itself when it is short and plain, else a hash: fits in callback data."""
+    return service_id if _SHORT_ID.fullmatch(service_id) else "~" + short_key(service_id)
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    name: str
+    services: tuple[Service, ...]
+
+
+@dataclass(frozen=True)
+class Platform:
+    key: str
+    name: str
+    categories: tuple[Category, ...]
+
+    @property
+    def service_count(self) -> int:
+        return sum(len(category.services) for category in self.categories)
+
+
+def _place(service: Service) -> tuple[str, str]:
+    path = service.category_path
+    if not path:
+        return OTHER, OTHER
+    return path[0], " / ".join(path[1:]) or path[0]
+
+
+class CatalogSnapshot:
+    """One immutable version of the catalog, with its lookup tables."""
+
+    def __init__(self, services: Sequence[Service], fetched_at: float) -> None:
+        self.services = tuple(services)
+        self.fetched_at = fetched_at
+        grouped: dict[str, dict[str, list[Service]]] = {}
+        for service in self.services:
+            platform, category = _place(service)
+            grouped.setdefault(platform, {}).setdefault(category, []).append(service)
+        self.platforms = tuple(
+            Platform(
+                short_key(platform),
+                platform,
+                tuple(
+                    Category(short_key(f"{platform}\n{category}"), category, tuple(items))
+                    for category, items in categories.items()
+                ),
+            )
+            for platform, categories in grouped.items()
+        )
+        self._platforms = {p.key: p for p in self.platforms}
+        self._services = {service_key(s.id): s for s in self.services}
+        self._search_text = {
+            s.id: (_words(s.name), _words(" ".join(s.category_path))) for s in self.services
+        }
+
+    def __len__(self) -> int:
+        return len(self.services)
+
+    def platform(self, key: str) -> Platform | None:
+        return self._platforms.get(key)
+
+    def category(self, platform_key: str, category_key: str) -> tuple[Platform, Category] | None:
+        platform = self._platforms.get(platform_key)
+        if platform is None:
+            return None
+        for category in platform.categories:
+            if category.key == category_key:
+                return platform, category
+        return None
+
+    def service(self, key: str) -> Service | None:
+        """By callback key (see `service_key`)."""
+        return self._services.get(key)
+
+    def by_id(self, service_id: str) -> Service | None:
+        return self._services.get(service_key(service_id))
+
+    def location(self, service: Service) -> tuple[Platform, Category]:
+        platform_name, category_name = _place(service)
+        found = self.category(
+            short_key(platform_name), short_key(f"{platform_name}\n{category_name}")
+        )
+        assert found is not None, "every service of a snapshot has a place in it"
+        return found
+
+    def search(self, query: str, limit: int = 20) -> list[Service]:
+        """Services whose name or category holds every word of `query` (a word matches the
+        start of a word, in any case; Russian words also match their English synonyms), best
+        first: matches in the name before matches in the category, then shorter names."""
+        terms = [_alternatives(word) for word in _words(query)]
+        if not terms:
+            return []
+        scored: list[tuple[int, int, str, Service]] = []
+        for service in self.services:
+            name_words, category_words = self._search_text[service.id]
+            score = 0
+            for alternatives in terms:
+                if _matches(alternatives, name_words):
+                    score += 2
+                elif _matches(alternatives, category_words):
+                    score += 1
+                else:
+                    break
+            else:
+                scored.append((-score, len(service.name), service.id, service))
+        scored.sort(key=lambda item: item[:3])
+        return [item[3] for item in scored[:limit]]
+
+
+def _words(text: str) -> list[str]:
+    return [word.casefold() for word in _WORD.findall(text)]
+
+
+def _alternatives(word: str) -> tuple[str, ...]:
+    found = [word]
+    for stem, english in SYNONYMS.items():
+        if word.startswith(stem) or (len(word) >= 3 and stem.startswith(word)):
+            found.extend(english)
+    return tuple(found)
+
+
+def _matches(alternatives: Iterable[str], words: Iterable[str]) -> bool:
+    return any(word.startswith(alt) for alt in alternatives for word in words)
+
+
+class Catalog:
+    """The catalog of one panel account: memory first, then the SQLite cache, then the panel.
+
+    `snapshot()` answers from memory when it can; when the snapshot is older than `ttl` it
+    starts one background refresh and still answers at once with what it has."""
+
+    def __init__(
+        self,
+        panel: Panel,
+        db: Database,
+        account: str,
+        *,
+        ttl: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._panel = panel
+        self._db = db
+        self._account = account
+        self._ttl = ttl
+        self._clock = clock
+        self._current: CatalogSnapshot | None = None
+        self._refreshing: asyncio.Task[CatalogSnapshot | None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def snapshot(self) -> CatalogSnapshot | None:
+        """The catalog to show now; None only if it was never fetched and the panel is down."""
+        async with self._lock:
+            if self._current is None:
+                cached = await catalog_cache.load(self._db, self._account)
+                if cached is not None:
+                    services = [Service.model_validate(s) for s in cached.services]
+                    self._current = CatalogSnapshot(services, cached.fetched_at)
+        if self._current is None:
+            return await self.refresh()
+        if self._clock() - self._current.fetched_at > self._ttl:
+            self._refresh_in_background()
+        return self._current
+
+    async def refresh(self) -> CatalogSnapshot | None:
+        """Fetch from the panel now; on failure keep what there is (and log why)."""
+        try:
+            services = await self._panel.services()
+        except PanelException as exc:
+            logger.warning("catalog refresh failed: %s", exc)
+            return self._current
+        fetched_at = self._clock()
+        snapshot = CatalogSnapshot(services, fetched_at)
+        await catalog_cache.save(
+            self._db,
+            self._account,
+            [s.model_dump(mode="json", by_alias=True) for s in services],
+            fetched_at,
+        )
+        self._current = snapshot
+        logger.info("catalog refreshed: %d services", len(snapshot))
+        return snapshot
+
+    def _refresh_in_background(self) -> None:
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.create_task(self.refresh(), name="catalog-refresh")
+
+    async def close(self) -> None:
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refreshing.cancel()
+            await asyncio.gather(self._refreshing, return_exceptions=True)

@@ -1,0 +1,203 @@
+"""Browsing the catalog (platform -> category -> service), the service card, and search.
+
+Everything here is served from the catalog snapshot: no click waits on the panel.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from bot.catalog import Catalog, CatalogSnapshot
+from bot.config import Settings
+from bot.formatting import money, number, quote
+from bot.params import amount_range, fields_of
+from bot.smmlaba import Service
+from handlers import keyboards, screens
+from handlers.callbacks import CategoryPage, Menu, PlatformPage, Platforms, ServiceCard
+from handlers.screens import Event
+from handlers.states import SearchWizard
+
+SEARCH_RESULTS = 10
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(new_order, Menu.filter(F.to == "new"))
+    router.callback_query.register(platforms_page, Platforms.filter())
+    router.callback_query.register(platform_page, PlatformPage.filter())
+    router.callback_query.register(category_page, CategoryPage.filter())
+    router.callback_query.register(service_card, ServiceCard.filter())
+    router.message.register(search_command, Command("search"))
+    router.callback_query.register(search_button, Menu.filter(F.to == "search"))
+    router.message.register(search_typed, SearchWizard.query, F.text)
+    return router
+
+
+async def current(event: Event, catalog: Catalog) -> CatalogSnapshot | None:
+    snapshot = await catalog.snapshot()
+    if snapshot is None or not len(snapshot):
+        await screens.show(
+            event,
+            _(
+                "⚠️ The catalog isn't available right now: SMMLaba isn't answering. "
+                "Try again in a few minutes."
+            ),
+            keyboards.to_menu(),
+        )
+        return None
+    return snapshot
+
+
+async def new_order(callback: CallbackQuery, catalog: Catalog, state: FSMContext) -> None:
+    await state.clear()
+    await show_platforms(callback, catalog, 0)
+
+
+async def platforms_page(
+    callback: CallbackQuery, callback_data: Platforms, catalog: Catalog
+) -> None:
+    await show_platforms(callback, catalog, callback_data.page)
+
+
+async def show_platforms(event: Event, catalog: Catalog, page: int) -> None:
+    snapshot = await current(event, catalog)
+    if snapshot is None:
+        return
+    text = _("🛒 New order\nChoose a platform:")
+    await screens.show(event, text, keyboards.platforms(snapshot, page))
+
+
+async def platform_page(
+    callback: CallbackQuery,
+    callback_data: PlatformPage,
+    catalog: Catalog,
+    callback_answer: CallbackAnswer,
+) -> None:
+    snapshot = await current(callback, catalog)
+    if snapshot is None:
+        return
+    platform = snapshot.platform(callback_data.platform)
+    if platform is None:
+        await screens.expired(callback, callback_answer)
+        return
+    text = _("🛒 New order › {platform}\nChoose a category:").format(platform=quote(platform.name))
+    await screens.show(callback, text, keyboards.categories(platform, callback_data.page))
+
+
+async def category_page(
+    callback: CallbackQuery,
+    callback_data: CategoryPage,
+    catalog: Catalog,
+    callback_answer: CallbackAnswer,
+) -> None:
+    snapshot = await current(callback, catalog)
+    if snapshot is None:
+        return
+    found = snapshot.category(callback_data.platform, callback_data.category)
+    if found is None:
+        await screens.expired(callback, callback_answer)
+        return
+    platform, category = found
+    text = _("🛒 {platform} › {category}\nChoose a service:").format(
+        platform=quote(platform.name), category=quote(category.name)
+    )
+    await screens.show(callback, text, keyboards.services(platform, category, callback_data.page))
+
+
+async def service_card(
+    callback: CallbackQuery,
+    callback_data: ServiceCard,
+    catalog: Catalog,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+) -> None:
+    snapshot = await current(callback, catalog)
+    if snapshot is None:
+        return
+    service = snapshot.service(callback_data.service)
+    if service is None:
+        await screens.expired(callback, callback_answer)
+        return
+    await state.clear()
+    platform, category = snapshot.location(service)
+    await screens.show(
+        callback, card_text(service, settings), keyboards.service_card(service, platform, category)
+    )
+
+
+def card_text(service: Service, settings: Settings) -> str:
+    lines = [f"<b>{quote(service.name)}</b>"]
+    price = service.price
+    if price.amount is not None and price.per is not None:
+        lines.append(
+            _("💵 {amount} {currency} per {per}").format(
+                amount=money(price.amount),
+                currency=quote(settings.panel_currency),
+                per=number(price.per),
+            )
+        )
+    else:
+        lines.append(_("💵 {price}").format(price=quote(price.text or _("price on request"))))
+    limits = amount_range(service)
+    if limits is not None:
+        lines.append(
+            _("📏 Amount: {low} – {high}").format(low=number(limits[0]), high=number(limits[1]))
+        )
+    asked = [spec.label for spec in fields_of(service)]
+    if asked:
+        lines.append(_("You'll be asked for: {fields}.").format(fields=quote(", ".join(asked))))
+    return "\n".join(lines)
+
+
+async def search_command(
+    message: Message, command: CommandObject, catalog: Catalog, state: FSMContext
+) -> None:
+    if not command.args:
+        await ask_for_query(message, state)
+        return
+    await state.clear()
+    await show_results(message, catalog, command.args)
+
+
+async def search_button(callback: CallbackQuery, state: FSMContext) -> None:
+    await ask_for_query(callback, state)
+
+
+async def ask_for_query(event: Event, state: FSMContext) -> None:
+    await state.set_state(SearchWizard.query)
+    await screens.show(
+        event,
+        _("🔍 What are you looking for? Send a word or two, e.g. <i>instagram likes</i>."),
+        keyboards.to_menu(),
+    )
+
+
+async def search_typed(message: Message, catalog: Catalog, state: FSMContext) -> None:
+    await state.clear()
+    await show_results(message, catalog, message.text or "")
+
+
+async def show_results(message: Message, catalog: Catalog, query: str) -> None:
+    snapshot = await current(message, catalog)
+    if snapshot is None:
+        return
+    found = snapshot.search(query, limit=SEARCH_RESULTS + 1)
+    shown = quote(" ".join(query.split())[:100])
+    if not found:
+        await message.answer(
+            _("Nothing found for «{query}». Try another word.").format(query=shown),
+            reply_markup=keyboards.search_results([]),
+        )
+        return
+    text = _("🔍 Results for «{query}»:").format(query=shown)
+    if len(found) > SEARCH_RESULTS:
+        text += "\n" + _("Showing the best {count}; add a word to narrow it down.").format(
+            count=SEARCH_RESULTS
+        )
+    await message.answer(text, reply_markup=keyboards.search_results(found[:SEARCH_RESULTS]))

@@ -1,0 +1,250 @@
+"""Every keyboard the bot shows, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.catalog import CatalogSnapshot, Category, Platform, service_key
+from bot.params import FieldKind, FieldSpec
+from bot.smmlaba import Service
+from handlers.callbacks import (
+    CategoryPage,
+    Confirm,
+    Menu,
+    Noop,
+    OrderCard,
+    OrderService,
+    OrdersPage,
+    PlatformPage,
+    Platforms,
+    ServiceCard,
+    Step,
+)
+from storage.orders import Order
+
+T = TypeVar("T")
+
+LABEL_LIMIT = 30
+PER_PAGE = 8
+
+Rows = list[list[InlineKeyboardButton]]
+
+
+def label(text: str, limit: int = LABEL_LIMIT) -> str:
+    """Short enough for a phone: longer names end in "…" (the full name is on the card)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def markup(rows: Rows) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
+
+
+def pages(count: int, per_page: int = PER_PAGE) -> int:
+    return max(1, -(-count // per_page))
+
+
+def page_slice(items: Sequence[T], page: int, per_page: int = PER_PAGE) -> Sequence[T]:
+    page = min(max(page, 0), pages(len(items), per_page) - 1)
+    return items[page * per_page : (page + 1) * per_page]
+
+
+def pager(
+    page: int, total: int, to_page: Callable[[int], CallbackData]
+) -> list[InlineKeyboardButton]:
+    """[◀️] 2/5 [▶️] on its own row; nothing when everything fits on one page."""
+    if total <= 1:
+        return []
+    row = []
+    if page > 0:
+        row.append(button("◀️", to_page(page - 1)))
+    row.append(button(f"{page + 1}/{total}", Noop()))
+    if page + 1 < total:
+        row.append(button("▶️", to_page(page + 1)))
+    return row
+
+
+def grid(buttons: Sequence[InlineKeyboardButton], columns: int) -> Rows:
+    return [list(buttons[i : i + columns]) for i in range(0, len(buttons), columns)]
+
+
+def back_cancel(back: CallbackData) -> list[InlineKeyboardButton]:
+    return [button(_("⬅️ Back"), back), button(_("✖️ Cancel"), Menu(to="home"))]
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [
+                button(_("🛒 New order"), Menu(to="new")),
+                button(_("📦 My orders"), Menu(to="orders")),
+            ],
+            [
+                button(_("🔍 Search"), Menu(to="search")),
+                button(_("💰 Balance"), Menu(to="balance")),
+            ],
+            [button(_("❓ Help"), Menu(to="help"))],
+        ]
+    )
+
+
+def to_menu() -> InlineKeyboardMarkup:
+    return markup([[button(_("🏠 Menu"), Menu(to="home"))]])
+
+
+def platforms(snapshot: CatalogSnapshot, page: int) -> InlineKeyboardMarkup:
+    items = [
+        button(label(f"{p.name} ({p.service_count})"), PlatformPage(platform=p.key))
+        for p in snapshot.platforms
+    ]
+    total = pages(len(items))
+    return markup(
+        [
+            *grid(page_slice(items, page), 2),
+            pager(page, total, lambda n: Platforms(page=n)),
+            [button(_("⬅️ Back"), Menu(to="home")), button(_("✖️ Cancel"), Menu(to="home"))],
+        ]
+    )
+
+
+def categories(platform: Platform, page: int) -> InlineKeyboardMarkup:
+    items = [
+        button(
+            label(f"{c.name} ({len(c.services)})"),
+            CategoryPage(platform=platform.key, category=c.key),
+        )
+        for c in platform.categories
+    ]
+    return markup(
+        [
+            *grid(page_slice(items, page), 2),
+            pager(page, pages(len(items)), lambda n: PlatformPage(platform=platform.key, page=n)),
+            back_cancel(Platforms()),
+        ]
+    )
+
+
+def services(platform: Platform, category: Category, page: int) -> InlineKeyboardMarkup:
+    items = [
+        button(label(s.name), ServiceCard(service=service_key(s.id))) for s in category.services
+    ]
+    return markup(
+        [
+            *grid(page_slice(items, page), 1),
+            pager(
+                page,
+                pages(len(items)),
+                lambda n: CategoryPage(platform=platform.key, category=category.key, page=n),
+            ),
+            back_cancel(PlatformPage(platform=platform.key)),
+        ]
+    )
+
+
+def service_card(service: Service, platform: Platform, category: Category) -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [button(_("🛒 Order this"), OrderService(service=service_key(service.id)))],
+            back_cancel(CategoryPage(platform=platform.key, category=category.key)),
+        ]
+    )
+
+
+def prompt(spec: FieldSpec, *, has_value: bool) -> InlineKeyboardMarkup:
+    rows: Rows = []
+    if spec.kind is FieldKind.CHOICE:
+        rows.extend(
+            grid(
+                [
+                    button(label(c), Step(action="pick", index=i))
+                    for i, c in enumerate(spec.choices)
+                ],
+                2,
+            )
+        )
+    extra = []
+    if has_value:
+        extra.append(button(_("↩️ Keep current"), Step(action="keep")))
+    if not spec.required:
+        extra.append(button(_("⏭ Skip"), Step(action="skip")))
+    rows.append(extra)
+    rows.append(
+        [button(_("⬅️ Back"), Step(action="back")), button(_("✖️ Cancel"), Step(action="cancel"))]
+    )
+    return markup(rows)
+
+
+def confirmation(token: str) -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [
+                button(_("✅ Confirm"), Confirm(token=token)),
+                button(_("✏️ Change"), Step(action="change")),
+                button(_("✖️ Cancel"), Step(action="cancel")),
+            ]
+        ]
+    )
+
+
+def change(fields: Sequence[FieldSpec]) -> InlineKeyboardMarkup:
+    items = [
+        button(label("✏️ " + spec.label), Step(action="field", index=i))
+        for i, spec in enumerate(fields)
+    ]
+    return markup([*grid(items, 2), [button(_("⬅️ Back"), Step(action="review"))]])
+
+
+def refusal() -> InlineKeyboardMarkup:
+    return markup(
+        [[button(_("✏️ Fix"), Step(action="fix")), button(_("✖️ Cancel"), Step(action="cancel"))]]
+    )
+
+
+def placed(order_id: int) -> InlineKeyboardMarkup:
+    return markup([[button(_("📦 View order"), OrderCard(order=order_id))]])
+
+
+def orders_list(items: Sequence[Order], page: int, total: int) -> InlineKeyboardMarkup:
+    buttons = [button(label(order_label(o), 20), OrderCard(order=o.id)) for o in items]
+    return markup(
+        [
+            *grid(buttons, 2),
+            pager(page, total, lambda n: OrdersPage(page=n)),
+            [button(_("🏠 Menu"), Menu(to="home"))],
+        ]
+    )
+
+
+def order_label(order: Order) -> str:
+    return f"#{order.panel_order_id}" if order.panel_order_id else f"№{order.id}"
+
+
+def order_card(order: Order) -> InlineKeyboardMarkup:
+    first = []
+    if order.panel_order_id and not order.state.is_final:
+        first.append(button(_("🔄 Refresh"), OrderCard(order=order.id, action="refresh")))
+    first.append(button(_("🔁 Order again"), OrderCard(order=order.id, action="again")))
+    return markup(
+        [first, [button(_("⬅️ My orders"), OrdersPage()), button(_("🏠 Menu"), Menu(to="home"))]]
+    )
+
+
+def search_results(found: Sequence[Service]) -> InlineKeyboardMarkup:
+    return markup(
+        [
+            *[[button(label(s.name, 40), ServiceCard(service=service_key(s.id)))] for s in found],
+            [
+                button(_("🔍 Search again"), Menu(to="search")),
+                button(_("🏠 Menu"), Menu(to="home")),
+            ],
+        ]
+    )

@@ -1,0 +1,32 @@
+"""Middlewares that decide what reaches the handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.i18n import gettext as _
+
+
+class RequirePanel(BaseMiddleware):
+    """Without a panel account nothing can be browsed or ordered: say so, once per update."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if data.get("panel") is not None:
+            return await handler(event, data)
+        text = _(
+            "This bot has no SMMLaba account to order on yet. Ask its owner to set "
+            "SMMLABA_USERNAME and SMMLABA_APIKEY."
+        )
+        if isinstance(event, Message):
+            await event.answer(text)
+        elif isinstance(event, CallbackQuery):
+            await event.answer(text[:200], show_alert=True)
+        return None

@@ -1,0 +1,571 @@
+"""The order wizard: one prompt per field of the service, a confirmation, and placement.
+
+The wizard lives in the FSM (SQLite), so a restart continues at the same step with the same
+values. A refused value gets the reason and the same prompt again; a refusal from the panel
+returns the person to the field concerned. Confirm places the order at most once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from pydantic import BaseModel, ValidationError
+
+from bot import ordering
+from bot.catalog import Catalog, CatalogSnapshot
+from bot.config import Settings
+from bot.formatting import money, number, quote
+from bot.ordering import Draft, Outcome
+from bot.params import FieldKind, FieldSpec, InvalidValue, fields_of, quantity, total
+from bot.smmlaba import Panel, PanelException, Service
+from handlers import keyboards, screens
+from handlers.callbacks import Confirm, OrderService, Step
+from handlers.catalog import card_text
+from handlers.screens import Event
+from handlers.states import OrderWizard
+from storage import orders, users
+from storage.db import Database
+
+SHOWN_VALUE = 120
+
+
+class WizardData(BaseModel):
+    """What the wizard remembers between updates (stored as JSON in the FSM)."""
+
+    service: str
+    values: dict[str, str] = {}
+    step: int = 0
+    live: int | None = None  # the message whose buttons are current
+    token: str | None = None  # of the confirmation on screen
+    editing: bool = False  # changing one value from the confirmation
+    refused: str | None = None  # the field the panel complained about
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(begin, OrderService.filter())
+    router.callback_query.register(entering_step, OrderWizard.entering, Step.filter())
+    router.message.register(typed_value, OrderWizard.entering, F.text, ~F.text.startswith("/"))
+    router.message.register(not_text, OrderWizard.entering, ~F.text)
+    router.callback_query.register(confirming_step, OrderWizard.confirming, Step.filter())
+    router.callback_query.register(confirm, Confirm.filter())
+    return router
+
+
+async def load(state: FSMContext) -> WizardData | None:
+    try:
+        return WizardData.model_validate(await state.get_data())
+    except ValidationError:
+        return None
+
+
+async def save(state: FSMContext, data: WizardData) -> None:
+    await state.set_data(data.model_dump())
+
+
+async def service_of(
+    event: Event, data: WizardData | None, catalog: Catalog, state: FSMContext
+) -> tuple[Service, list[FieldSpec]] | None:
+    """The service the wizard is about; when it is gone, say so and leave the wizard."""
+    snapshot: CatalogSnapshot | None = await catalog.snapshot()
+    service = snapshot.by_id(data.service) if (snapshot and data) else None
+    if service is None or data is None:
+        await state.clear()
+        await screens.send(
+            event,
+            _("This order can't continue: the service is no longer offered. Start a new one:"),
+            keyboards.main_menu(),
+        )
+        return None
+    return service, fields_of(service)
+
+
+# -- prompts -----------------------------------------------------------------------------
+
+
+def prompt_text(
+    service: Service, fields: list[FieldSpec], data: WizardData, warning: str = ""
+) -> str:
+    spec = fields[data.step]
+    lines = []
+    if warning:
+        lines.append(_("⚠️ {reason} Try again:").format(reason=quote(warning)))
+    lines.append(
+        _("<b>Step {n} of {total}</b> · {label}").format(
+            n=data.step + 1, total=len(fields), label=quote(spec.label)
+        )
+    )
+    if spec.kind is FieldKind.CHOICE:
+        lines.append(_("Choose one:"))
+    elif spec.kind is FieldKind.NUMBER:
+        lines.append(
+            _("Send a whole number from {low} to {high}.").format(
+                low=number(spec.low), high=number(spec.high)
+            )
+        )
+    elif spec.kind is FieldKind.FRAGMENTS:
+        lines.append(
+            _("Send a link that contains {parts}.").format(parts=quote(spec.describe_fragments()))
+        )
+    elif spec.multiline:
+        lines.append(_("Send them in one message, one per line."))
+    else:
+        lines.append(_("Send the value as text."))
+    if spec.kind is FieldKind.TEXT and spec.rule:
+        lines.append(_("ℹ️ The panel says: {rule}").format(rule=quote(spec.rule)))
+    if not spec.required:
+        lines.append(_("This one is optional."))
+    current = data.values.get(spec.param)
+    if current:
+        lines.append(_("Now: {value}").format(value=shown(spec, current)))
+    lines.append(f"<i>{quote(service.name)}</i>")
+    return "\n".join(lines)
+
+
+def shown(spec: FieldSpec, value: str) -> str:
+    if spec.multiline:
+        lines = [line for line in value.splitlines() if line.strip()]
+        first = lines[0] if lines else ""
+        more = _(" (+{count} more lines)").format(count=len(lines) - 1) if len(lines) > 1 else ""
+        return quote(short(first)) + more
+    return quote(short(value))
+
+
+def short(text: str, limit: int = SHOWN_VALUE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def show_prompt(
+    event: Event,
+    state: FSMContext,
+    service: Service,
+    fields: list[FieldSpec],
+    data: WizardData,
+    *,
+    warning: str = "",
+    new_message: bool = False,
+) -> None:
+    await state.set_state(OrderWizard.entering)
+    spec = fields[data.step]
+    text = prompt_text(service, fields, data, warning)
+    markup = keyboards.prompt(spec, has_value=spec.param in data.values)
+    if new_message:
+        message = await screens.send(event, text, markup)
+    else:
+        message = await screens.show(event, text, markup)
+    data.live = message.message_id
+    await save(state, data)
+
+
+async def begin(
+    callback: CallbackQuery,
+    callback_data: OrderService,
+    catalog: Catalog,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    panel: Panel,
+    settings: Settings,
+) -> None:
+    snapshot = await catalog.snapshot()
+    service = snapshot.service(callback_data.service) if snapshot else None
+    if service is None:
+        await screens.expired(callback, callback_answer)
+        return
+    await start_wizard(callback, state, service, {}, panel=panel, settings=settings)
+
+
+async def start_wizard(
+    event: Event,
+    state: FSMContext,
+    service: Service,
+    values: dict[str, str],
+    *,
+    panel: Panel,
+    settings: Settings,
+) -> None:
+    """Begin an order for `service`; with `values` (Order again) go straight to the check."""
+    fields = fields_of(service)
+    data = WizardData(service=service.id, values=dict(values))
+    await state.set_data(data.model_dump())
+    await review(event, state, service, fields, data, panel=panel, settings=settings)
+
+
+async def advance(
+    event: Event,
+    state: FSMContext,
+    service: Service,
+    fields: list[FieldSpec],
+    data: WizardData,
+    *,
+    panel: Panel,
+    settings: Settings,
+    new_message: bool,
+) -> None:
+    if not data.editing and data.step + 1 < len(fields):
+        data.step += 1
+        await show_prompt(event, state, service, fields, data, new_message=new_message)
+        return
+    await review(
+        event, state, service, fields, data, panel=panel, settings=settings, new_message=new_message
+    )
+
+
+async def entering_step(
+    callback: CallbackQuery,
+    callback_data: Step,
+    state: FSMContext,
+    catalog: Catalog,
+    panel: Panel,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    data = await load(state)
+    if data is None or callback.message is None or callback.message.message_id != data.live:
+        await screens.expired(callback, callback_answer)
+        return
+    found = await service_of(callback, data, catalog, state)
+    if found is None:
+        return
+    service, fields = found
+    spec = fields[data.step]
+    action = callback_data.action
+    if action == "cancel":
+        await cancelled(callback, state)
+    elif action == "back":
+        if data.editing:
+            await review(callback, state, service, fields, data, panel=panel, settings=settings)
+        elif data.step > 0:
+            data.step -= 1
+            await show_prompt(callback, state, service, fields, data)
+        else:
+            await state.clear()
+            snapshot = await catalog.snapshot()
+            assert snapshot is not None
+            platform, category = snapshot.location(service)
+            await screens.show(
+                callback,
+                card_text(service, settings),
+                keyboards.service_card(service, platform, category),
+            )
+    elif (
+        action == "pick"
+        and spec.kind is FieldKind.CHOICE
+        and 0 <= callback_data.index < len(spec.choices)
+    ):
+        data.values[spec.param] = spec.choices[callback_data.index]
+        await advance(
+            callback,
+            state,
+            service,
+            fields,
+            data,
+            panel=panel,
+            settings=settings,
+            new_message=False,
+        )
+    elif action == "skip" and not spec.required:
+        data.values.pop(spec.param, None)
+        await advance(
+            callback,
+            state,
+            service,
+            fields,
+            data,
+            panel=panel,
+            settings=settings,
+            new_message=False,
+        )
+    elif action == "keep" and spec.param in data.values:
+        await advance(
+            callback,
+            state,
+            service,
+            fields,
+            data,
+            panel=panel,
+            settings=settings,
+            new_message=False,
+        )
+    else:
+        await screens.expired(callback, callback_answer)
+
+
+async def typed_value(
+    message: Message, state: FSMContext, catalog: Catalog, panel: Panel, settings: Settings
+) -> None:
+    data = await load(state)
+    found = await service_of(message, data, catalog, state)
+    if found is None or data is None:
+        return
+    service, fields = found
+    spec = fields[data.step]
+    try:
+        value = spec.check(message.text or "")
+    except InvalidValue as problem:
+        await screens.retire(message, data.live)
+        await show_prompt(
+            message, state, service, fields, data, warning=str(problem), new_message=True
+        )
+        return
+    data.values[spec.param] = value
+    # The answered prompt stays in the chat as a record of what was given.
+    if data.live is not None:
+        await message.bot.edit_message_text(  # type: ignore[union-attr]
+            text=f"✓ {quote(spec.label)}: {shown(spec, value)}",
+            chat_id=message.chat.id,
+            message_id=data.live,
+        )
+    await advance(
+        message, state, service, fields, data, panel=panel, settings=settings, new_message=True
+    )
+
+
+async def not_text(message: Message) -> None:
+    await message.answer(_("Please send the value as a text message, or press a button above."))
+
+
+async def cancelled(event: Event, state: FSMContext) -> None:
+    await state.clear()
+    await screens.show(
+        event,
+        _("✖️ Order cancelled. Nothing was ordered.\n") + screens.main_menu_text(),
+        keyboards.main_menu(),
+    )
+
+
+# -- confirmation ------------------------------------------------------------------------
+
+
+def first_problem(fields: list[FieldSpec], values: dict[str, str]) -> tuple[int, str] | None:
+    """The first field whose value is missing or no longer valid, with the reason."""
+    for index, spec in enumerate(fields):
+        value = values.get(spec.param)
+        if value is None:
+            if spec.required:
+                return index, ""
+            continue
+        try:
+            spec.check(value)
+        except InvalidValue as problem:
+            return index, str(problem)
+    return None
+
+
+async def review(
+    event: Event,
+    state: FSMContext,
+    service: Service,
+    fields: list[FieldSpec],
+    data: WizardData,
+    *,
+    panel: Panel,
+    settings: Settings,
+    new_message: bool = False,
+) -> None:
+    """Show the confirmation: every value, the exact total and the balance."""
+    problem = first_problem(fields, data.values)
+    if problem is not None:
+        data.step, warning = problem
+        data.editing = False
+        await show_prompt(
+            event, state, service, fields, data, warning=warning, new_message=new_message
+        )
+        return
+    data.editing = False
+    data.token = secrets.token_urlsafe(12)
+    try:
+        balance: Decimal | None = await panel.balance()
+    except PanelException:
+        balance = None
+    text = confirmation_text(service, fields, data.values, balance, settings.panel_currency)
+    markup = keyboards.confirmation(data.token)
+    message = await (
+        screens.send(event, text, markup) if new_message else screens.show(event, text, markup)
+    )
+    data.live = message.message_id
+    await state.set_state(OrderWizard.confirming)
+    await save(state, data)
+
+
+def confirmation_text(
+    service: Service,
+    fields: list[FieldSpec],
+    values: dict[str, str],
+    balance: Decimal | None,
+    currency: str,
+) -> str:
+    cur = quote(currency)
+    lines = [_("<b>Please check your order</b>"), quote(service.name)]
+    for spec in fields:
+        if spec.param in values:
+            icon = {"fragments": "🔗", "number": "🔢"}.get(spec.kind.value, "▫️")
+            lines.append(f"{icon} {quote(spec.label)}: {shown(spec, values[spec.param])}")
+    amount = total(service, values)
+    if amount is None:
+        lines.append(_("💵 Price: {price}").format(price=quote(service.price.text or "?")))
+    elif balance is None:
+        lines.append(_("💵 Total: {total} {cur}").format(total=money(amount), cur=cur))
+        lines.append(_("💰 Balance: unavailable right now"))
+    else:
+        lines.append(
+            _("💵 Total: {total} {cur} · balance after: {after} {cur}").format(
+                total=money(amount), cur=cur, after=money(balance - amount)
+            )
+        )
+        if balance < amount:
+            lines.append(
+                _(
+                    "⚠️ Your balance ({balance} {cur}) is short of the total. "
+                    "Top up on the panel, then confirm."
+                ).format(balance=money(balance), cur=cur)
+            )
+    return "\n".join(lines)
+
+
+async def confirming_step(
+    callback: CallbackQuery,
+    callback_data: Step,
+    state: FSMContext,
+    catalog: Catalog,
+    panel: Panel,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    data = await load(state)
+    if data is None or callback.message is None or callback.message.message_id != data.live:
+        await screens.expired(callback, callback_answer)
+        return
+    found = await service_of(callback, data, catalog, state)
+    if found is None:
+        return
+    service, fields = found
+    action, index = callback_data.action, callback_data.index
+    if action == "cancel":
+        await cancelled(callback, state)
+    elif action == "change" or (action == "fix" and data.refused is None):
+        data.token = None
+        await save(state, data)
+        await screens.show(
+            callback, _("Which value do you want to change?"), keyboards.change(fields)
+        )
+    elif action == "review":
+        await review(callback, state, service, fields, data, panel=panel, settings=settings)
+    elif action in ("field", "fix"):
+        if action == "fix":
+            index = next(i for i, spec in enumerate(fields) if spec.param == data.refused)
+        if not 0 <= index < len(fields):
+            await screens.expired(callback, callback_answer)
+            return
+        data.step, data.editing, data.token = index, True, None
+        await show_prompt(callback, state, service, fields, data)
+    else:
+        await screens.expired(callback, callback_answer)
+
+
+def refused_field(fields: list[FieldSpec], refusal: str) -> str | None:
+    """The field the panel's refusal names, if it names one."""
+    text = refusal.casefold()
+    for spec in fields:
+        if spec.label.casefold() in text or f"param: {spec.param}".casefold() in text:
+            return spec.param
+    return None
+
+
+async def confirm(
+    callback: CallbackQuery,
+    callback_data: Confirm,
+    state: FSMContext,
+    db: Database,
+    catalog: Catalog,
+    panel: Panel,
+    settings: Settings,
+    account: str,
+    callback_answer: CallbackAnswer,
+) -> None:
+    person = callback.from_user
+    data = await load(state)
+    current = await state.get_state()
+    if (
+        current != OrderWizard.confirming.state
+        or data is None
+        or data.token != callback_data.token
+        or callback.message is None
+        or callback.message.message_id != data.live
+    ):
+        earlier = await orders.get_by_token(db, person.id, callback_data.token)
+        if earlier is None:
+            await screens.expired(callback, callback_answer)
+        else:
+            callback_answer.text = _("This order was already sent.")
+        return
+    found = await service_of(callback, data, catalog, state)
+    if found is None:
+        return
+    service, fields = found
+    await users.touch(
+        db,
+        person.id,
+        chat_id=person.id,
+        first_name=person.first_name,
+        telegram_language=person.language_code,
+    )
+    placement = await ordering.place(
+        db,
+        panel,
+        token=callback_data.token,
+        user_id=person.id,
+        chat_id=callback.message.chat.id,
+        account=account,
+        draft=Draft(
+            service_id=service.id,
+            service_name=service.name,
+            values=data.values,
+            quantity=quantity(service, data.values),
+            total=total(service, data.values),
+        ),
+        first_check_in=settings.check_interval_seconds,
+    )
+    await screens.retire(callback, data.live)
+    cur = quote(settings.panel_currency)
+    order = placement.order
+    if placement.outcome is Outcome.PLACED:
+        await state.clear()
+        charged = order.charged if order.charged is not None else order.total
+        price = f" · {money(charged)} {cur}" if charged is not None else ""
+        await screens.send(
+            callback,
+            _("✅ Order #{id} placed{price}\nI'll message you when it moves.").format(
+                id=quote(order.panel_order_id or ""), price=price
+            ),
+            keyboards.placed(order.id),
+        )
+    elif placement.outcome is Outcome.REJECTED:
+        data.token = None
+        data.refused = refused_field(fields, f"{placement.refusal} {placement.detail}")
+        message = await screens.send(
+            callback,
+            _("❌ The panel refused the order: «{reason}».").format(
+                reason=quote(placement.refusal or "")
+            ),
+            keyboards.refusal(),
+        )
+        data.live = message.message_id
+        await save(state, data)
+    elif placement.outcome is Outcome.UNCERTAIN:
+        await state.clear()
+        await screens.send(
+            callback,
+            _(
+                "⏳ The panel didn't answer in time. The order may or may not have been placed — "
+                "check the panel before ordering again."
+            ),
+            keyboards.to_menu(),
+        )
+    else:
+        callback_answer.text = _("This order was already sent.")

@@ -1,0 +1,230 @@
+"""My orders: the list, one order's card, Refresh (asks the panel now) and Order again.
+
+Every lookup takes the asking person's id: an order id from someone else's button finds
+nothing.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from bot.catalog import Catalog
+from bot.config import Settings
+from bot.formatting import money, number, progress_bar, quote
+from bot.smmlaba import Panel, PanelError, PanelException
+from bot.statuses import state_of
+from handlers import keyboards, screens
+from handlers.callbacks import Menu, OrderCard, OrdersPage
+from handlers.order import start_wizard
+from handlers.screens import Event
+from storage import orders
+from storage.db import Database
+from storage.orders import CheckResult, Order, OrderState
+
+PER_PAGE = 5
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(orders_command, Command("orders"))
+    router.callback_query.register(orders_button, Menu.filter(F.to == "orders"))
+    router.callback_query.register(orders_page, OrdersPage.filter())
+    router.callback_query.register(card, OrderCard.filter(F.action == "show"))
+    router.callback_query.register(refresh, OrderCard.filter(F.action == "refresh"))
+    router.callback_query.register(again, OrderCard.filter(F.action == "again"))
+    return router
+
+
+def state_label(order: Order) -> str:
+    labels = {
+        OrderState.SUBMITTING: _("sending…"),
+        OrderState.PLACED: _("placed"),
+        OrderState.REJECTED: _("refused"),
+        OrderState.UNCERTAIN: _("unknown — check the panel"),
+        OrderState.PENDING: _("waiting"),
+        OrderState.IN_PROGRESS: _("in progress"),
+        OrderState.COMPLETED: _("✅ completed"),
+        OrderState.PARTIAL: _("partly delivered"),
+        OrderState.CANCELLED: _("cancelled"),
+        OrderState.REFUNDED: _("refunded"),
+        OrderState.LOST: _("lost"),
+    }
+    return labels[order.state]
+
+
+def progress(order: Order) -> str | None:
+    if order.quantity is None or order.remain is None or order.quantity <= 0:
+        return None
+    return progress_bar(order.quantity - order.remain, order.quantity)
+
+
+async def orders_command(message: Message, db: Database) -> None:
+    await show_list(message, db, 0)
+
+
+async def orders_button(callback: CallbackQuery, db: Database, state: FSMContext) -> None:
+    await state.clear()
+    await show_list(callback, db, 0)
+
+
+async def orders_page(callback: CallbackQuery, callback_data: OrdersPage, db: Database) -> None:
+    await show_list(callback, db, callback_data.page)
+
+
+async def show_list(event: Event, db: Database, page: int) -> None:
+    assert event.from_user is not None
+    count = await orders.count_for_user(db, event.from_user.id)
+    if count == 0:
+        await screens.show(event, _("📦 You have no orders yet."), keyboards.main_menu())
+        return
+    total = keyboards.pages(count, PER_PAGE)
+    page = min(max(page, 0), total - 1)
+    items = await orders.list_for_user(
+        db, event.from_user.id, limit=PER_PAGE, offset=page * PER_PAGE
+    )
+    lines = [_("📦 Your orders (page {page}/{total})").format(page=page + 1, total=total)]
+    for order in items:
+        parts = [keyboards.order_label(order), quote(keyboards.label(order.service_name, 40))]
+        bar = progress(order) if not order.state.is_final else None
+        if bar:
+            parts.append(bar)
+        parts.append(state_label(order))
+        lines.append(" · ".join(parts))
+    await screens.show(event, "\n".join(lines), keyboards.orders_list(items, page, total))
+
+
+def card_text(order: Order, currency: str) -> str:
+    lines = [
+        _("📦 Order {label}").format(label=keyboards.order_label(order)),
+        f"<b>{quote(order.service_name)}</b>",
+    ]
+    for param, value in order.params.items():
+        shown = value if len(value) <= 120 else value[:119] + "…"
+        icon = {"url": "🔗", "count": "🔢"}.get(param, "▫️")
+        lines.append(f"{icon} {quote(shown)}")
+    price = order.charged if order.charged is not None else order.total
+    if price is not None:
+        lines.append(f"💵 {money(price)} {quote(currency)}")
+    status = state_label(order)
+    if order.status_text:
+        status += f" — «{quote(order.status_text)}»"
+    lines.append(_("State: {status}").format(status=status))
+    if order.quantity and order.remain is not None:
+        delivered = order.quantity - order.remain
+        lines.append(
+            _("{bar} · {delivered} of {ordered}").format(
+                bar=progress_bar(delivered, order.quantity),
+                delivered=number(delivered),
+                ordered=number(order.quantity),
+            )
+        )
+    if order.state is OrderState.UNCERTAIN:
+        lines.append(
+            _(
+                "The panel didn't answer when this order was sent: it may or may not exist. "
+                "Check the panel before ordering again."
+            )
+        )
+    if order.state is OrderState.REJECTED and order.error:
+        lines.append(_("The panel said: «{reason}»").format(reason=quote(order.error)))
+    return "\n".join(lines)
+
+
+async def owned(
+    callback: CallbackQuery, db: Database, order_id: int, callback_answer: CallbackAnswer
+) -> Order | None:
+    order = await orders.get_for_user(db, callback.from_user.id, order_id)
+    if order is None:
+        callback_answer.text = _("Order not found")
+        await screens.send(callback, screens.main_menu_text(), keyboards.main_menu())
+    return order
+
+
+async def card(
+    callback: CallbackQuery,
+    callback_data: OrderCard,
+    db: Database,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    order = await owned(callback, db, callback_data.order, callback_answer)
+    if order is not None:
+        await screens.show(
+            callback, card_text(order, settings.panel_currency), keyboards.order_card(order)
+        )
+
+
+async def refresh(
+    callback: CallbackQuery,
+    callback_data: OrderCard,
+    db: Database,
+    panel: Panel,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    order = await owned(callback, db, callback_data.order, callback_answer)
+    if order is None:
+        return
+    if order.panel_order_id is None or order.state.is_final:
+        callback_answer.text = _("This order is not tracked any more.")
+        return
+    try:
+        status = await panel.check(order.panel_order_id)
+    except PanelError as exc:
+        callback_answer.text = _("The panel says: {reason}").format(reason=exc.text[:150])
+        return
+    except PanelException:
+        callback_answer.text = _("⚠️ SMMLaba isn't answering right now. Try again in a few minutes.")
+        return
+    new_state = state_of(status)
+    if (new_state, status.status, status.status_text, status.remain) == (
+        order.state,
+        order.status_code,
+        order.status_text,
+        order.remain,
+    ):
+        callback_answer.text = _("No change since the last check.")
+        return
+    await orders.record_check(
+        db,
+        order.id,
+        CheckResult(
+            state=new_state,
+            status_code=status.status,
+            status_text=status.status_text,
+            remain=status.remain,
+            next_check_at=None if new_state.is_final else order.next_check_at,
+        ),
+        event=True,
+    )
+    updated = await orders.get_for_user(db, callback.from_user.id, order.id)
+    assert updated is not None
+    await screens.show(
+        callback, card_text(updated, settings.panel_currency), keyboards.order_card(updated)
+    )
+
+
+async def again(
+    callback: CallbackQuery,
+    callback_data: OrderCard,
+    db: Database,
+    catalog: Catalog,
+    panel: Panel,
+    settings: Settings,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    order = await owned(callback, db, callback_data.order, callback_answer)
+    if order is None:
+        return
+    snapshot = await catalog.snapshot()
+    service = snapshot.by_id(order.service_id) if snapshot else None
+    if service is None:
+        callback_answer.text = _("This service is no longer offered.")
+        return
+    await start_wizard(callback, state, service, order.params, panel=panel, settings=settings)

@@ -1,0 +1,65 @@
+"""How a screen reaches the person: a button press edits the message it belongs to (one live
+message per task); a typed message gets a new one."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from handlers import keyboards
+
+logger = logging.getLogger(__name__)
+
+Event = Message | CallbackQuery
+
+
+async def show(
+    event: Event, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    if isinstance(event, CallbackQuery):
+        message = event.message
+        if isinstance(message, Message):
+            try:
+                edited = await message.edit_text(text, reply_markup=reply_markup)
+            except TelegramBadRequest as exc:
+                # A second tap on the same button asks for the screen that is already there.
+                if "message is not modified" not in exc.message:
+                    raise
+                return message
+            return edited if isinstance(edited, Message) else message
+        return await send(event, text, reply_markup)
+    return await event.answer(text, reply_markup=reply_markup)
+
+
+async def send(
+    event: Event, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """A new message in the person's chat, whatever the event."""
+    assert event.bot is not None
+    return await event.bot.send_message(event.from_user.id, text, reply_markup=reply_markup)  # type: ignore[union-attr]
+
+
+async def retire(event: Event, message_id: int | None) -> None:
+    """Take the buttons off a message that is no longer the live one."""
+    if message_id is None or event.bot is None or event.from_user is None:
+        return
+    try:
+        await event.bot.edit_message_reply_markup(
+            chat_id=event.from_user.id, message_id=message_id, reply_markup=None
+        )
+    except TelegramBadRequest as exc:
+        logger.debug("could not retire message %s: %s", message_id, exc.message)
+
+
+def main_menu_text() -> str:
+    return _("What would you like to do?")
+
+
+async def expired(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    """A stale or unknown button: say so and put a fresh main menu at the bottom."""
+    callback_answer.text = _("This menu has expired")
+    await send(callback, main_menu_text(), keyboards.main_menu())

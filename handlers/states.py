@@ -1,0 +1,14 @@
+"""Conversation states. Everything else a screen needs travels in callback data."""
+
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class OrderWizard(StatesGroup):
+    entering = State()  # typing or choosing the value of field `step`
+    confirming = State()  # looking at the confirmation, or at the panel's refusal
+
+
+class SearchWizard(StatesGroup):
+    query = State()

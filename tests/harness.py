@@ -1,0 +1,85 @@
+"""The whole bot on 127.0.0.1: the sandbox panel, the Telegram emulator, and the real bot
+(real Dispatcher polling, real SQLite file), started and stopped like in production."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from aiogram import Dispatcher
+from pydantic import SecretStr
+
+from bot.app import Services, running
+from bot.config import Settings
+from bot.sandbox.panel import Account, SandboxPanel
+from bot.sandbox.telegram import HandledMarker, SimulatedUser, TelegramEmulator
+
+
+class BotHarness:
+    def __init__(
+        self,
+        emulator: TelegramEmulator,
+        telegram_url: str,
+        panel: SandboxPanel,
+        panel_url: str,
+        account: Account,
+        database: Path,
+        **settings: Any,
+    ) -> None:
+        self.emulator = emulator
+        self.panel = panel
+        self.account = account
+        self.settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            bot_token=SecretStr(emulator.token),
+            telegram_api_url=telegram_url,
+            smmlaba_api_url=panel_url,
+            smmlaba_username=account.username,
+            smmlaba_apikey=SecretStr(account.api_key),
+            smmlaba_timeout_seconds=settings.pop("smmlaba_timeout_seconds", 2.0),
+            database_path=database,
+            **settings,
+        )
+        self.dispatcher: Dispatcher | None = None
+        self.services: Services | None = None
+        self._stack: AsyncExitStack | None = None
+        self._polling: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stack = AsyncExitStack()
+        bot, dispatcher, services = await self._stack.enter_async_context(running(self.settings))
+        dispatcher.update.outer_middleware(HandledMarker(self.emulator))
+        self.dispatcher, self.services = dispatcher, services
+        self.emulator.polled.clear()
+        self._polling = asyncio.create_task(
+            dispatcher.start_polling(
+                bot, handle_signals=False, close_bot_session=False, polling_timeout=1
+            )
+        )
+        polled = asyncio.create_task(self.emulator.polled.wait())
+        await asyncio.wait({polled, self._polling}, return_when=asyncio.FIRST_COMPLETED, timeout=10)
+        if self._polling.done():
+            self._polling.result()  # start-up failed: raise its error here
+        polled.cancel()
+
+    async def stop(self) -> None:
+        if self.dispatcher is not None and self._polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+            await self._polling
+        if self._stack is not None:
+            await self._stack.aclose()
+        self.dispatcher = self._polling = self._stack = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def user(self, user_id: int, first_name: str, language_code: str = "en") -> SimulatedUser:
+        return self.emulator.user(user_id, first_name, language_code=language_code)
+
+    def panel_calls(self, action: str) -> int:
+        return self.panel.calls[action]
