@@ -33,7 +33,7 @@ class BotHarness:
         self.panel = panel
         self.account = account
         self.settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             bot_token=SecretStr(emulator.token),
             telegram_api_url=telegram_url,
             smmlaba_api_url=panel_url,

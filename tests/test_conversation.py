@@ -1,8 +1,43 @@
-"""The ordering conversation, end to end: emulator + sandbox panel + the real bot."""
+"""The ordering conversation, end to end: the Telegram emulator, the sandbox panel and the real
+bot (Dispatcher polling, SQLite file). Every test also fails if the bot sent any request that
+Telegram would refuse (see the `harness` fixture)."""
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+from bot.sandbox.catalog import builtin_catalog, synthetic_catalog
+from bot.sandbox.panel import Account, SandboxPanel
+from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
+from handlers.callbacks import OrderCard, ServiceCard, Step
+from storage import orders
+from storage.orders import OrderState
+from tests.conftest import ALICE
 from tests.harness import BotHarness
+
+IG_POST = "https://www.instagram.com/p/Cx1?igsh=a&b=<c>"
+
+
+async def open_card(user: SimulatedUser, platform: str, category: str, service: str) -> None:
+    await user.send("/start")
+    await user.press("🛒 New order")
+    await user.press(platform)
+    await user.press(category)
+    await user.press(service)
+
+
+async def start_order(user: SimulatedUser, platform: str, category: str, service: str) -> None:
+    await open_card(user, platform, category, service)
+    await user.press("🛒 Order this")
+
+
+def placed_orders(harness: BotHarness) -> int:
+    return harness.panel_calls("add")
+
+
+# -- start, help, commands ---------------------------------------------------------------
 
 
 async def test_start_greets_with_the_main_menu(harness: BotHarness) -> None:
@@ -10,4 +45,570 @@ async def test_start_greets_with_the_main_menu(harness: BotHarness) -> None:
     await anna.send("/start")
     reply = anna.last_message
     assert "Hi, Anna!" in reply.text
-    assert reply.button_labels == ["🛒 New order", "📦 My orders", "🔍 Search", "💰 Balance", "❓ Help"]
+    assert "SMMLaba" in reply.text
+    assert reply.button_labels == [
+        "🛒 New order",
+        "📦 My orders",
+        "🔍 Search",
+        "💰 Balance",
+        "❓ Help",
+    ]
+
+
+async def test_help_lists_the_commands_and_they_are_registered(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await anna.send("/help")
+    for command in ("/start", "/search", "/orders", "/balance", "/test", "/cancel"):
+        assert command in anna.last_message.text
+    registered = {c["command"] for c in harness.emulator.commands[("default", "")]}
+    assert {"start", "search", "orders", "balance", "test", "cancel", "help"} <= registered
+
+
+async def test_balance_and_connection_check(harness: BotHarness) -> None:
+    harness.panel.accounts[ALICE].balance = Decimal("1250.275")
+    anna = harness.user(501, "Anna")
+    await anna.send("/balance")
+    assert "1,250.275 RUB" in anna.last_message.text
+    await anna.send("/test")
+    assert "Connected" in anna.last_message.text
+    harness.panel.set_faults(html_rate=1.0)
+    await anna.send("/balance")
+    assert "isn't answering" in anna.last_message.text
+
+
+# -- browsing ----------------------------------------------------------------------------
+
+
+async def test_browsing_edits_one_message_and_the_card_says_everything(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await open_card(anna, "Instagram", "Likes", "Instagram Likes")
+    card = anna.last_message
+    assert len(anna.bot_messages) == 1  # one live message, edited in place
+    assert "Instagram Likes" in card.text
+    assert "0.05 RUB per 100" in card.text
+    assert "Amount: 50 – 10,000" in card.text
+    assert "Post link, Amount" in card.text
+    assert card.button_labels == ["🛒 Order this", "⬅️ Back", "✖️ Cancel"]
+
+
+async def test_back_at_every_level(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/x")
+    assert "Step 2 of 2" in anna.last_message.text
+    await anna.press("⬅️ Back")
+    assert "Step 1 of 2" in anna.last_message.text
+    assert "Now: https://instagram.com/p/x" in anna.last_message.text
+    await anna.press("⬅️ Back")
+    assert "You'll be asked for" in anna.last_message.text  # the service card
+    await anna.press("⬅️ Back")
+    assert "Choose a service" in anna.last_message.text
+    await anna.press("⬅️ Back")
+    assert "Choose a category" in anna.last_message.text
+    await anna.press("⬅️ Back")
+    assert "Choose a platform" in anna.last_message.text
+    await anna.press("⬅️ Back")
+    assert "What would you like to do?" in anna.last_message.text
+    assert placed_orders(harness) == 0
+
+
+async def test_long_lists_page(harness: BotHarness) -> None:
+    harness.panel.set_catalog(synthetic_catalog(3000, seed=2))
+    assert harness.services is not None
+    assert harness.services.catalog is not None
+    await harness.services.catalog.refresh()
+    anna = harness.user(501, "Anna")
+    await anna.send("/start")
+    await anna.press("🛒 New order")
+    assert "1/1" not in anna.last_message.button_labels
+    await anna.press("Instagram (375)")
+    await anna.press("Likes (47)")
+    first_page = anna.last_message.button_labels
+    assert "1/6" in first_page
+    await anna.press("▶️")
+    second_page = anna.last_message.button_labels
+    assert "2/6" in second_page
+    assert set(first_page[:8]).isdisjoint(second_page[:8])
+    await anna.press("▶️")
+    await anna.press("◀️")
+    assert anna.last_message.button_labels == second_page
+    await anna.press(second_page[0])
+    assert "You'll be asked for" in anna.last_message.text
+    for label in anna.last_message.button_labels:
+        assert len(label) <= 30
+
+
+# -- full orders of differently shaped services ------------------------------------------
+
+
+async def test_order_with_link_and_amount(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    prompt = anna.last_message
+    assert "Step 1 of 2" in prompt.text
+    assert "https://www.instagram.com and /p/" in prompt.text
+    assert prompt.button_labels == ["⬅️ Back", "✖️ Cancel"]
+    await anna.send(IG_POST)
+    await anna.send("250")
+    check = anna.last_message
+    assert "Please check your order" in check.text
+    assert IG_POST in check.text  # escaped on the way out, shown literally
+    assert "Total: 0.125 RUB · balance after: 999.875 RUB" in check.text
+    assert check.button_labels == ["✅ Confirm", "✏️ Change", "✖️ Cancel"]
+    await anna.press("✅ Confirm")
+
+    result = anna.last_message
+    assert "✅ Order #7000000 placed · 0.125 RUB" in result.text
+    assert result.button_labels == ["📦 View order"]
+    assert check.button_labels == []  # the confirmation can't be pressed again
+    request = harness.panel.requests[-1]
+    assert (request.action, request.fields) == (
+        "add",
+        {"service": "389", "url": IG_POST, "count": "250"},
+    )
+    assert harness.services is not None
+    stored = await orders.list_for_user(harness.services.db, 501, limit=5)
+    assert [(o.state, o.panel_order_id, o.total) for o in stored] == [
+        (OrderState.PLACED, "7000000", Decimal("0.125"))
+    ]
+
+
+async def test_order_with_a_choice(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Telegram", "Reactions", "Telegram Post Reactions")
+    await anna.send("https://t.me/channel/15")
+    await anna.send("1 000")
+    assert "Choose one" in anna.last_message.text
+    assert anna.last_message.button_labels[:5] == ["👍", "❤️", "🔥", "🎉", "😁"]
+    await anna.press("🔥")
+    assert "Reaction: 🔥" in anna.last_message.text
+    assert "Total: 25.00 RUB" in anna.last_message.text
+    await anna.press("✅ Confirm")
+    assert "placed" in anna.last_message.text
+    assert harness.panel.requests[-1].fields == {
+        "service": "403",
+        "url": "https://t.me/channel/15",
+        "count": "1000",
+        "reaction": "🔥",
+    }
+
+
+async def test_order_with_optional_fields_skipped(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "TikTok", "Views", "TikTok Views · drip-feed")
+    await anna.send("https://vm.tiktok.com/ZM123")
+    await anna.send("2000")
+    assert "optional" in anna.last_message.text
+    await anna.press("⏭ Skip")
+    assert "Step 4 of 4" in anna.last_message.text
+    await anna.press("⏭ Skip")
+    assert "Runs" not in anna.last_message.text
+    await anna.press("✅ Confirm")
+    assert "placed" in anna.last_message.text
+    assert harness.panel.requests[-1].fields == {
+        "service": "423",
+        "url": "https://vm.tiktok.com/ZM123",
+        "count": "2000",
+    }
+
+
+async def test_order_with_multiline_comments(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Comments", "Instagram Custom Comments")
+    await anna.send("https://instagram.com/p/abc")
+    prompt = anna.last_message.text
+    assert "one per line" in prompt
+    assert "each comment on a new line, from 5 to 500 comments" in prompt  # the rule as a hint
+    comments = "Great!\nLove it 😍\nWow & wow\n<3 this\nНичего себе"
+    await anna.send(comments)
+    assert "(+4 more lines)" in anna.last_message.text
+    assert "Total: 12.50 RUB" in anna.last_message.text
+    await anna.press("✅ Confirm")
+    assert "placed" in anna.last_message.text
+    assert harness.panel.requests[-1].fields["comments"] == comments
+
+
+# -- invalid input -----------------------------------------------------------------------
+
+
+async def test_every_kind_of_invalid_input_reprompts(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Telegram", "Reactions", "Telegram Post Reactions")
+    await anna.send("http://t.me.example.com")  # no fragment matches
+    assert "⚠️ Post link must contain https://t.me/ and /" in anna.last_message.text
+    assert "Step 1 of 3" in anna.last_message.text
+    await anna.send("https://t.me/channel/15")
+    for bad in ("lots", "9", "50001", "12.5", "1,5"):
+        await anna.send(bad)
+        text = anna.last_message.text
+        assert "⚠️ Amount must be a whole number from 10 to 50,000. Try again:" in text, bad
+        assert "Step 2 of 3" in text
+    await anna.send("10")
+    await anna.send("💩")  # a choice typed instead of pressed, and not one of them
+    assert "Please choose one of" in anna.last_message.text
+    await anna.send("❤️")  # a valid choice typed is accepted
+    assert "Please check your order" in anna.last_message.text
+    # Only the live message has buttons: nothing stale can be pressed.
+    assert [m.message_id for m in anna.bot_messages if m.button_labels] == [
+        anna.last_message.message_id
+    ]
+    assert placed_orders(harness) == 0
+
+
+async def test_a_panel_rule_the_bot_cannot_read_is_a_hint(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Telegram", "Poll votes", "Telegram Poll Votes")
+    await anna.send("https://t.me/chan/7")
+    await anna.send("100")
+    assert "answer number in the poll, counting from the top" in anna.last_message.text
+    await anna.send("2")
+    await anna.press("✅ Confirm")
+    assert harness.panel.requests[-1].fields["answer"] == "2"
+
+
+async def test_text_outside_a_conversation_gets_a_helpful_answer(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await anna.send("hello?")
+    assert "I didn't get that" in anna.last_message.text
+    await anna.send("/nonsense")
+    assert "I didn't get that" in anna.last_message.text
+
+
+# -- cancel, change ----------------------------------------------------------------------
+
+
+async def test_cancel_mid_wizard(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/x")
+    await anna.send("/cancel")
+    assert "Cancelled" in anna.last_message.text
+    await anna.send("250")  # no longer an answer to anything
+    assert "I didn't get that" in anna.last_message.text
+    await anna.send("/cancel")
+    assert "Nothing to cancel" in anna.last_message.text
+    assert placed_orders(harness) == 0
+
+
+async def test_cancel_button_in_the_wizard(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.press("✖️ Cancel")
+    assert "Order cancelled" in anna.last_message.text
+    assert "🛒 New order" in anna.last_message.button_labels
+
+
+async def test_change_a_value_from_the_confirmation(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/x")
+    await anna.send("250")
+    await anna.press("✏️ Change")
+    assert anna.last_message.button_labels == ["✏️ Post link", "✏️ Amount", "⬅️ Back"]
+    await anna.press("⬅️ Back")
+    assert "Please check your order" in anna.last_message.text
+    await anna.press("✏️ Change")
+    await anna.press("✏️ Amount")
+    assert "Now: 250" in anna.last_message.text
+    await anna.press("⬅️ Back")  # back to the confirmation, value kept
+    assert "Amount: 250" in anna.last_message.text
+    await anna.press("✏️ Change")
+    await anna.press("✏️ Amount")
+    await anna.send("1000")
+    assert "Amount: 1000" in anna.last_message.text
+    assert "Total: 0.50 RUB" in anna.last_message.text
+    await anna.press("✅ Confirm")
+    assert harness.panel.requests[-1].fields["count"] == "1000"
+
+
+# -- placing exactly once ----------------------------------------------------------------
+
+
+async def test_double_and_triple_taps_place_one_order(harness: BotHarness) -> None:
+    for user_id, taps in ((601, 2), (602, 3)):
+        user = harness.user(user_id, f"User{user_id}")
+        await start_order(user, "Instagram", "Likes", "Instagram Likes")
+        await user.send("https://instagram.com/p/x")
+        await user.send("100")
+        confirmation = user.last_message
+        before = placed_orders(harness)
+        updates = [
+            await user.press("✅ Confirm", message=confirmation, wait=False) for _ in range(taps)
+        ]
+        await asyncio.gather(*(harness.emulator.wait_handled(u) for u in updates))
+        assert placed_orders(harness) == before + 1
+        assert sum("placed" in m.text for m in user.bot_messages) == 1
+        assert "This order was already sent." in user.callback_answers
+
+
+async def test_a_confirm_pressed_again_later_does_not_order_again(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/x")
+    await anna.send("100")
+    confirmation = anna.last_message
+    confirm_data = confirmation.buttons[0][0].callback_data
+    assert confirm_data is not None
+    await anna.press("✅ Confirm")
+    await anna.send("/start")
+    await anna.press_data(confirm_data, message=confirmation)  # a replayed old button
+    assert placed_orders(harness) == 1
+    assert anna.callback_answers[-1] == "This order was already sent."
+
+
+# -- the panel's refusals and silences --------------------------------------------------
+
+
+async def test_a_refused_link_is_fixed_without_starting_over(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    # The bot compares without case; the panel does not, and has the last word.
+    await anna.send("HTTPS://WWW.INSTAGRAM.COM/P/ABC")
+    await anna.send("300")
+    await anna.press("✅ Confirm")
+    refusal = anna.last_message
+    assert "❌ The panel refused the order: «Post link: неверная ссылка»" in refusal.text
+    assert refusal.button_labels == ["✏️ Fix", "✖️ Cancel"]
+    await anna.press("✏️ Fix")
+    assert "Step 1 of 2 · Post link" in anna.last_message.text
+    await anna.send("https://www.instagram.com/p/abc")
+    assert "Amount: 300" in anna.last_message.text  # nothing else was lost
+    await anna.press("✅ Confirm")
+    assert "placed" in anna.last_message.text
+    assert placed_orders(harness) == 2
+    assert harness.services is not None
+    states = [o.state for o in await orders.list_for_user(harness.services.db, 501, limit=5)]
+    assert states == [OrderState.PLACED, OrderState.REJECTED]
+
+
+async def test_a_short_balance_is_warned_then_refused_then_fixed(harness: BotHarness) -> None:
+    harness.panel.accounts[ALICE].balance = Decimal("0.10")
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/x")
+    await anna.send("250")
+    assert "⚠️ Your balance (0.10 RUB) is short of the total" in anna.last_message.text
+    await anna.press("✅ Confirm")
+    assert "Недостаточно средств на балансе" in anna.last_message.text
+    harness.panel.accounts[ALICE].balance = Decimal("100")  # topped up on the panel
+    await anna.press("✏️ Fix")
+    assert "Which value" in anna.last_message.text
+    await anna.press("⬅️ Back")
+    assert "balance after: 99.875 RUB" in anna.last_message.text
+    await anna.press("✅ Confirm")
+    assert "placed" in anna.last_message.text
+
+
+async def test_an_add_timeout_is_uncertain_and_never_retried(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/x")
+    await anna.send("250")
+    harness.panel.set_faults(hang_rate=1.0, actions=["add"])
+    await anna.press("✅ Confirm")
+    assert "may or may not have been placed" in anna.last_message.text
+    assert placed_orders(harness) == 1
+    assert harness.services is not None
+    [order] = await orders.list_for_user(harness.services.db, 501, limit=5)
+    assert order.state is OrderState.UNCERTAIN
+    assert order.next_check_at is None
+    await anna.send("/orders")
+    assert "unknown — check the panel" in anna.last_message.text
+
+
+async def test_catalog_unavailable_without_cache_says_so(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> None:
+    emulator, telegram_url = telegram
+    panel.set_faults(html_rate=1.0)  # down since before the first start: nothing cached
+    bot = BotHarness(emulator, telegram_url, panel, panel_url, alice, tmp_path / "new.sqlite3")
+    await bot.start()
+    try:
+        anna = bot.user(501, "Anna")
+        await anna.send("/start")
+        await anna.press("🛒 New order")
+        assert "catalog isn't available right now" in anna.last_message.text
+        panel.set_faults()  # back up: the next click fetches it
+        await anna.press("🏠 Menu")
+        await anna.press("🛒 New order")
+        assert "Choose a platform" in anna.last_message.text
+    finally:
+        await bot.stop()
+    assert not emulator.violations
+
+
+# -- restarts, stale and forged input ----------------------------------------------------
+
+
+async def test_a_restart_mid_wizard_continues_at_the_same_step(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Telegram", "Reactions", "Telegram Post Reactions")
+    await anna.send("https://t.me/chan/1")
+    harness.panel.set_faults(html_rate=1.0, actions=["services"])  # the cache must serve
+    await harness.restart()
+    assert "Step 2 of 3" in anna.last_message.text
+    await anna.send("500")
+    await anna.press("❤️")
+    check = anna.last_message.text
+    assert "https://t.me/chan/1" in check
+    assert "Amount: 500" in check
+    await anna.press("✅ Confirm")
+    assert "placed" in anna.last_message.text
+
+
+async def test_stale_and_unknown_buttons_expire_politely(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await anna.send("/start")
+    await anna.press_data(ServiceCard(service="no-such-service").pack())
+    assert anna.callback_answers[-1] == "This menu has expired"
+    assert "What would you like to do?" in anna.last_message.text
+    await anna.press_data("garbage:that:no:handler:knows")
+    assert anna.callback_answers[-1] == "This menu has expired"
+    await anna.press_data(Step(action="pick", index=3).pack())  # a wizard button, no wizard
+    assert anna.callback_answers[-1] == "This menu has expired"
+    await anna.press_data("x" * 64)
+    assert anna.callback_answers[-1] == "This menu has expired"
+
+
+async def test_a_service_gone_from_the_catalog_ends_the_wizard_cleanly(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/x")
+    harness.panel.set_catalog([s for s in builtin_catalog() if s["service"] != 389])
+    assert harness.services is not None
+    assert harness.services.catalog is not None
+    await harness.services.catalog.refresh()
+    await anna.send("100")
+    assert "no longer offered" in anna.last_message.text
+    assert placed_orders(harness) == 0
+
+
+async def test_someone_elses_order_is_never_shown(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/secret-post")
+    await anna.send("100")
+    await anna.press("✅ Confirm")
+    assert harness.services is not None
+    [order] = await orders.list_for_user(harness.services.db, 501, limit=1)
+
+    mallory = harness.user(666, "Mallory")
+    await mallory.send("/start")
+    for action in ("show", "refresh", "again"):
+        await mallory.press_data(OrderCard(order=order.id, action=action).pack())
+        assert mallory.callback_answers[-1] == "Order not found"
+    assert all("secret-post" not in m.text for m in mallory.bot_messages)
+    await mallory.send("/orders")
+    assert "no orders yet" in mallory.last_message.text
+    assert placed_orders(harness) == 1
+
+
+async def test_panel_text_is_shown_literally(harness: BotHarness) -> None:
+    catalog = builtin_catalog()
+    catalog[0] = {
+        **catalog[0],
+        "product_name": "Likes <b>fast</b> & cheap",
+        "category": "Insta<gram>. A&B. ",
+    }
+    harness.panel.set_catalog(catalog)
+    assert harness.services is not None
+    assert harness.services.catalog is not None
+    await harness.services.catalog.refresh()
+    anna = harness.user(501, "Anna")
+    await anna.send("/start")
+    await anna.press("🛒 New order")
+    await anna.press("Insta<gram> (1)")
+    await anna.press("A&B")
+    assert "🛒 Insta<gram> › A&B" in anna.last_message.text
+    await anna.press("Likes <b>fast</b> & cheap")
+    assert anna.last_message.text.startswith("Likes <b>fast</b> & cheap\n")
+    await anna.send("/search cheap")
+    assert "Likes <b>fast</b> & cheap" in anna.last_message.button_labels
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+async def test_search_in_english(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await anna.send("/search tiktok VIEWS")
+    labels = anna.last_message.button_labels
+    assert labels[0] == "TikTok Views"
+    assert "TikTok Views · drip-feed" in labels
+    assert all("TikTok" in label for label in labels[:-2])
+    await anna.press("TikTok Views")
+    assert "You'll be asked for" in anna.last_message.text
+
+
+async def test_search_in_russian(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna", language_code="ru")
+    await anna.send("/search лайки инстаграм")
+    labels = anna.last_message.button_labels
+    assert labels[0] == "Instagram Likes"
+    assert all("Instagram Likes" in label for label in labels[:-2])
+
+
+async def test_search_by_button_and_nothing_found(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await anna.send("/start")
+    await anna.press("🔍 Search")
+    assert "What are you looking for?" in anna.last_message.text
+    await anna.send("zzz <nothing> & more")
+    assert "Nothing found for «zzz <nothing> & more»" in anna.last_message.text
+    await anna.press("🔍 Search again")
+    await anna.send("youtube subscribers")
+    assert anna.last_message.button_labels[0] == "YouTube Subscribers"
+
+
+# -- my orders ---------------------------------------------------------------------------
+
+
+async def test_my_orders_card_refresh_and_order_again(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    await anna.send("https://instagram.com/p/x")
+    await anna.send("1000")
+    await anna.press("✅ Confirm")
+    await anna.press("📦 View order")
+    card = anna.last_message
+    assert "Order #7000000" in card.text
+    assert "https://instagram.com/p/x" in card.text
+    assert "State: placed" in card.text
+
+    harness.panel.clock.advance(10_000)
+    await anna.press("🔄 Refresh")
+    status, remain = harness.panel.order_status("7000000")
+    assert (
+        f"«{ {5: 'Сделка завершена', 7: 'Отменено', 11: 'Возмещенный'}[status] }»"
+        in anna.last_message.text
+    )
+    assert f"{1000 - remain:,} of 1,000" in anna.last_message.text
+
+    await anna.press("🔁 Order again")
+    assert "Please check your order" in anna.last_message.text
+    assert "Amount: 1000" in anna.last_message.text
+    await anna.press("✅ Confirm")
+    assert "#7000001 placed" in anna.last_message.text
+
+    await anna.send("/orders")
+    listing = anna.last_message.text
+    assert listing.index("#7000001") < listing.index("#7000000")  # newest first
+
+
+async def test_my_orders_pages(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    for _ in range(7):
+        await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+        await anna.send("https://instagram.com/p/x")
+        await anna.send("100")
+        await anna.press("✅ Confirm")
+    await anna.send("/orders")
+    assert "page 1/2" in anna.last_message.text
+    assert "#7000006" in anna.last_message.text
+    await anna.press("▶️")
+    assert "page 2/2" in anna.last_message.text
+    assert "#7000000" in anna.last_message.text

@@ -230,11 +230,16 @@ class SandboxPanel:
         self.orders: dict[str, Order] = {}
         self.requests: list[RecordedRequest] = []
         self.calls: Counter[str] = Counter()
-        self._services = {s.id: s for s in map(SandboxService.from_wire, self.catalog)}
+        self.set_catalog(self.catalog)
         self._rng = random.Random(self.seed)
         self._next_order = self.first_order_id
         self._unsettled: list[tuple[float, str]] = []
         self._stopping = asyncio.Event()
+
+    def set_catalog(self, catalog: list[WireService]) -> None:
+        """Offer another catalog from now on (the panel changed its services)."""
+        self.catalog = catalog
+        self._services = {s.id: s for s in map(SandboxService.from_wire, catalog)}
 
     def add_account(self, username: str, api_key: str, balance: Decimal | str = "1000") -> Account:
         account = Account(username, api_key, Decimal(balance))

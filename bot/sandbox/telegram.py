@@ -584,7 +584,7 @@ class SimulatedUser:
 
     async def press(
         self, label: str, *, message: ChatMessage | None = None, wait: bool = True
-    ) -> None:
+    ) -> int:
         """Press the button labelled `label` on `message` (by default the latest one that has
         such a button)."""
         candidates = [message] if message is not None else reversed(self.bot_messages)
@@ -600,12 +600,13 @@ class SimulatedUser:
             )
         if button.callback_data is None:
             raise AssertionError(f"button {label!r} opens a URL, it sends nothing to the bot")
-        await self.press_data(button.callback_data, message=candidate, wait=wait)
+        return await self.press_data(button.callback_data, message=candidate, wait=wait)
 
     async def press_data(
         self, data: str, *, message: ChatMessage | None = None, wait: bool = True
-    ) -> None:
-        """Send a callback query with any data, as a forged or stale button would."""
+    ) -> int:
+        """Send a callback query with any data, as a forged or stale button would; returns
+        the update's id."""
         message = message or self.last_message
         update_id = self.emulator.push_update(
             "callback_query",
@@ -619,6 +620,7 @@ class SimulatedUser:
         )
         if wait:
             await self.emulator.wait_handled(update_id)
+        return update_id
 
     def block(self) -> None:
         """The person blocks the bot: sending to them answers 403 from now on."""
