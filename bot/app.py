@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.i18n import UserLocale, build_i18n
 from bot.smmlaba import SmmLabaClient
 from handlers import build_routers
+from handlers.errors import unexpected_error
 from handlers.middlewares import RequirePanel
 from storage import orders
 from storage.db import Database
@@ -95,6 +96,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
     dispatcher.callback_query.outer_middleware(RequirePanel())
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(*build_routers())
+    dispatcher.errors.register(unexpected_error)
     dispatcher.startup.register(set_commands)
     return dispatcher
 

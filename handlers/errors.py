@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -18,7 +18,6 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(stale_button)
     router.message.register(unexpected_message)
-    router.errors.register(unexpected_error)
     return router
 
 
@@ -34,7 +33,9 @@ async def unexpected_message(message: Message) -> None:
     )
 
 
-async def unexpected_error(event: ErrorEvent) -> bool:
+async def unexpected_error(event: ErrorEvent, bot: Bot) -> bool:
+    """Registered on the dispatcher, so it sees a failure in any router: log the cause, tell
+    the person in one line, never show a traceback."""
     update = event.update
     logger.error(
         "update %s failed: %s", update.update_id, event.exception, exc_info=event.exception
@@ -44,8 +45,7 @@ async def unexpected_error(event: ErrorEvent) -> bool:
         chat_id = update.message.chat.id
     elif update.callback_query is not None:
         chat_id = update.callback_query.from_user.id
-    bot = update.bot
-    if chat_id is not None and bot is not None:
+    if chat_id is not None:
         try:
             await bot.send_message(
                 chat_id, _("Something went wrong on my side — please try again.")

@@ -51,7 +51,7 @@ class BotHarness:
     async def start(self) -> None:
         self._stack = AsyncExitStack()
         bot, dispatcher, services = await self._stack.enter_async_context(running(self.settings))
-        dispatcher.update.outer_middleware(HandledMarker(self.emulator))
+        HandledMarker(self.emulator).install(dispatcher)
         self.dispatcher, self.services = dispatcher, services
         self.emulator.polled.clear()
         self._polling = asyncio.create_task(

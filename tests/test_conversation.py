@@ -8,6 +8,8 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.catalog import builtin_catalog, synthetic_catalog
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
@@ -528,6 +530,23 @@ async def test_panel_text_is_shown_literally(harness: BotHarness) -> None:
     assert anna.last_message.text.startswith("Likes <b>fast</b> & cheap\n")
     await anna.send("/search cheap")
     assert "Likes <b>fast</b> & cheap" in anna.last_message.button_labels
+
+
+async def test_an_unexpected_failure_is_logged_and_explained(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    anna = harness.user(501, "Anna")
+    await anna.send("/start")
+    harness.emulator.fail_next("editMessageText", 500)
+    await anna.press("🛒 New order")
+    assert anna.last_message.text == "Something went wrong on my side — please try again."
+    assert anna.callback_answers == [""]  # the tap itself was answered too
+    failures = [r for r in caplog.records if r.name == "handlers.errors"]
+    assert len(failures) == 1
+    assert "Internal Server Error" in failures[0].getMessage()
+    menu = anna.bot_messages[0]
+    await anna.press("🛒 New order", message=menu)  # and the bot carries on
+    assert "Choose a platform" in menu.text
 
 
 # -- search ------------------------------------------------------------------------------

@@ -636,6 +636,17 @@ class HandledMarker:
         self.emulator = emulator
         emulator.tracks_handling = True
 
+    def install(self, dispatcher: Any) -> None:
+        """Become the outermost update middleware, so "handled" includes the dispatcher's
+        own error handling."""
+        manager = dispatcher.update.outer_middleware
+        existing = list(manager[:])
+        for middleware in existing:
+            manager.unregister(middleware)
+        manager.register(self)
+        for middleware in existing:
+            manager.register(middleware)
+
     async def __call__(
         self,
         handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
