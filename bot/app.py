@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import SimpleEventIsolation
@@ -25,6 +24,7 @@ from bot.catalog import Catalog
 from bot.config import Settings
 from bot.i18n import UserLocale, build_i18n
 from bot.smmlaba import SmmLabaClient
+from bot.telegram_session import BotSession
 from handlers import build_routers
 from handlers.errors import unexpected_error
 from handlers.middlewares import RequirePanel
@@ -46,7 +46,7 @@ COMMANDS = [
 
 
 def build_bot(settings: Settings) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         token=settings.require_bot_token().get_secret_value(),
         session=session,

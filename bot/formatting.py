@@ -33,3 +33,8 @@ def progress_bar(delivered: int, ordered: int, width: int = 10) -> str:
 def quote(text: str) -> str:
     """Text from the panel or a person, safe inside an HTML message."""
     return escape(text, quote=False)
+
+
+def short(text: str, limit: int = 120) -> str:
+    """At most `limit` characters: longer text ends in "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.formatting import money, quote
+from bot.formatting import money, quote, short
 from bot.smmlaba import Panel, PanelError, PanelException
 from handlers import keyboards, screens
 from handlers.callbacks import Menu
@@ -42,7 +42,7 @@ async def show_balance(event: Event, panel: Panel, settings: Settings) -> None:
     try:
         balance = await panel.balance()
     except PanelError as exc:
-        text = _("❌ The panel refused: «{reason}»").format(reason=quote(exc.text))
+        text = _("❌ The panel refused: «{reason}»").format(reason=quote(short(exc.text, 500)))
     except PanelException:
         text = unavailable()
     else:
@@ -56,7 +56,9 @@ async def test_command(message: Message, panel: Panel) -> None:
     try:
         await panel.test()
     except PanelError as exc:
-        text = _("❌ The panel refused the connection: «{reason}»").format(reason=quote(exc.text))
+        text = _("❌ The panel refused the connection: «{reason}»").format(
+            reason=quote(short(exc.text, 500))
+        )
     except PanelException:
         text = unavailable()
     else:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from bot import ordering
 from bot.catalog import Catalog, CatalogSnapshot
 from bot.config import Settings
-from bot.formatting import money, number, quote
+from bot.formatting import money, number, quote, short
 from bot.ordering import Draft, Outcome
 from bot.params import FieldKind, FieldSpec, InvalidValue, fields_of, quantity, total
 from bot.smmlaba import Panel, PanelException, Service
@@ -31,8 +31,6 @@ from handlers.screens import Event
 from handlers.states import OrderWizard
 from storage import orders, users
 from storage.db import Database
-
-SHOWN_VALUE = 120
 
 
 class WizardData(BaseModel):
@@ -135,10 +133,6 @@ def shown(spec: FieldSpec, value: str) -> str:
         more = _(" (+{count} more lines)").format(count=len(lines) - 1) if len(lines) > 1 else ""
         return quote(short(first)) + more
     return quote(short(value))
-
-
-def short(text: str, limit: int = SHOWN_VALUE) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def show_prompt(

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.catalog import Catalog
 from bot.config import Settings
-from bot.formatting import money, number, progress_bar, quote
+from bot.formatting import money, number, progress_bar, quote, short
 from bot.smmlaba import Panel, PanelError, PanelException
 from bot.statuses import state_of
 from handlers import keyboards, screens
@@ -104,7 +104,7 @@ def card_text(order: Order, currency: str) -> str:
         f"<b>{quote(order.service_name)}</b>",
     ]
     for param, value in order.params.items():
-        shown = value if len(value) <= 120 else value[:119] + "…"
+        shown = short(value)
         icon = {"url": "🔗", "count": "🔢"}.get(param, "▫️")
         lines.append(f"{icon} {quote(shown)}")
     price = order.charged if order.charged is not None else order.total
@@ -131,7 +131,7 @@ def card_text(order: Order, currency: str) -> str:
             )
         )
     if order.state is OrderState.REJECTED and order.error:
-        lines.append(_("The panel said: «{reason}»").format(reason=quote(order.error)))
+        lines.append(_("The panel said: «{reason}»").format(reason=quote(short(order.error, 500))))
     return "\n".join(lines)
 
 

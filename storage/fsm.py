@@ -2,12 +2,17 @@
 
 Keyed by every field of `StorageKey`. Data is stored as JSON: what goes in must be JSON-able,
 and dict keys come back as strings (handlers keep string keys for that reason).
+
+Every update reads the state, and most read the data, so recent conversations are also kept
+in memory (write-through: SQLite is written first, then the copy). That is right for the one
+process that owns the database; several processes would share aiogram's RedisStorage instead.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +28,10 @@ _KEY = (
 )
 
 
-def _key(key: StorageKey) -> tuple[int, int, int, int, str, str]:
+Key = tuple[int, int, int, int, str, str]
+
+
+def _key(key: StorageKey) -> Key:
     return (
         key.bot_id,
         key.chat_id,
@@ -35,11 +43,30 @@ def _key(key: StorageKey) -> tuple[int, int, int, int, str, str]:
 
 
 class SQLiteStorage(BaseStorage):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cached_conversations: int = 10_000) -> None:
         self._db = db
+        self._cache: OrderedDict[Key, tuple[str | None, str]] = OrderedDict()
+        self._cache_size = cached_conversations
+
+    async def _load(self, key: Key) -> tuple[str | None, str]:
+        """(state, data as JSON) for `key`, from memory or else from SQLite."""
+        record = self._cache.get(key)
+        if record is None:
+            row = await self._db.fetchone(f"SELECT state, data FROM fsm WHERE {_KEY}", key)  # noqa: S608
+            record = (None, "{}") if row is None else (row["state"], row["data"])
+        self._remember(key, record)
+        return record
+
+    def _remember(self, key: Key, record: tuple[str | None, str]) -> None:
+        self._cache[key] = record
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
+        stored = _key(key)
+        _, data = await self._load(stored)
         await self._db.execute(
             """
             INSERT INTO fsm (bot_id, chat_id, user_id, thread_id, business_connection_id,
@@ -47,18 +74,22 @@ class SQLiteStorage(BaseStorage):
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
             """,
-            (*_key(key), value, time.time()),
+            (*stored, value, time.time()),
         )
+        self._remember(stored, (value, data))
 
     async def get_state(self, key: StorageKey) -> str | None:
-        row = await self._db.fetchone(f"SELECT state FROM fsm WHERE {_KEY}", _key(key))  # noqa: S608
-        return None if row is None else row["state"]
+        state, _ = await self._load(_key(key))
+        return state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
             raise DataNotDictLikeError(
                 f"Data must be a dict or dict-like object, got {type(data).__name__}"
             )
+        encoded = json.dumps(data, ensure_ascii=False)
+        stored = _key(key)
+        state, _ = await self._load(stored)
         await self._db.execute(
             """
             INSERT INTO fsm (bot_id, chat_id, user_id, thread_id, business_connection_id,
@@ -66,14 +97,13 @@ class SQLiteStorage(BaseStorage):
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
             """,
-            (*_key(key), json.dumps(data, ensure_ascii=False), time.time()),
+            (*stored, encoded, time.time()),
         )
+        self._remember(stored, (state, encoded))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        row = await self._db.fetchone(f"SELECT data FROM fsm WHERE {_KEY}", _key(key))  # noqa: S608
-        if row is None:
-            return {}
-        data: dict[str, Any] = json.loads(row["data"])
+        _, encoded = await self._load(_key(key))
+        data: dict[str, Any] = json.loads(encoded)
         return data
 
     async def close(self) -> None:

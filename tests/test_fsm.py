@@ -135,3 +135,14 @@ async def test_the_conversation_survives_a_restart(tmp_path: Path) -> None:
         storage = SQLiteStorage(db)
         assert await storage.get_state(KEY) == "Wizard:entering"
         assert await storage.get_data(KEY) == {"service": "389", "step": 1}
+
+
+async def test_conversations_beyond_the_memory_bound_are_read_back(db: Database) -> None:
+    storage = SQLiteStorage(db, cached_conversations=2)
+    keys = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in range(5)]
+    for n, key in enumerate(keys):
+        await storage.set_state(key, Wizard.entering)
+        await storage.set_data(key, {"n": n})
+    for n, key in enumerate(keys):
+        assert await storage.get_state(key) == "Wizard:entering"
+        assert await storage.get_data(key) == {"n": n}

@@ -163,6 +163,8 @@ class TelegramEmulator:
         self.messages: dict[int, list[ChatMessage]] = defaultdict(list)
         self.failures: list[InjectedFailure] = []
         self.listeners: list[Callable[[str, ChatMessage], None]] = []
+        # Called with (method, decoded parameters) after every request that succeeded.
+        self.call_listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._updates: list[dict[str, Any]] = []
         self._next_update = itertools.count(1)
         self._next_message: dict[int, itertools.count[int]] = defaultdict(
@@ -222,6 +224,10 @@ class TelegramEmulator:
         self._new_update.set()
         return update_id
 
+    def pending_update(self, update_id: int) -> dict[str, Any] | None:
+        """An update the bot has not confirmed yet."""
+        return next((u for u in self._updates if u["update_id"] == update_id), None)
+
     def new_callback_id(self, user_id: int) -> str:
         query_id = f"{user_id}{next(self._next_callback):08d}"
         self._callbacks[query_id] = (user_id, False)
@@ -274,6 +280,8 @@ class TelegramEmulator:
             return _reply_error(error.status, error.description)
         self.calls.append(Call(method, raw, time.time(), 200))
         self._last_call = time.monotonic()
+        for listener in self.call_listeners:
+            listener(method, params)
         return web.json_response({"ok": True, "result": result})
 
     def _injected(self, method: str) -> _Refusal | None:
@@ -561,8 +569,9 @@ class SimulatedUser:
     def transcript(self) -> str:
         return "\n".join(str(m) for m in self.messages)
 
-    async def send(self, text: str, *, wait: bool = True) -> ChatMessage:
-        """Type and send `text`; by default, wait until the bot has dealt with it."""
+    async def send(self, text: str, *, wait: bool = True) -> int:
+        """Type and send `text`; by default, wait until the bot has dealt with it. Returns
+        the update's id."""
         message = ChatMessage(
             chat_id=self.id,
             message_id=self.emulator.next_message_id(self.id),
@@ -580,7 +589,7 @@ class SimulatedUser:
         update_id = self.emulator.push_update("message", payload)
         if wait:
             await self.emulator.wait_handled(update_id)
-        return message
+        return update_id
 
     async def press(
         self, label: str, *, message: ChatMessage | None = None, wait: bool = True

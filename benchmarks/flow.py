@@ -1,0 +1,287 @@
+"""The ordering conversation under load: N simulated users each place a full order.
+
+The bot runs in its own process (`python -m bot run`), as in production. This process runs the
+Telegram emulator, the sandbox panel (no added latency) and the users. Two runs:
+
+- throughput: users act as soon as they see the bot's answer -> updates handled per second;
+- latency: users think `--think-ms` between steps, as people do -> p50/p99 from an update's
+  delivery to the bot's last request answering it.
+
+Then a bare aiogram bot (no FSM, storage, catalog or panel) answers the same number of updates
+with the same kinds of Telegram calls: the floor of this stack on this machine.
+
+    python -m benchmarks.flow [--users 200] [--think-ms 1000]
+
+Prints one JSON line last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.sandbox.panel import SandboxClock, demo_panel
+from bot.sandbox.panel import serve as serve_panel
+from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
+from bot.sandbox.telegram import serve as serve_telegram
+
+# One order of Instagram Likes: a command, five presses, two typed values, Confirm.
+FLOW: list[tuple[str, str]] = [
+    ("send", "/start"),
+    ("press", "🛒 New order"),
+    ("press", "Instagram"),
+    ("press", "Likes"),
+    ("press", "Instagram Likes"),
+    ("press", "🛒 Order this"),
+    ("send", "https://www.instagram.com/p/benchmark"),
+    ("send", "250"),
+    ("press", "✅ Confirm"),
+]
+BARE_FLOW = [(kind, "Next" if kind == "press" else text) for kind, text in FLOW]
+
+
+@dataclass
+class Tracker:
+    """Knows when the bot has answered an update: a button press is answered by its
+    answerCallbackQuery (sent last), a message by the next sendMessage to that chat."""
+
+    emulator: TelegramEmulator
+    pending_queries: dict[str, asyncio.Future[float]] = field(default_factory=dict)
+    pending_chats: dict[int, asyncio.Future[float]] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.emulator.call_listeners.append(self.on_call)
+
+    def on_call(self, method: str, params: dict[str, Any]) -> None:
+        now = time.monotonic()
+        future: asyncio.Future[float] | None = None
+        if method == "answerCallbackQuery":
+            future = self.pending_queries.pop(params["callback_query_id"], None)
+        elif method == "sendMessage":
+            future = self.pending_chats.pop(params["chat_id"], None)
+        if future is not None and not future.done():
+            future.set_result(now)
+
+    async def step(self, user: SimulatedUser, kind: str, text: str) -> None:
+        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        # Registered before the bot could possibly answer: nothing below awaits in between.
+        if kind == "send":
+            self.pending_chats[user.id] = done
+            update_id = await user.send(text, wait=False)
+        else:
+            update_id = await user.press(text, wait=False)
+            update = self.emulator.pending_update(update_id)
+            assert update is not None
+            self.pending_queries[update["callback_query"]["id"]] = done
+        answered = await asyncio.wait_for(done, 30)
+        delivered = self.emulator.delivered_at(update_id)
+        if delivered is not None:
+            self.latencies.append(answered - delivered)
+
+
+@dataclass
+class RunResult:
+    updates: int
+    seconds: float
+    latencies: list[float]
+    telegram_calls: int
+
+
+async def run_users(
+    emulator: TelegramEmulator,
+    flow: list[tuple[str, str]],
+    users: int,
+    first_id: int,
+    think_ms: float,
+) -> RunResult:
+    tracker = Tracker(emulator)
+    rng = random.Random(first_id)
+    calls_before = len(emulator.calls)
+
+    async def one(user_id: int) -> None:
+        user = emulator.user(user_id, f"User{user_id}")
+        if think_ms:
+            await asyncio.sleep(rng.uniform(0, think_ms) / 1000)
+        for kind, text in flow:
+            await tracker.step(user, kind, text)
+            if think_ms:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * think_ms / 1000)
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(first_id + n) for n in range(users)))
+    seconds = time.monotonic() - started
+    emulator.call_listeners.remove(tracker.on_call)
+    telegram_calls = len([c for c in emulator.calls[calls_before:] if c.method != "getUpdates"])
+    return RunResult(users * len(flow), seconds, tracker.latencies, telegram_calls)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+async def start_process(
+    args: list[str], env: dict[str, str], emulator: TelegramEmulator
+) -> asyncio.subprocess.Process:
+    emulator.polled.clear()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *args, env={**os.environ, **env}, stdout=asyncio.subprocess.DEVNULL
+    )
+    await asyncio.wait_for(emulator.polled.wait(), 60)
+    return process
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), 30)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+async def measure(users: int, think_ms: float) -> dict[str, Any]:
+    panel, account = demo_panel(balance="100000000", clock=SandboxClock(scale=0.0))
+    emulator = TelegramEmulator()
+    async with AsyncExitStack() as stack:
+        panel_url = await stack.enter_async_context(serve_panel(panel))
+        telegram_url = await stack.enter_async_context(serve_telegram(emulator))
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        env = {
+            "BOT_TOKEN": emulator.token,
+            "TELEGRAM_API_URL": telegram_url,
+            "SMMLABA_API_URL": panel_url,
+            "SMMLABA_USERNAME": account.username,
+            "SMMLABA_APIKEY": account.api_key,
+            "DATABASE_PATH": str(workdir / "bot.sqlite3"),
+            "LOG_LEVEL": "WARNING",
+        }
+        bot = await start_process(
+            os.environ.get("FLOW_BOT_ARGS", "-m bot run").split(), env, emulator
+        )
+        try:
+            panel.calls.clear()
+            cpu = cpu_seconds(bot.pid)
+            if os.environ.get("FLOW_PYSPY"):
+                spy = await asyncio.create_subprocess_exec(
+                    ".venv/bin/py-spy",
+                    "record",
+                    "-p",
+                    str(bot.pid),
+                    "-o",
+                    os.environ["FLOW_PYSPY"],
+                    "-f",
+                    "raw",
+                    "-d",
+                    "6",
+                    "-r",
+                    "200",
+                )
+            throughput = await run_users(emulator, FLOW, users, 1_000_000, 0)
+            bot_cpu = cpu_seconds(bot.pid) - cpu
+            panel_calls = sum(panel.calls.values())
+            latency = await run_users(emulator, FLOW, users, 2_000_000, think_ms)
+        finally:
+            await stop_process(bot)
+        bare = await start_process(["-m", "benchmarks.flow", "--bare-bot"], env, emulator)
+        try:
+            cpu = cpu_seconds(bare.pid)
+            floor = await run_users(emulator, BARE_FLOW, users, 3_000_000, 0)
+            bare_cpu = cpu_seconds(bare.pid) - cpu
+        finally:
+            await stop_process(bare)
+    updates_per_s = throughput.updates / throughput.seconds
+    bare_per_s = floor.updates / floor.seconds
+    return {
+        "users": users,
+        "updates": throughput.updates,
+        "updates_per_s": round(updates_per_s, 1),
+        "bare_updates_per_s": round(bare_per_s, 1),
+        "ratio_to_bare": round(updates_per_s / bare_per_s, 3),
+        "telegram_calls_per_update": round(throughput.telegram_calls / throughput.updates, 2),
+        "bare_telegram_calls_per_update": round(floor.telegram_calls / floor.updates, 2),
+        "p50_ms": round(statistics.median(latency.latencies) * 1000, 1),
+        "p99_ms": round(percentile(latency.latencies, 0.99) * 1000, 1),
+        "throughput_p99_ms": round(percentile(throughput.latencies, 0.99) * 1000, 1),
+        "bot_cpu_ms_per_update": round(bot_cpu / throughput.updates * 1000, 2),
+        "bare_cpu_ms_per_update": round(bare_cpu / floor.updates * 1000, 2),
+        "panel_calls_per_order": round(panel_calls / users, 2),
+        "spec_violations": len(emulator.violations),
+    }
+
+
+def run_bare_bot() -> None:
+    """A bot with nothing but aiogram: the same kinds of calls per update as the flow."""
+    from aiogram import Bot, Dispatcher, F
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Next", callback_data="next")]]
+    )
+    dispatcher = Dispatcher(disable_fsm=True)
+
+    async def command(message: Message) -> None:
+        await message.answer("Menu", reply_markup=keyboard)
+
+    async def typed(message: Message, bot: Bot) -> None:
+        await bot.edit_message_text(
+            f"✓ {message.message_id}", chat_id=message.chat.id, message_id=message.message_id - 1
+        )
+        await message.answer(f"Next step {message.message_id}", reply_markup=keyboard)
+
+    async def pressed(callback: CallbackQuery) -> None:
+        assert isinstance(callback.message, Message)
+        await callback.message.edit_text(f"Screen {callback.id}", reply_markup=keyboard)
+        await callback.answer()
+
+    handlers: list[tuple[Callable[..., Awaitable[None]], Any]] = [
+        (command, F.text.startswith("/")),
+        (typed, F.text),
+    ]
+    for handler, condition in handlers:
+        dispatcher.message.register(handler, condition)
+    dispatcher.callback_query.register(pressed)
+    bot = Bot(
+        os.environ["BOT_TOKEN"],
+        session=AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"])),
+    )
+    asyncio.run(dispatcher.start_polling(bot, handle_signals=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--think-ms", type=float, default=1000)
+    parser.add_argument("--bare-bot", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_bot:
+        run_bare_bot()
+        return
+    print(json.dumps(asyncio.run(measure(args.users, args.think_ms))))
+
+
+if __name__ == "__main__":
+    main()
