@@ -63,6 +63,7 @@ class Tracker:
     pending_queries: dict[str, asyncio.Future[float]] = field(default_factory=dict)
     pending_chats: dict[int, asyncio.Future[float]] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    by_step: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.emulator.call_listeners.append(self.on_call)
@@ -92,6 +93,7 @@ class Tracker:
         delivered = self.emulator.delivered_at(update_id)
         if delivered is not None:
             self.latencies.append(answered - delivered)
+            self.by_step.setdefault(text[:20], []).append(answered - delivered)
 
 
 @dataclass
@@ -126,6 +128,15 @@ async def run_users(
     await asyncio.gather(*(one(first_id + n) for n in range(users)))
     seconds = time.monotonic() - started
     emulator.call_listeners.remove(tracker.on_call)
+    if os.environ.get("FLOW_STEPS"):
+        for step, values in tracker.by_step.items():
+            print(
+                step,
+                round(statistics.median(values) * 1000, 1),
+                round(percentile(values, 0.99) * 1000, 1),
+                round(max(values) * 1000, 1),
+                file=sys.stderr,
+            )
     telegram_calls = len([c for c in emulator.calls[calls_before:] if c.method != "getUpdates"])
     return RunResult(users * len(flow), seconds, tracker.latencies, telegram_calls)
 

@@ -6,6 +6,7 @@ through the dispatcher's workflow data (aiogram injects it by parameter name).
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -138,4 +139,9 @@ async def run_bot(settings: Settings) -> None:
             settings.database_path,
             await orders.count_tracked(services.db),
         )
+        # Everything built so far lives as long as the process: keep it out of the garbage
+        # collector's full passes, which otherwise walk every aiogram and pydantic class
+        # and show up as latency spikes.
+        gc.collect()
+        gc.freeze()
         await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)

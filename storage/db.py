@@ -1,8 +1,13 @@
-"""The SQLite connection: WAL, migrations by `PRAGMA user_version`, and transactions.
+"""The SQLite database: WAL, migrations by `PRAGMA user_version`, and transactions.
 
-One connection serves the whole process. aiosqlite runs its statements on one thread, but two
-coroutines could still interleave their statements inside one transaction, so every use of the
-connection takes `Database`'s lock: a transaction is all-or-nothing and nobody reads its middle.
+Two connections, each with its own aiosqlite thread:
+- single statements (reads, and writes that are atomic on their own, with RETURNING where the
+  caller needs the row) go to the autocommit connection without any lock, so many of them
+  queue in its thread and run back to back;
+- multi-statement transactions go to the second connection, one at a time (an asyncio lock),
+  because their statements span awaits and must not interleave.
+SQLite itself serializes the two writers (WAL allows one at a time; `busy_timeout` waits), and
+reads on the first connection only ever see committed data.
 """
 
 from __future__ import annotations
@@ -25,9 +30,32 @@ class DatabaseTooNew(Exception):
     """The file was written by a newer version of the bot; refusing to guess at its schema."""
 
 
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    connection = await aiosqlite.connect(path, isolation_level=None)
+    connection.row_factory = aiosqlite.Row
+    try:
+        for pragma in PRAGMAS:
+            await connection.execute(pragma)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
 class Database:
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, transactions: aiosqlite.Connection, path: Path
+    ) -> None:
         self._connection = connection
+        self._transactions = transactions
         self._lock = asyncio.Lock()
         self.path = path
 
@@ -38,19 +66,18 @@ class Database:
     async def open(cls, path: Path | str, *, migrate_to: int | None = None) -> Database:
         """Open (creating if needed) and migrate to `migrate_to`, by default the latest schema."""
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(path, isolation_level=None)
-        connection.row_factory = aiosqlite.Row
-        database = cls(connection, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = await _connect(path)
         try:
-            await connection.execute("PRAGMA journal_mode=WAL")
-            await connection.execute("PRAGMA foreign_keys=ON")
-            await connection.execute("PRAGMA busy_timeout=5000")
-            await connection.execute("PRAGMA synchronous=NORMAL")
-            await database.migrate(migrate_to)
+            transactions = await _connect(path)
         except BaseException:
             await connection.close()
+            raise
+        database = cls(connection, transactions, path)
+        try:
+            await database.migrate(migrate_to)
+        except BaseException:
+            await database.close()
             raise
         return database
 
@@ -67,7 +94,8 @@ class Database:
 
     async def close(self) -> None:
         async with self._lock:
-            await self._connection.close()
+            await self._transactions.close()
+        await self._connection.close()
 
     async def version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
@@ -93,32 +121,29 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` on any exception (cancellation too)."""
         async with self._lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
+            await self._transactions.execute("BEGIN IMMEDIATE")
             try:
-                yield self._connection
+                yield self._transactions
             except BaseException:
-                await asyncio.shield(self._connection.execute("ROLLBACK"))
+                await asyncio.shield(self._transactions.execute("ROLLBACK"))
                 raise
-            await self._connection.execute("COMMIT")
+            await self._transactions.execute("COMMIT")
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
-        """One statement, atomic on its own; returns the number of rows it changed.
-
-        The connection is in autocommit mode, so a single statement needs no BEGIN/COMMIT:
-        one round trip to aiosqlite's thread instead of three. The lock keeps it out of
-        another coroutine's open transaction."""
-        async with self._lock:
-            cursor = await self._connection.execute(sql, parameters)
-            return cursor.rowcount
+        """One statement, atomic on its own; returns the number of rows it changed."""
+        cursor = await self._connection.execute(sql, parameters)
+        return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as tx:
             await tx.executemany(sql, rows)
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or of a statement's RETURNING clause."""
         rows = await self.fetchall(sql, parameters)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
-        async with self._lock:
-            return list(await self._connection.execute_fetchall(sql, parameters))
+        """Every row, in one round trip. Also for a single INSERT/UPDATE ... RETURNING, which
+        is atomic on its own."""
+        return list(await self._connection.execute_fetchall(sql, parameters))

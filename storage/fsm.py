@@ -66,7 +66,9 @@ class SQLiteStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         stored = _key(key)
-        _, data = await self._load(stored)
+        current, data = await self._load(stored)
+        if current == value:
+            return  # already so: most updates set the state they are in
         await self._db.execute(
             """
             INSERT INTO fsm (bot_id, chat_id, user_id, thread_id, business_connection_id,
@@ -89,7 +91,9 @@ class SQLiteStorage(BaseStorage):
             )
         encoded = json.dumps(data, ensure_ascii=False)
         stored = _key(key)
-        state, _ = await self._load(stored)
+        state, current = await self._load(stored)
+        if current == encoded:
+            return
         await self._db.execute(
             """
             INSERT INTO fsm (bot_id, chat_id, user_id, thread_id, business_connection_id,

@@ -140,45 +140,47 @@ async def start_submitting(
     seen and (the existing order, False) on every later attempt: the caller must not send
     `add` again then."""
     now = time.time()
-    async with db.transaction() as tx:
-        cursor = await tx.execute(
-            """
-            INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
-                                service_name, params, quantity, total, created_at, updated_at)
-            VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (token) DO NOTHING
-            """,
-            (
-                token,
-                user_id,
-                chat_id,
-                account,
-                service_id,
-                service_name,
-                json.dumps(params, ensure_ascii=False),
-                quantity,
-                _text(total),
-                now,
-                now,
-            ),
-        )
-        created = cursor.rowcount == 1
-        async with tx.execute("SELECT * FROM orders WHERE token = ?", (token,)) as rows:
-            row = await rows.fetchone()
-    assert row is not None
-    return _order(row), created
+    # One statement: it either creates the row and returns it, or finds the token taken.
+    row = await db.fetchone(
+        """
+        INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
+                            service_name, params, quantity, total, created_at, updated_at)
+        VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (token) DO NOTHING
+        RETURNING *
+        """,
+        (
+            token,
+            user_id,
+            chat_id,
+            account,
+            service_id,
+            service_name,
+            json.dumps(params, ensure_ascii=False),
+            quantity,
+            _text(total),
+            now,
+            now,
+        ),
+    )
+    if row is not None:
+        return _order(row), True
+    existing = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
+    assert existing is not None
+    return _order(existing), False
 
 
 async def _finish_submitting(
     db: Database, token: str, sql_set: str, values: tuple[object, ...]
 ) -> Order:
-    async with db.transaction() as tx:
-        await tx.execute(
-            f"UPDATE orders SET {sql_set}, updated_at = ? WHERE token = ? AND state = 'submitting'",  # noqa: S608 - fixed fragments
-            (*values, time.time(), token),
-        )
-        async with tx.execute("SELECT * FROM orders WHERE token = ?", (token,)) as rows:
-            row = await rows.fetchone()
+    """Record the panel's answer, once: only a row still `submitting` changes."""
+    row = await db.fetchone(
+        f"UPDATE orders SET {sql_set}, updated_at = ? "  # noqa: S608 - fixed fragments
+        "WHERE token = ? AND state = 'submitting' RETURNING *",
+        (*values, time.time(), token),
+    )
+    if row is None:
+        row = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
     if row is None:
         raise KeyError(f"no order with token {token!r}")
     return _order(row)

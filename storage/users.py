@@ -56,22 +56,20 @@ async def touch(
     """Record that the user wrote to us: create them, refresh their name, and mark them active
     (a user who writes again has unblocked the bot)."""
     now = time.time()
-    async with db.transaction() as tx:
-        await tx.execute(
-            """
-            INSERT INTO users (id, chat_id, first_name, telegram_language, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET
-                chat_id = excluded.chat_id,
-                first_name = excluded.first_name,
-                telegram_language = excluded.telegram_language,
-                is_active = 1,
-                updated_at = excluded.updated_at
-            """,
-            (user_id, chat_id, first_name, telegram_language, now, now),
-        )
-        async with tx.execute("SELECT * FROM users WHERE id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
+    row = await db.fetchone(
+        """
+        INSERT INTO users (id, chat_id, first_name, telegram_language, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET
+            chat_id = excluded.chat_id,
+            first_name = excluded.first_name,
+            telegram_language = excluded.telegram_language,
+            is_active = 1,
+            updated_at = excluded.updated_at
+        RETURNING *
+        """,
+        (user_id, chat_id, first_name, telegram_language, now, now),
+    )
     assert row is not None
     return _user(row)
 
