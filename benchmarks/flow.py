@@ -93,7 +93,7 @@ class Tracker:
         delivered = self.emulator.delivered_at(update_id)
         if delivered is not None:
             self.latencies.append(answered - delivered)
-            self.by_step.setdefault(text[:20], []).append(answered - delivered)
+            self.by_step.setdefault(text[:24], []).append(answered - delivered)
 
 
 @dataclass
@@ -102,6 +102,7 @@ class RunResult:
     seconds: float
     latencies: list[float]
     telegram_calls: int
+    by_step: dict[str, list[float]]
 
 
 async def run_users(
@@ -128,17 +129,8 @@ async def run_users(
     await asyncio.gather(*(one(first_id + n) for n in range(users)))
     seconds = time.monotonic() - started
     emulator.call_listeners.remove(tracker.on_call)
-    if os.environ.get("FLOW_STEPS"):
-        for step, values in tracker.by_step.items():
-            print(
-                step,
-                round(statistics.median(values) * 1000, 1),
-                round(percentile(values, 0.99) * 1000, 1),
-                round(max(values) * 1000, 1),
-                file=sys.stderr,
-            )
     telegram_calls = len([c for c in emulator.calls[calls_before:] if c.method != "getUpdates"])
-    return RunResult(users * len(flow), seconds, tracker.latencies, telegram_calls)
+    return RunResult(users * len(flow), seconds, tracker.latencies, telegram_calls, tracker.by_step)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -188,27 +180,10 @@ async def measure(users: int, think_ms: float) -> dict[str, Any]:
             "DATABASE_PATH": str(workdir / "bot.sqlite3"),
             "LOG_LEVEL": "WARNING",
         }
-        bot = await start_process(
-            os.environ.get("FLOW_BOT_ARGS", "-m bot run").split(), env, emulator
-        )
+        bot = await start_process(["-m", "bot", "run"], env, emulator)
         try:
             panel.calls.clear()
             cpu = cpu_seconds(bot.pid)
-            if os.environ.get("FLOW_PYSPY"):
-                spy = await asyncio.create_subprocess_exec(
-                    ".venv/bin/py-spy",
-                    "record",
-                    "-p",
-                    str(bot.pid),
-                    "-o",
-                    os.environ["FLOW_PYSPY"],
-                    "-f",
-                    "raw",
-                    "-d",
-                    "6",
-                    "-r",
-                    "200",
-                )
             throughput = await run_users(emulator, FLOW, users, 1_000_000, 0)
             bot_cpu = cpu_seconds(bot.pid) - cpu
             panel_calls = sum(panel.calls.values())
@@ -238,6 +213,10 @@ async def measure(users: int, think_ms: float) -> dict[str, Any]:
         "bot_cpu_ms_per_update": round(bot_cpu / throughput.updates * 1000, 2),
         "bare_cpu_ms_per_update": round(bare_cpu / floor.updates * 1000, 2),
         "panel_calls_per_order": round(panel_calls / users, 2),
+        "step_p99_ms": {
+            step: round(percentile(values, 0.99) * 1000, 1)
+            for step, values in latency.by_step.items()
+        },
         "spec_violations": len(emulator.violations),
     }
 
@@ -291,7 +270,7 @@ def main() -> None:
     if args.bare_bot:
         run_bare_bot()
         return
-    print(json.dumps(asyncio.run(measure(args.users, args.think_ms))))
+    print(json.dumps(asyncio.run(measure(args.users, args.think_ms)), ensure_ascii=False))
 
 
 if __name__ == "__main__":
