@@ -20,12 +20,15 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from aiogram.utils.i18n import I18n
 
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.i18n import UserLocale, build_i18n
-from bot.smmlaba import SmmLabaClient
+from bot.notifier import Notifier, NotifierConfig
+from bot.smmlaba import Panel, SmmLabaClient
 from bot.telegram_session import BotSession
+from bot.tracker import Tracker, TrackerConfig
 from handlers import build_routers
 from handlers.errors import unexpected_error
 from handlers.middlewares import RequirePanel
@@ -73,13 +76,25 @@ def build_operator_panel(
 
 @dataclass
 class Services:
-    """What the handlers get, by name, from the dispatcher's workflow data."""
+    """What the handlers get, by name, from the dispatcher's workflow data, and the
+    background work that runs beside them."""
 
     settings: Settings
     db: Database
     panel: SmmLabaClient | None
     catalog: Catalog | None
     account: str
+    i18n: I18n
+    tracker: Tracker
+    notifier: Notifier
+
+    async def start_background(self) -> None:
+        self.tracker.start()
+        self.notifier.start()
+
+    async def stop_background(self) -> None:
+        await self.tracker.stop()
+        await self.notifier.stop()
 
 
 def build_dispatcher(services: Services) -> Dispatcher:
@@ -92,13 +107,15 @@ def build_dispatcher(services: Services) -> Dispatcher:
         catalog=services.catalog,
         account=services.account,
     )
-    UserLocale(build_i18n()).setup(dispatcher)
+    UserLocale(services.i18n).setup(dispatcher)
     dispatcher.message.outer_middleware(RequirePanel())
     dispatcher.callback_query.outer_middleware(RequirePanel())
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(*build_routers())
     dispatcher.errors.register(unexpected_error)
     dispatcher.startup.register(set_commands)
+    dispatcher.startup.register(services.start_background)
+    dispatcher.shutdown.register(services.stop_background)
     return dispatcher
 
 
@@ -109,9 +126,14 @@ async def set_commands(bot: Bot) -> None:
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[Bot, Dispatcher, Services]]:
+async def running(
+    settings: Settings,
+    *,
+    tracker_config: TrackerConfig | None = None,
+    notifier_config: NotifierConfig | None = None,
+) -> AsyncIterator[tuple[Bot, Dispatcher, Services]]:
     """Open the database and the panel, warm the catalog, build bot and dispatcher; close
-    everything on the way out."""
+    everything on the way out. Tracking and notifications run while the dispatcher does."""
     async with AsyncExitStack() as stack:
         db = await Database.open(settings.database_path)
         stack.push_async_callback(db.close)
@@ -124,9 +146,27 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Bot, Dispatcher, Se
             catalog = Catalog(panel, db, f"{panel.username} {settings.smmlaba_api_url}")
             stack.push_async_callback(catalog.close)
             await catalog.snapshot()
-        services = Services(settings, db, panel, catalog, account)
         bot = build_bot(settings)
         stack.push_async_callback(bot.session.close)
+        i18n = build_i18n()
+
+        def panel_for(order_account: str) -> Panel | None:
+            return panel if panel is not None and order_account == panel.username else None
+
+        services = Services(
+            settings=settings,
+            db=db,
+            panel=panel,
+            catalog=catalog,
+            account=account,
+            i18n=i18n,
+            tracker=Tracker(
+                db,
+                panel_for,
+                tracker_config or TrackerConfig(base_interval=settings.check_interval_seconds),
+            ),
+            notifier=Notifier(bot, db, i18n, notifier_config or NotifierConfig()),
+        )
         yield bot, build_dispatcher(services), services
 
 

@@ -224,6 +224,17 @@ def orders_list(items: Sequence[Order], page: int, total: int) -> InlineKeyboard
     )
 
 
+def notification(order_id: int) -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [
+                button(_("📦 View order"), OrderCard(order=order_id)),
+                button(_("🔁 Order again"), OrderCard(order=order_id, action="again")),
+            ]
+        ]
+    )
+
+
 def order_label(order: Order) -> str:
     return f"#{order.panel_order_id}" if order.panel_order_id else f"№{order.id}"
 

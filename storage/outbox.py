@@ -89,12 +89,17 @@ async def add(db: Database, notification: Notification) -> bool:
 
 
 async def due(db: Database, now: float, limit: int = 100) -> list[OutboxMessage]:
-    """Pending messages whose time has come, oldest first (per chat, order is kept)."""
+    """The oldest pending message of each chat, if its time has come: a chat's messages go
+    out in the order they were queued, and one waiting for a retry holds back the rest."""
     rows = await db.fetchall(
         """
-        SELECT * FROM outbox
-        WHERE status = 'pending' AND next_attempt_at <= ?
-        ORDER BY id LIMIT ?
+        SELECT * FROM outbox AS o
+        WHERE o.status = 'pending' AND o.next_attempt_at <= ?
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox AS e
+              WHERE e.chat_id = o.chat_id AND e.status = 'pending' AND e.id < o.id
+          )
+        ORDER BY o.id LIMIT ?
         """,
         (now, limit),
     )

@@ -83,6 +83,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
         "CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE status = 'pending'",
+        "CREATE INDEX outbox_by_chat ON outbox (chat_id, id) WHERE status = 'pending'",
         """
         CREATE TABLE catalog_cache (
             account    TEXT PRIMARY KEY,

@@ -14,6 +14,8 @@ from pydantic import SecretStr
 
 from bot.app import Services, running
 from bot.config import Settings
+from bot.notifier import NotifierConfig
+from bot.tracker import TrackerConfig
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import HandledMarker, SimulatedUser, TelegramEmulator
 
@@ -27,8 +29,13 @@ class BotHarness:
         panel_url: str,
         account: Account,
         database: Path,
+        *,
+        tracker: TrackerConfig | None = None,
+        notifier: NotifierConfig | None = None,
         **settings: Any,
     ) -> None:
+        self.tracker_config = tracker
+        self.notifier_config = notifier
         self.emulator = emulator
         self.panel = panel
         self.account = account
@@ -50,7 +57,13 @@ class BotHarness:
 
     async def start(self) -> None:
         self._stack = AsyncExitStack()
-        bot, dispatcher, services = await self._stack.enter_async_context(running(self.settings))
+        bot, dispatcher, services = await self._stack.enter_async_context(
+            running(
+                self.settings,
+                tracker_config=self.tracker_config,
+                notifier_config=self.notifier_config,
+            )
+        )
         HandledMarker(self.emulator).install(dispatcher)
         self.dispatcher, self.services = dispatcher, services
         self.emulator.polled.clear()

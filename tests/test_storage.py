@@ -336,13 +336,17 @@ async def test_outbox_lifecycle(db: Database) -> None:
         assert await outbox.add(db, note(key, user))
     assert not await outbox.add(db, note("a", 1))
 
-    first, second, third, fourth = await outbox.due(db, now=10**10)
-    assert [m.dedupe_key for m in (first, second, third, fourth)] == ["a", "b", "c", "d"]
+    # One message per chat at a time, oldest first.
+    first, third = await outbox.due(db, now=10**10)
+    assert [first.dedupe_key, third.dedupe_key] == ["a", "c"]
     assert first.payload == {"n": 1}
 
     await outbox.mark_sent(db, first.id)
-    await outbox.retry_later(db, second.id, "HTTP 500", next_attempt_at=10**11)
     await outbox.park(db, third.id, "keeps failing")
+    second, fourth = await outbox.due(db, now=10**10)
+    assert [second.dedupe_key, fourth.dedupe_key] == ["b", "d"]
+
+    await outbox.retry_later(db, second.id, "HTTP 500", next_attempt_at=10**11)
     assert [m.dedupe_key for m in await outbox.due(db, now=10**10)] == ["d"]
     assert [m.dedupe_key for m in await outbox.due(db, now=10**12)] == ["b", "d"]
 
@@ -353,6 +357,15 @@ async def test_outbox_lifecycle(db: Database) -> None:
     assert [(m.dedupe_key, m.last_error, m.attempts) for m in parked] == [("c", "keeps failing", 1)]
     assert [m.dedupe_key for m in await outbox.with_status(db, OutboxStatus.SENT)] == ["a"]
     assert [m.dedupe_key for m in await outbox.with_status(db, OutboxStatus.DROPPED)] == ["d"]
+
+
+async def test_a_waiting_retry_holds_back_the_rest_of_its_chat(db: Database) -> None:
+    await add_user(db, 1)
+    for key in ("first", "second"):
+        await outbox.add(db, note(key, 1))
+    [first] = await outbox.due(db, now=10**10)
+    await outbox.retry_later(db, first.id, "HTTP 500", next_attempt_at=10**11)
+    assert await outbox.due(db, now=10**10) == []  # "second" must not overtake "first"
 
 
 # -- catalog cache -----------------------------------------------------------------------

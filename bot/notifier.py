@@ -1,0 +1,258 @@
+"""Notifications: the outbox drained to Telegram within Telegram's limits.
+
+A row is marked sent only after Telegram accepted the message, so nothing is lost across a
+crash; the tracker's dedupe keys make sure an event is queued once, so a restart never queues
+it again. (A crash in the instant between Telegram's answer and the row being marked can still
+send that one message twice: delivery is at least once.)
+
+Rates: a global bucket (about 25 messages a second) and one message a second per chat; a 429
+pauses the whole sender for its `retry_after`. A 403 (the person blocked the bot) marks them
+inactive and drops their queue. Other failures retry with backoff and are parked after a few
+attempts, where admins can see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.formatting import number, progress_bar, quote
+from handlers import keyboards
+from storage import outbox, users
+from storage.db import Database
+from storage.orders import OrderState
+from storage.outbox import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    per_second: float = 25.0
+    per_chat_per_second: float = 1.0
+    batch: int = 50
+    idle_poll: float = 0.5
+    max_attempts: int = 8
+    retry_base: float = 2.0
+    retry_max: float = 300.0
+
+
+class Notifier:
+    def __init__(
+        self,
+        bot: Bot,
+        db: Database,
+        i18n: I18n,
+        config: NotifierConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._bot = bot
+        self._db = db
+        self._i18n = i18n
+        self._config = config
+        self._clock = clock
+        self._last_sent: dict[int, float] = {}
+        self._sent_times: list[float] = []
+        self._paused_until = 0.0
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self.run(), name="notifier")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                sent = await self.drain()
+            except Exception:
+                logger.exception("notifier pass failed; retrying")
+                sent = 0
+            if not sent:
+                await self._sleep(self._config.idle_poll)
+
+    async def drain(self) -> int:
+        """Send what is due now, within the limits; returns how many were attempted."""
+        now = self._clock()
+        if now < self._paused_until:
+            await self._sleep(self._paused_until - now)
+            return 0
+        attempted = 0
+        for message in await outbox.due(self._db, now, self._config.batch):
+            if self._stopping.is_set() or self._clock() < self._paused_until:
+                break
+            if not self._chat_ready(message.chat_id):
+                continue
+            await self._global_slot()
+            attempt = asyncio.ensure_future(self._deliver(message))
+            try:
+                await asyncio.shield(attempt)
+            except asyncio.CancelledError:
+                # Cancelled mid-send: let Telegram's answer be recorded first.
+                await attempt
+                raise
+            attempted += 1
+        return attempted
+
+    def _chat_ready(self, chat_id: int) -> bool:
+        last = self._last_sent.get(chat_id)
+        return last is None or self._clock() - last >= 1 / self._config.per_chat_per_second
+
+    async def _global_slot(self) -> None:
+        window = 1.0
+        while True:
+            now = self._clock()
+            self._sent_times = [t for t in self._sent_times if now - t < window]
+            if len(self._sent_times) < self._config.per_second:
+                self._sent_times.append(now)
+                return
+            await asyncio.sleep(window - (now - self._sent_times[0]))
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        self._last_sent[message.chat_id] = self._clock()
+        try:
+            text, markup = await self.render(message)
+            await self._bot.send_message(message.chat_id, text, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            self._paused_until = self._clock() + exc.retry_after
+            logger.warning("Telegram asks to slow down: pausing for %ss", exc.retry_after)
+            await outbox.retry_later(
+                self._db, message.id, "429 Too Many Requests", self._paused_until
+            )
+        except TelegramForbiddenError as exc:
+            await users.set_active(self._db, message.user_id, False)
+            dropped = await outbox.drop_for_user(self._db, message.user_id, exc.message)
+            logger.info(
+                "user %s is unreachable (%s): marked inactive, %d messages dropped",
+                message.user_id,
+                exc.message,
+                dropped,
+            )
+        except TelegramBadRequest as exc:
+            # Retrying the same request gets the same answer.
+            logger.error("notification %s refused: %s; parked", message.id, exc.message)
+            await outbox.park(self._db, message.id, exc.message)
+        except (TelegramAPIError, TimeoutError, OSError) as exc:
+            await self._failed(message, f"{type(exc).__name__}: {exc}")
+        else:
+            await outbox.mark_sent(self._db, message.id)
+
+    async def _failed(self, message: OutboxMessage, error: str) -> None:
+        attempts = message.attempts + 1
+        if attempts >= self._config.max_attempts:
+            logger.error(
+                "notification %s failed %d times (%s); parked", message.id, attempts, error
+            )
+            await outbox.park(self._db, message.id, error)
+            return
+        delay = min(self._config.retry_max, self._config.retry_base * 2 ** (attempts - 1))
+        logger.info("notification %s failed (%s); retry in %.1fs", message.id, error, delay)
+        await outbox.retry_later(self._db, message.id, error, self._clock() + delay)
+
+    async def render(self, message: OutboxMessage) -> tuple[str, InlineKeyboardMarkup | None]:
+        user = await users.get(self._db, message.user_id)
+        language = (user.language or user.telegram_language or "") if user else ""
+        locale = language.split("-")[0].lower()
+        if locale not in self._i18n.available_locales:
+            locale = self._i18n.default_locale
+        with self._i18n.context(), self._i18n.use_locale(locale):
+            event = OrderEvent.from_payload(message.payload)
+            return status_text(event), keyboards.notification(event.order)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), max(0.0, seconds))
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """What the tracker put in an `order_status` notification."""
+
+    order: int
+    label: str
+    service: str
+    state: OrderState
+    status: str
+    count: int | None
+    remain: int | None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> OrderEvent:
+        return cls(
+            order=int(payload["order"]),
+            label=str(payload.get("panel_order_id") or payload["order"]),
+            service=str(payload.get("service") or ""),
+            state=OrderState(payload["state"]),
+            status=str(payload.get("status_text") or ""),
+            count=payload.get("count"),
+            remain=payload.get("remain"),
+        )
+
+    @property
+    def delivered(self) -> int | None:
+        if self.count is None or self.remain is None:
+            return None
+        return max(0, self.count - self.remain)
+
+
+def status_text(event: OrderEvent) -> str:
+    """The notification for one order event, in the current locale."""
+    label, service, status = quote(event.label), quote(event.service), quote(event.status)
+    head = _("🔔 Order #{id} · {service}").format(id=label, service=service)
+    delivered, count = event.delivered, event.count
+    if event.state is OrderState.COMPLETED:
+        text = _("✅ Order #{id} is complete.").format(id=label)
+        if delivered is not None:
+            text = _("✅ Order #{id} is complete — {delivered} of {count} delivered.").format(
+                id=label, delivered=number(delivered), count=number(count)
+            )
+        return f"{text}\n{service}"
+    if event.state is OrderState.PARTIAL:
+        detail = _(
+            "⚠️ Partly delivered: {delivered} of {count}. "
+            "The panel refunds the rest to your balance."
+        ).format(delivered=number(delivered), count=number(count))
+    elif event.state is OrderState.CANCELLED:
+        detail = _(
+            "✖️ Cancelled by the panel — «{status}». Any charge goes back to your panel balance."
+        ).format(status=status)
+    elif event.state is OrderState.REFUNDED:
+        detail = _("↩️ Refunded — «{status}». The money is back on your panel balance.").format(
+            status=status
+        )
+    elif event.state is OrderState.LOST:
+        detail = _(
+            "❓ The panel no longer knows this order, so I stopped tracking it. "
+            "Please check it on the panel."
+        )
+    else:
+        word = _("Waiting") if event.state is OrderState.PENDING else _("In progress")
+        detail = f"{word} — «{status}»" if status else word
+        if delivered is not None and count:
+            detail += "\n" + _("{bar} · {delivered} of {count}").format(
+                bar=progress_bar(delivered, count), delivered=number(delivered), count=number(count)
+            )
+    return f"{head}\n{detail}"

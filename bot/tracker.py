@@ -1,0 +1,273 @@
+"""Order tracking: the periodic `check` loop.
+
+Every open order has `next_check_at`. The loop takes due orders from SQLite in batches and checks
+them with bounded concurrency and a per-account request rate, so thousands of open orders never
+become a burst. New or changing orders are checked at the base interval; quiet ones less and less
+often, up to a cap. When the panel is down, a circuit breaker stops the checks and probes with
+one request per backoff step; orders keep their place and nothing is skipped.
+
+A change of status, or of progress beyond a threshold, writes an `order_events` row and the
+notification for it in one transaction. Because the comparison is with the last stored state,
+a change that happened while the bot was down is announced after a restart, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.ratelimit import TokenBucket
+from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException
+from bot.statuses import DEFAULT_STATUS_STATES, state_of
+from storage import orders, users
+from storage.db import Database
+from storage.orders import CheckResult, Order, OrderState
+from storage.outbox import Notification
+from storage.users import NotifyMode
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    base_interval: float = 60.0
+    max_interval: float = 900.0
+    concurrency: int = 16
+    rate_per_second: float = 10.0  # per panel account
+    batch: int = 200
+    progress_threshold: float = 0.1  # of the ordered amount, to announce progress
+    lost_after: int = 3  # panel errors in a row before an order is given up as lost
+    breaker_after: int = 3  # unavailable answers in a row that open the breaker
+    breaker_base: float = 5.0
+    breaker_max: float = 300.0
+    idle_poll: float = 1.0  # longest sleep when nothing is due
+    jitter: float = 0.1
+    status_states: Mapping[str, OrderState] = field(default_factory=lambda: DEFAULT_STATUS_STATES)
+
+    def interval(self, quiet_checks: int) -> float:
+        """Base interval after a change, growing by half each quiet check, capped."""
+        grown = self.base_interval * 1.5 ** min(quiet_checks, 32)
+        spread = random.uniform(1 - self.jitter, 1 + self.jitter)
+        return min(self.max_interval, grown) * spread
+
+
+class CircuitBreaker:
+    """Closed: checks flow. Open: nothing is sent until `retry_at`; then one probe decides."""
+
+    def __init__(self, config: TrackerConfig, clock: Callable[[], float]) -> None:
+        self._config = config
+        self._clock = clock
+        self.failures = 0
+        self.opened = 0  # times opened in a row
+        self.retry_at = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened > 0
+
+    def succeeded(self) -> None:
+        if self.opened:
+            logger.info("panel answers again: tracking resumes")
+        self.failures = self.opened = 0
+
+    def failed(self) -> None:
+        self.failures += 1
+        if self.opened or self.failures >= self._config.breaker_after:
+            backoff = min(self._config.breaker_max, self._config.breaker_base * 2**self.opened)
+            self.opened += 1
+            self.retry_at = self._clock() + backoff
+            logger.warning("panel unavailable: pausing tracking for %.1fs", backoff)
+
+
+class Tracker:
+    def __init__(
+        self,
+        db: Database,
+        panel_for: Callable[[str], Panel | None],
+        config: TrackerConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._panel_for = panel_for
+        self._config = config
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+        self.breaker = CircuitBreaker(config, clock)
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self.run(), name="tracker")
+
+    async def stop(self) -> None:
+        """Finish the checks under way (and store what they learned), then end."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.cycle()
+            except Exception:
+                logger.exception("tracking cycle failed; retrying")
+                await self._sleep(self._config.idle_poll)
+
+    async def cycle(self) -> int:
+        """Check what is due (or probe, if the breaker is open); returns how many were checked."""
+        now = self._clock()
+        if self.breaker.is_open and now < self.breaker.retry_at:
+            await self._sleep(self.breaker.retry_at - now)
+            return 0
+        limit = 1 if self.breaker.is_open else self._config.batch
+        due = await orders.due_for_check(self._db, now, limit)
+        if not due:
+            await self._sleep(self._config.idle_poll)
+            return 0
+        gate = asyncio.Semaphore(self._config.concurrency)
+
+        async def guarded(order: Order) -> None:
+            async with gate:
+                if self.breaker.is_open and len(due) > 1:
+                    return  # opened during this batch: leave the rest for later
+                await self.check(order)
+
+        checks = asyncio.gather(*(guarded(order) for order in due))
+        try:
+            await asyncio.shield(checks)
+        except asyncio.CancelledError:
+            # Even when cancelled, the checks under way finish and record what they learned.
+            await checks
+            raise
+        return len(due)
+
+    async def check(self, order: Order) -> None:
+        panel = self._panel_for(order.account)
+        if panel is None or order.panel_order_id is None:
+            logger.warning("order %s has no panel to check it with; not tracked", order.id)
+            await self._record(order, self._unchanged(order, next_check_at=None), None)
+            return
+        bucket = self._buckets.setdefault(
+            order.account, TokenBucket(self._config.rate_per_second, self._config.rate_per_second)
+        )
+        await bucket.acquire()
+        try:
+            status = await panel.check(order.panel_order_id)
+        except PanelError as exc:
+            self.breaker.succeeded()  # the panel answered: it is up
+            await self._refused(order, exc)
+            return
+        except PanelException as exc:
+            self.breaker.failed()
+            logger.info("check of order %s failed: %s", order.id, exc)
+            result = self._unchanged(
+                order, next_check_at=self._clock() + self._config.base_interval
+            )
+            await self._record(order, result, None)
+            return
+        self.breaker.succeeded()
+        await self._observed(order, status)
+
+    async def _observed(self, order: Order, status: OrderStatus) -> None:
+        state = state_of(status, self._config.status_states)
+        changed = state is not order.state or status.status_text != (order.status_text or "")
+        moved = self._moved(order, status)
+        quiet = 0 if (changed or moved) else order.quiet_checks + 1
+        result = CheckResult(
+            state=state,
+            status_code=status.status,
+            status_text=status.status_text,
+            remain=status.remain,
+            next_check_at=None if state.is_final else self._clock() + self._config.interval(quiet),
+            quiet_checks=quiet,
+            failed_checks=0,
+        )
+        if not (changed or moved):
+            await self._record(order, result, None)
+            return
+        await self._record(order, result, await self._notification(order, result))
+
+    def _moved(self, order: Order, status: OrderStatus) -> bool:
+        """Delivery progressed by at least the threshold since the last announcement."""
+        if status.remain is None or order.quantity is None or order.quantity <= 0:
+            return False
+        before = order.remain if order.remain is not None else order.quantity
+        return (before - status.remain) / order.quantity >= self._config.progress_threshold
+
+    async def _refused(self, order: Order, exc: PanelError) -> None:
+        failures = order.failed_checks + 1
+        if failures < self._config.lost_after:
+            logger.info("panel refused check of order %s (%d): %s", order.id, failures, exc.text)
+            result = self._unchanged(
+                order,
+                next_check_at=self._clock() + self._config.base_interval,
+                failed_checks=failures,
+            )
+            await self._record(order, result, None)
+            return
+        logger.warning("order %s lost: the panel keeps refusing: %s", order.id, exc.text)
+        result = CheckResult(
+            state=OrderState.LOST,
+            status_code=order.status_code,
+            status_text=exc.text,
+            remain=order.remain,
+            next_check_at=None,
+            failed_checks=failures,
+        )
+        await self._record(order, result, await self._notification(order, result))
+
+    def _unchanged(
+        self, order: Order, *, next_check_at: float | None, failed_checks: int | None = None
+    ) -> CheckResult:
+        return CheckResult(
+            state=order.state,
+            status_code=order.status_code,
+            status_text=order.status_text,
+            remain=order.remain,
+            next_check_at=next_check_at,
+            quiet_checks=order.quiet_checks,
+            failed_checks=order.failed_checks if failed_checks is None else failed_checks,
+        )
+
+    async def _notification(self, order: Order, result: CheckResult) -> Notification | None:
+        """The message for this change, unless the person asked not to get it."""
+        user = await users.get(self._db, order.user_id)
+        if user is None or order.muted:
+            return None
+        if user.notify is NotifyMode.FINAL and not result.state.is_final:
+            return None
+        return Notification(
+            dedupe_key=f"order:{order.id}:{result.state.value}:{result.remain}",
+            user_id=order.user_id,
+            chat_id=order.chat_id,
+            kind="order_status",
+            payload={
+                "order": order.id,
+                "panel_order_id": order.panel_order_id,
+                "service": order.service_name,
+                "state": result.state.value,
+                "status_text": result.status_text or "",
+                "count": order.quantity,
+                "remain": result.remain,
+            },
+        )
+
+    async def _record(
+        self, order: Order, result: CheckResult, notification: Notification | None
+    ) -> None:
+        event = notification is not None or result.state is not order.state
+        await orders.record_check(
+            self._db, order.id, result, event=event, notification=notification
+        )
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), max(0.0, seconds))
