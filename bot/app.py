@@ -44,6 +44,7 @@ COMMANDS = [
     ("orders", "Your orders"),
     ("balance", "Your panel balance"),
     ("test", "Check the connection to the panel"),
+    ("settings", "Notifications"),
     ("help", "What I can do"),
     ("cancel", "Stop what you're doing"),
 ]

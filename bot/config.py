@@ -12,7 +12,6 @@ from pydantic import (
     BeforeValidator,
     Field,
     PositiveFloat,
-    PositiveInt,
     SecretStr,
     ValidationError,
 )
@@ -92,7 +91,7 @@ class Settings(BaseSettings):
     admin_ids: UserIds = frozenset()
     database_path: Annotated[Path, BeforeValidator(_file_path)] = Path("data/smmbot.sqlite3")
     bot_secret_key: OptionalSecret = None
-    check_interval_seconds: PositiveInt = 60
+    check_interval_seconds: PositiveFloat = 60.0
     panel_currency: Annotated[str, Field(min_length=1, max_length=12)] = "RUB"
     webhook_url: OptionalUrl = None
     webhook_secret: OptionalSecret = None

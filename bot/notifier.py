@@ -81,7 +81,8 @@ class Notifier:
     async def stop(self) -> None:
         self._stopping.set()
         if self._task is not None:
-            await self._task
+            # A task cancelled from outside has already ended; its error is not ours to raise.
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def run(self) -> None:

@@ -110,7 +110,8 @@ class Tracker:
         """Finish the checks under way (and store what they learned), then end."""
         self._stopping.set()
         if self._task is not None:
-            await self._task
+            # A task cancelled from outside has already ended; its error is not ours to raise.
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def run(self) -> None:
@@ -240,8 +241,8 @@ class Tracker:
     async def _notification(self, order: Order, result: CheckResult) -> Notification | None:
         """The message for this change, unless the person asked not to get it."""
         user = await users.get(self._db, order.user_id)
-        if user is None or order.muted:
-            return None
+        if user is None or not user.is_active or order.muted:
+            return None  # muted, or unreachable: a message would only cost a refused request
         if user.notify is NotifyMode.FINAL and not result.state.is_final:
             return None
         return Notification(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import account, catalog, errors, order, orders, start
+from handlers import account, catalog, errors, order, orders, settings, start
 
 
 def build_routers() -> list[Router]:
@@ -16,5 +16,6 @@ def build_routers() -> list[Router]:
         order.build_router(),
         orders.build_router(),
         account.build_router(),
+        settings.build_router(),
         errors.build_router(),
     ]

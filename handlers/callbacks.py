@@ -52,7 +52,7 @@ class OrdersPage(CallbackData, prefix="ol"):
 
 
 class OrderCard(CallbackData, prefix="oc"):
-    """`action`: show, refresh, again."""
+    """`action`: show, refresh, again, mute, unmute."""
 
     order: int
     action: str = "show"
@@ -60,3 +60,9 @@ class OrderCard(CallbackData, prefix="oc"):
 
 class Noop(CallbackData, prefix="n"):
     """A label that only shows something, like the page counter."""
+
+
+class NotifySetting(CallbackData, prefix="ns"):
+    """`mode`: all (every change) or final (completion and failures)."""
+
+    mode: str

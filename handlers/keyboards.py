@@ -17,6 +17,7 @@ from handlers.callbacks import (
     Confirm,
     Menu,
     Noop,
+    NotifySetting,
     OrderCard,
     OrderService,
     OrdersPage,
@@ -26,6 +27,7 @@ from handlers.callbacks import (
     Step,
 )
 from storage.orders import Order
+from storage.users import NotifyMode
 
 T = TypeVar("T")
 
@@ -244,8 +246,26 @@ def order_card(order: Order) -> InlineKeyboardMarkup:
     if order.panel_order_id and not order.state.is_final:
         first.append(button(_("🔄 Refresh"), OrderCard(order=order.id, action="refresh")))
     first.append(button(_("🔁 Order again"), OrderCard(order=order.id, action="again")))
+    if order.panel_order_id and not order.state.is_final:
+        if order.muted:
+            first.append(button(_("🔔 Unmute"), OrderCard(order=order.id, action="unmute")))
+        else:
+            first.append(button(_("🔕 Mute"), OrderCard(order=order.id, action="mute")))
     return markup(
         [first, [button(_("⬅️ My orders"), OrdersPage()), button(_("🏠 Menu"), Menu(to="home"))]]
+    )
+
+
+def notify_settings(mode: NotifyMode) -> InlineKeyboardMarkup:
+    def mark(option: NotifyMode, text: str) -> str:
+        return f"✅ {text}" if option is mode else text
+
+    return markup(
+        [
+            [button(mark(NotifyMode.ALL, _("Every change")), NotifySetting(mode="all"))],
+            [button(mark(NotifyMode.FINAL, _("Only when done")), NotifySetting(mode="final"))],
+            [button(_("🏠 Menu"), Menu(to="home"))],
+        ]
     )
 
 

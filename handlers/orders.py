@@ -37,6 +37,7 @@ def build_router() -> Router:
     router.callback_query.register(card, OrderCard.filter(F.action == "show"))
     router.callback_query.register(refresh, OrderCard.filter(F.action == "refresh"))
     router.callback_query.register(again, OrderCard.filter(F.action == "again"))
+    router.callback_query.register(mute, OrderCard.filter(F.action.in_({"mute", "unmute"})))
     return router
 
 
@@ -228,3 +229,27 @@ async def again(
         callback_answer.text = _("This service is no longer offered.")
         return
     await start_wizard(callback, state, service, order.params, panel=panel, settings=settings)
+
+
+async def mute(
+    callback: CallbackQuery,
+    callback_data: OrderCard,
+    db: Database,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    muted = callback_data.action == "mute"
+    if not await orders.set_muted(db, callback.from_user.id, callback_data.order, muted):
+        callback_answer.text = _("Order not found")
+        await screens.send(callback, screens.main_menu_text(), keyboards.main_menu())
+        return
+    order = await orders.get_for_user(db, callback.from_user.id, callback_data.order)
+    assert order is not None
+    callback_answer.text = (
+        _("🔕 No more messages about this order.")
+        if muted
+        else _("🔔 I'll tell you when it moves.")
+    )
+    await screens.show(
+        callback, card_text(order, settings.panel_currency), keyboards.order_card(order)
+    )

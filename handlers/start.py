@@ -37,6 +37,7 @@ def help_text() -> str:
             _("/orders — your orders"),
             _("/balance — your panel balance"),
             _("/test — check the connection to the panel"),
+            _("/settings — which notifications you get"),
             _("/cancel — stop what you're doing"),
         ]
     )

@@ -15,9 +15,9 @@ from pydantic import SecretStr
 from bot.app import Services, running
 from bot.config import Settings
 from bot.notifier import NotifierConfig
-from bot.tracker import TrackerConfig
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import HandledMarker, SimulatedUser, TelegramEmulator
+from bot.tracker import TrackerConfig
 
 
 class BotHarness:

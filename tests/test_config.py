@@ -106,7 +106,7 @@ BAD_VALUES = [
     ("ALLOWED_USERS", "abc", "user ids"),
     ("ADMIN_IDS", "12,-3", "user ids"),
     ("CHECK_INTERVAL_SECONDS", "-5", "greater than 0"),
-    ("CHECK_INTERVAL_SECONDS", "soon", "integer"),
+    ("CHECK_INTERVAL_SECONDS", "soon", "valid number"),
     ("TELEGRAM_API_URL", "api.telegram.org", "http"),
     ("SMMLABA_API_URL", "ftp://smmlaba.com/vkapi/v1/", "http"),
     ("WEBHOOK_URL", "bot.example.com/hook", "http"),

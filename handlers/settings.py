@@ -1,0 +1,61 @@
+"""/settings: what the person wants to hear about."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers import keyboards, screens
+from handlers.callbacks import NotifySetting
+from handlers.screens import Event
+from storage import users
+from storage.db import Database
+from storage.users import NotifyMode
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(settings_command, Command("settings"))
+    router.callback_query.register(choose, NotifySetting.filter())
+    return router
+
+
+async def settings_command(message: Message, db: Database) -> None:
+    await show(message, db)
+
+
+async def choose(callback: CallbackQuery, callback_data: NotifySetting, db: Database) -> None:
+    mode = NotifyMode.FINAL if callback_data.mode == "final" else NotifyMode.ALL
+    await ensure_user(callback, db)
+    await users.set_notify(db, callback.from_user.id, mode)
+    await show(callback, db)
+
+
+async def ensure_user(event: Event, db: Database) -> users.User:
+    person = event.from_user
+    assert person is not None
+    user = await users.get(db, person.id)
+    if user is None:
+        user = await users.touch(
+            db,
+            person.id,
+            chat_id=person.id,
+            first_name=person.first_name,
+            telegram_language=person.language_code,
+        )
+    return user
+
+
+async def show(event: Event, db: Database) -> None:
+    user = await ensure_user(event, db)
+    text = "\n".join(
+        [
+            _("🔔 <b>Notifications</b>"),
+            _("Every change: each time an order moves."),
+            _("Only when done: completion, partial delivery, cancellation, refund."),
+            _("To silence one order, use 🔕 on its card."),
+        ]
+    )
+    await screens.show(event, text, keyboards.notify_settings(user.notify))

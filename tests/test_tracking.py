@@ -1,0 +1,290 @@
+"""Tracking and notifications, end to end: orders placed through the conversation are checked
+on the sandbox panel (its clock moved by the test) and announced through the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.notifier import NotifierConfig
+from bot.sandbox.panel import Account, SandboxPanel
+from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
+from bot.tracker import TrackerConfig
+from storage import orders, outbox, users
+from storage.orders import OrderState
+from storage.outbox import OutboxStatus
+from tests.harness import BotHarness
+
+FAST_TRACKING = TrackerConfig(
+    base_interval=0.05,
+    max_interval=0.2,
+    rate_per_second=200,
+    breaker_base=0.3,
+    breaker_max=0.6,
+    idle_poll=0.02,
+)
+FAST_NOTIFIER = NotifierConfig(
+    per_chat_per_second=50, idle_poll=0.02, retry_base=0.05, retry_max=0.2, max_attempts=4
+)
+FINAL_WORDS = {
+    "5": "is complete",
+    "7": "Cancelled by the panel",
+    "11": "Refunded",
+}
+
+
+@pytest.fixture
+async def tracking(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> AsyncIterator[BotHarness]:
+    emulator, telegram_url = telegram
+    bot = BotHarness(
+        emulator,
+        telegram_url,
+        panel,
+        panel_url,
+        alice,
+        tmp_path / "bot.sqlite3",
+        tracker=FAST_TRACKING,
+        notifier=FAST_NOTIFIER,
+        check_interval_seconds=FAST_TRACKING.base_interval,
+    )
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+    assert not emulator.violations, "\n".join(str(v) for v in emulator.violations)
+
+
+async def eventually(condition: Callable[[], bool], within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def place(user: SimulatedUser, count: str = "1000") -> None:
+    await user.send("/start")
+    await user.press("🛒 New order")
+    await user.press("Instagram")
+    await user.press("Likes")
+    await user.press("Instagram Likes")
+    await user.press("🛒 Order this")
+    await user.send("https://instagram.com/p/x")
+    await user.send(count)
+    await user.press("✅ Confirm")
+
+
+def notifications(user: SimulatedUser) -> list[str]:
+    """The tracker's messages (not the bot's answers in the conversation)."""
+    return [
+        m.text for m in user.bot_messages if m.text.startswith("🔔") or " is complete" in m.text
+    ]
+
+
+def finished(user: SimulatedUser, order_id: str) -> int:
+    """How many messages told `user` that the order ended."""
+    marks = (*FINAL_WORDS.values(), "Partly delivered", "no longer knows")
+    return sum(
+        1
+        for text in notifications(user)
+        if f"#{order_id}" in text and any(m in text for m in marks)
+    )
+
+
+async def test_an_order_is_announced_as_it_moves_and_when_it_ends(tracking: BotHarness) -> None:
+    panel = tracking.panel
+    anna = tracking.user(501, "Anna")
+    await place(anna)
+    plan = panel.orders["7000000"]
+    panel.clock.advance(plan.start_after + plan.duration / 2)
+    if plan.outcome != "cancelled":
+        await eventually(lambda: any("In progress" in t for t in notifications(anna)))
+        moving = next(t for t in notifications(anna) if "In progress" in t)
+        assert "🔔 Order #7000000 · Instagram Likes" in moving
+        assert " of 1,000" in moving
+        assert "▓" in moving
+        assert anna.last_message.button_labels == ["📦 View order", "🔁 Order again"]
+    panel.clock.advance(10_000)
+    await eventually(lambda: finished(anna, "7000000") == 1)
+    code, _ = panel.order_status("7000000")
+    final = notifications(anna)[-1]
+    expected = "Partly delivered" if plan.outcome == "partial" else FINAL_WORDS[str(code)]
+    assert expected in final
+    await asyncio.sleep(0.3)  # more checks would find nothing new
+    assert finished(anna, "7000000") == 1
+    assert tracking.services is not None
+    [order] = await orders.list_for_user(tracking.services.db, 501, limit=1)
+    assert order.state.is_final
+    assert order.next_check_at is None
+    checks = panel.calls["check"]
+    await asyncio.sleep(0.3)
+    assert panel.calls["check"] == checks  # a finished order is not checked any more
+    await anna.press("📦 View order")
+    assert "Order #7000000" in anna.last_message.text
+
+
+async def test_only_when_done_and_mute_are_respected(tracking: BotHarness) -> None:
+    panel = tracking.panel
+    anna = tracking.user(501, "Anna")
+    await anna.send("/settings")
+    await anna.press("Only when done")
+    assert "✅ Only when done" in anna.last_message.button_labels
+    await place(anna)
+    await place(anna)
+    # Mute the second order from its card.
+    await anna.send("/orders")
+    await anna.press("#7000001")
+    await anna.press("🔕 Mute")
+    assert "🔔 Unmute" in anna.last_message.button_labels
+    panel.clock.advance(300)  # both under way
+    await asyncio.sleep(0.3)
+    assert not any("In progress" in t for t in notifications(anna))
+    panel.clock.advance(10_000)
+    await eventually(lambda: finished(anna, "7000000") == 1)
+    await asyncio.sleep(0.3)
+    assert finished(anna, "7000001") == 0
+    assert tracking.services is not None
+    muted = await orders.get_for_user(tracking.services.db, 501, 2)
+    assert muted is not None
+    assert muted.state.is_final  # still tracked, just not announced
+
+
+async def test_a_panel_outage_opens_the_breaker_and_nothing_is_lost(tracking: BotHarness) -> None:
+    panel = tracking.panel
+    anna = tracking.user(501, "Anna")
+    await place(anna)
+    await place(anna)
+    panel.set_faults(html_rate=1.0, actions=["check"])
+    panel.clock.advance(10_000)  # both finish while the panel can't say so
+    before = panel.calls["check"]
+    await asyncio.sleep(4.0)
+    during = panel.calls["check"] - before
+    # Without a breaker: 2 orders every 0.05 s, 3 attempts each, for 4 s -> hundreds.
+    assert during <= 30, during
+    assert tracking.services is not None
+    assert tracking.services.tracker.breaker.is_open
+    assert notifications(anna) == []
+    panel.set_faults()
+    await eventually(lambda: finished(anna, "7000000") == 1 and finished(anna, "7000001") == 1)
+    await asyncio.sleep(0.3)
+    assert finished(anna, "7000000") == 1
+    assert finished(anna, "7000001") == 1
+
+
+async def test_telegram_refusing_for_a_while_loses_and_doubles_nothing(
+    tracking: BotHarness,
+) -> None:
+    panel, emulator = tracking.panel, tracking.emulator
+    anna = tracking.user(501, "Anna")
+    await place(anna)
+    emulator.fail_next("sendMessage", 500, count=2)
+    emulator.fail_next("sendMessage", 429, count=1, retry_after=1)
+    panel.clock.advance(10_000)
+    await eventually(lambda: finished(anna, "7000000") == 1)
+    await asyncio.sleep(0.3)
+    assert finished(anna, "7000000") == 1
+    refused = [c for c in emulator.calls if c.method == "sendMessage" and c.status != 200]
+    assert [c.status for c in refused] == [500, 500, 429]
+    assert tracking.services is not None
+    assert await outbox.due(tracking.services.db, now=time.time() + 3600) == []
+
+
+async def test_a_user_who_blocked_the_bot_stops_costing_requests(tracking: BotHarness) -> None:
+    panel, emulator = tracking.panel, tracking.emulator
+    anna = tracking.user(501, "Anna")
+    await place(anna)
+    await place(anna)
+    anna.block()
+    sends = len(emulator.calls)
+    panel.clock.advance(10_000)
+    assert tracking.services is not None
+    db = tracking.services.db
+
+    async def inactive() -> bool:
+        user = await users.get(db, 501)
+        return user is not None and not user.is_active
+
+    deadline = time.monotonic() + 10
+    while not await inactive():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.5)
+    attempts = [
+        c
+        for c in emulator.calls[sends:]
+        if c.method == "sendMessage" and c.parameters.get("chat_id") == "501"
+    ]
+    assert len(attempts) == 1  # one refused message, then silence
+    assert attempts[0].status == 403
+    await anna.send("/start")  # unblocked and back: active again
+    assert await inactive() is False
+
+
+async def test_stopping_mid_cycle_and_restarting_announces_each_change_once(
+    tracking: BotHarness,
+) -> None:
+    panel = tracking.panel
+    people = [tracking.user(600 + n, f"P{n}") for n in range(4)]
+    for person in people:
+        await place(person)
+    panel.set_faults(latency=0.2, actions=["check"])  # so a stop finds checks under way
+    panel.clock.advance(10_000)
+    await asyncio.sleep(0.1)
+    await tracking.stop()  # graceful: in-flight checks finish and are recorded
+    panel.set_faults()
+    await tracking.start()
+    await asyncio.sleep(0.05)
+    assert tracking.services is not None
+    task = tracking.services.tracker._task
+    assert task is not None
+    task.cancel()  # a hard stop in the middle of a cycle
+    await tracking.restart()
+
+    def everyone_told() -> bool:
+        return all(finished(p, str(7_000_000 + n)) >= 1 for n, p in enumerate(people))
+
+    await eventually(everyone_told)
+    await asyncio.sleep(0.3)
+    for n, person in enumerate(people):
+        assert finished(person, str(7_000_000 + n)) == 1, person.transcript
+
+
+async def test_an_order_the_panel_does_not_know_becomes_lost(tracking: BotHarness) -> None:
+    anna = tracking.user(501, "Anna")
+    await anna.send("/start")
+    assert tracking.services is not None
+    db = tracking.services.db
+    await orders.start_submitting(
+        db,
+        token="ghost",
+        user_id=501,
+        chat_id=501,
+        account=tracking.account.username,
+        service_id="389",
+        service_name="Instagram Likes",
+        params={"url": "https://instagram.com/p/x", "count": "100"},
+        quantity=100,
+        total=Decimal("0.05"),
+    )
+    await orders.mark_placed(db, "ghost", panel_order_id="999", charged=None, next_check_at=0)
+    await eventually(lambda: any("no longer knows" in t for t in notifications(anna)))
+    [order] = await orders.list_for_user(db, 501, limit=1)
+    assert order.state is OrderState.LOST
+    assert order.failed_checks == FAST_TRACKING.lost_after
+    assert tracking.panel.calls["check"] >= FAST_TRACKING.lost_after
+    checks = tracking.panel.calls["check"]
+    await asyncio.sleep(0.3)
+    assert tracking.panel.calls["check"] == checks
+    assert await outbox.with_status(db, OutboxStatus.PARKED) == []
