@@ -26,7 +26,7 @@ from bot.catalog import Catalog
 from bot.config import Settings
 from bot.i18n import UserLocale, build_i18n
 from bot.notifier import Notifier, NotifierConfig
-from bot.smmlaba import Panel, SmmLabaClient
+from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
 from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
 from handlers import build_routers
@@ -60,7 +60,7 @@ def build_bot(settings: Settings) -> Bot:
 
 
 def build_operator_panel(
-    settings: Settings, http: httpx.AsyncClient | None = None
+    settings: Settings, http: httpx.AsyncClient | None = None, retry: RetryPolicy | None = None
 ) -> SmmLabaClient | None:
     """The operator's panel account from the environment, or None in personal mode."""
     if settings.operator_account is None:
@@ -71,6 +71,7 @@ def build_operator_panel(
         api_key,
         url=settings.smmlaba_api_url,
         timeout=settings.smmlaba_timeout_seconds,
+        retry=retry,
         http=http,
     )
 
@@ -151,8 +152,14 @@ async def running(
         stack.push_async_callback(bot.session.close)
         i18n = build_i18n()
 
+        # The tracker retries on its own schedule (and its breaker counts every request), so
+        # its client sends each check once.
+        tracking_panel = build_operator_panel(settings, http, RetryPolicy(attempts=1))
+
         def panel_for(order_account: str) -> Panel | None:
-            return panel if panel is not None and order_account == panel.username else None
+            if tracking_panel is None or order_account != tracking_panel.username:
+                return None
+            return tracking_panel
 
         services = Services(
             settings=settings,

@@ -181,7 +181,11 @@ class Tracker:
         state = state_of(status, self._config.status_states)
         changed = state is not order.state or status.status_text != (order.status_text or "")
         moved = self._moved(order, status)
-        quiet = 0 if (changed or moved) else order.quiet_checks + 1
+        # Accepted by the panel and waiting is what "placed" already told the person.
+        news = (changed or moved) and not (
+            order.state is OrderState.PLACED and state is OrderState.PENDING
+        )
+        quiet = 0 if (changed or moved or status.remain != order.remain) else order.quiet_checks + 1
         result = CheckResult(
             state=state,
             status_code=status.status,
@@ -190,17 +194,16 @@ class Tracker:
             next_check_at=None if state.is_final else self._clock() + self._config.interval(quiet),
             quiet_checks=quiet,
             failed_checks=0,
+            announced=news,
         )
-        if not (changed or moved):
-            await self._record(order, result, None)
-            return
-        await self._record(order, result, await self._notification(order, result))
+        notification = await self._notification(order, result) if news else None
+        await self._record(order, result, notification)
 
     def _moved(self, order: Order, status: OrderStatus) -> bool:
-        """Delivery progressed by at least the threshold since the last announcement."""
+        """Delivery progressed by at least the threshold since progress was last announced."""
         if status.remain is None or order.quantity is None or order.quantity <= 0:
             return False
-        before = order.remain if order.remain is not None else order.quantity
+        before = order.announced_remain if order.announced_remain is not None else order.quantity
         return (before - status.remain) / order.quantity >= self._config.progress_threshold
 
     async def _refused(self, order: Order, exc: PanelError) -> None:
@@ -264,7 +267,12 @@ class Tracker:
     async def _record(
         self, order: Order, result: CheckResult, notification: Notification | None
     ) -> None:
-        event = notification is not None or result.state is not order.state
+        event = (
+            notification is not None
+            or result.state is not order.state
+            or result.status_text != order.status_text
+            or result.remain != order.remain
+        )
         await orders.record_check(
             self._db, order.id, result, event=event, notification=notification
         )

@@ -68,6 +68,7 @@ class Order:
     status_code: str | None
     status_text: str | None
     remain: int | None
+    announced_remain: int | None
     muted: bool
     next_check_at: float | None
     quiet_checks: int
@@ -86,6 +87,7 @@ class CheckResult:
     next_check_at: float | None
     quiet_checks: int = 0
     failed_checks: int = 0
+    announced: bool = False  # this check's progress was news: measure the next from here
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -115,6 +117,7 @@ def _order(row: Row) -> Order:
         status_code=row["status_code"],
         status_text=row["status_text"],
         remain=row["remain"],
+        announced_remain=row["announced_remain"],
         muted=bool(row["muted"]),
         next_check_at=row["next_check_at"],
         quiet_checks=row["quiet_checks"],
@@ -268,6 +271,7 @@ async def record_check(
         await tx.execute(
             """
             UPDATE orders SET state = ?, status_code = ?, status_text = ?, remain = ?,
+                              announced_remain = CASE WHEN ? THEN ? ELSE announced_remain END,
                               next_check_at = ?, quiet_checks = ?, failed_checks = ?,
                               updated_at = ?
             WHERE id = ?
@@ -276,6 +280,8 @@ async def record_check(
                 result.state.value,
                 result.status_code,
                 result.status_text,
+                result.remain,
+                result.announced,
                 result.remain,
                 result.next_check_at,
                 result.quiet_checks,

@@ -43,6 +43,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
             status_code    TEXT,
             status_text    TEXT,
             remain         INTEGER,
+            announced_remain INTEGER,                -- remain when progress was last announced
             muted          INTEGER NOT NULL DEFAULT 0,
             next_check_at  REAL,                     -- NULL: not tracked
             quiet_checks   INTEGER NOT NULL DEFAULT 0,

@@ -288,3 +288,73 @@ async def test_an_order_the_panel_does_not_know_becomes_lost(tracking: BotHarnes
     await asyncio.sleep(0.3)
     assert tracking.panel.calls["check"] == checks
     assert await outbox.with_status(db, OutboxStatus.PARKED) == []
+
+
+async def test_progress_is_announced_in_steps_not_on_every_check(tracking: BotHarness) -> None:
+    panel = tracking.panel
+    anna = tracking.user(501, "Anna")
+    for attempt in range(5):  # find an order that really delivers over time
+        await place(anna)
+        order_id = str(7_000_000 + attempt)
+        plan = panel.orders[order_id]
+        if plan.outcome in ("completed", "partial"):
+            break
+    else:
+        pytest.skip("the seed gave no delivering order")
+    panel.clock.advance(plan.start_after + 1)
+    for _ in range(40):  # 2.5 % of the delivery time per step
+        panel.clock.advance(plan.duration / 40)
+        await asyncio.sleep(0.08)
+    await eventually(lambda: finished(anna, order_id) == 1)
+    moving = [t for t in notifications(anna) if f"#{order_id}" in t and "In progress" in t]
+    delivered = [int(t.split(" of ")[0].split("· ")[-1].replace(",", "")) for t in moving]
+    assert 2 <= len(moving) <= 12, moving
+    assert delivered == sorted(delivered)
+    assert tracking.panel.calls["check"] > len(moving) + 5  # many checks, fewer messages
+
+
+async def test_a_message_that_keeps_failing_is_parked(tracking: BotHarness) -> None:
+    emulator, panel = tracking.emulator, tracking.panel
+    anna = tracking.user(501, "Anna")
+    await place(anna)
+    emulator.fail_next("sendMessage", 502, count=FAST_NOTIFIER.max_attempts)
+    panel.clock.advance(10_000)
+    assert tracking.services is not None
+    db = tracking.services.db
+    deadline = time.monotonic() + 10
+    while not await outbox.with_status(db, OutboxStatus.PARKED):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    [parked] = await outbox.with_status(db, OutboxStatus.PARKED)
+    assert parked.attempts == FAST_NOTIFIER.max_attempts
+    assert "502" in (parked.last_error or "") or "Bad Gateway" in (parked.last_error or "")
+    assert finished(anna, "7000000") == 0
+
+
+async def test_stopping_mid_send_and_restarting_sends_once(tracking: BotHarness) -> None:
+    emulator, panel = tracking.emulator, tracking.panel
+    people = [tracking.user(700 + n, f"Q{n}") for n in range(3)]
+    for person in people:
+        await place(person)
+    emulator.latency["sendMessage"] = 0.3
+    panel.clock.advance(10_000)
+    assert tracking.services is not None
+    db = tracking.services.db
+    deadline = time.monotonic() + 10
+    while not await outbox.due(db, now=time.time() + 60):  # the tracker found the changes
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.15)  # the first notification is now on its way to Telegram
+    task = tracking.services.notifier._task
+    assert task is not None
+    task.cancel()
+    await tracking.restart()
+    emulator.latency.clear()
+
+    def everyone_told() -> bool:
+        return all(finished(p, str(7_000_000 + n)) >= 1 for n, p in enumerate(people))
+
+    await eventually(everyone_told)
+    await asyncio.sleep(0.3)
+    for n, person in enumerate(people):
+        assert finished(person, str(7_000_000 + n)) == 1, person.transcript

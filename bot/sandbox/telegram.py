@@ -162,6 +162,7 @@ class TelegramEmulator:
         self.users: dict[int, SimulatedUser] = {}
         self.messages: dict[int, list[ChatMessage]] = defaultdict(list)
         self.failures: list[InjectedFailure] = []
+        self.latency: dict[str, float] = {}  # method -> seconds to wait before answering
         self.listeners: list[Callable[[str, ChatMessage], None]] = []
         # Called with (method, decoded parameters) after every request that succeeded.
         self.call_listeners: list[Callable[[str, dict[str, Any]], None]] = []
@@ -262,6 +263,8 @@ class TelegramEmulator:
             return _reply_error(401, "Unauthorized")
         raw, from_form = await _read_parameters(request)
         self._last_call = time.monotonic()
+        if self.latency.get(method):
+            await asyncio.sleep(self.latency[method])
         try:
             failure = self._injected(method)
             if failure is not None:
