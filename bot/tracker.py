@@ -76,6 +76,8 @@ class CircuitBreaker:
         self.failures = self.opened = 0
 
     def failed(self) -> None:
+        if self.opened and self._clock() < self.retry_at:
+            return  # more answers from checks sent before it opened: not a failed probe
         self.failures += 1
         if self.opened or self.failures >= self._config.breaker_after:
             backoff = min(self._config.breaker_max, self._config.breaker_base * 2**self.opened)
@@ -137,8 +139,9 @@ class Tracker:
 
         async def guarded(order: Order) -> None:
             async with gate:
-                if self.breaker.is_open and len(due) > 1:
-                    return  # opened during this batch: leave the rest for later
+                # Stopping, or the breaker opened during this batch: the rest stay due.
+                if self._stopping.is_set() or (self.breaker.is_open and len(due) > 1):
+                    return
                 await self.check(order)
 
         checks = asyncio.gather(*(guarded(order) for order in due))
@@ -160,6 +163,8 @@ class Tracker:
             order.account, TokenBucket(self._config.rate_per_second, self._config.rate_per_second)
         )
         await bucket.acquire()
+        if self._stopping.is_set():
+            return  # not started: it stays due for the next run
         try:
             status = await panel.check(order.panel_order_id)
         except PanelError as exc:

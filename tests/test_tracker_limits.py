@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
-from bot.tracker import Tracker, TrackerConfig
+from bot.tracker import CircuitBreaker, Tracker, TrackerConfig
 from storage import orders, users
 from storage.db import Database
 
@@ -72,3 +72,29 @@ def test_intervals_grow_for_quiet_orders_and_are_capped() -> None:
     assert medians == sorted(medians)  # 60 s growing by half each quiet check
     capped = [config.interval(q) for q in range(10, 40)]
     assert all(810 <= value <= 990 for value in capped)  # 15 min, give or take the jitter
+
+
+def test_the_breaker_opens_backs_off_and_closes() -> None:
+    now = [1000.0]
+    breaker = CircuitBreaker(
+        TrackerConfig(breaker_after=3, breaker_base=5, breaker_max=30), lambda: now[0]
+    )
+    breaker.failed()
+    breaker.failed()
+    assert not breaker.is_open
+    breaker.failed()
+    assert breaker.is_open
+    assert breaker.retry_at == 1005
+    for _ in range(20):  # answers to checks sent before it opened
+        breaker.failed()
+    assert breaker.retry_at == 1005
+    now[0] = 1005  # the probe fails: twice as long
+    breaker.failed()
+    assert breaker.retry_at == 1015
+    now[0] = 1015
+    breaker.failed()
+    now[0] = 1035
+    breaker.failed()
+    assert breaker.retry_at == 1035 + 30  # capped
+    breaker.succeeded()
+    assert not breaker.is_open
