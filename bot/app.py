@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.i18n import UserLocale, build_i18n
 from bot.notifier import Notifier, NotifierConfig
 from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
+from bot.statuses import DEFAULT_STATUS_STATES
 from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
 from handlers import build_routers
@@ -35,6 +36,7 @@ from handlers.middlewares import RequirePanel
 from storage import orders
 from storage.db import Database
 from storage.fsm import SQLiteStorage
+from storage.orders import OrderState
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +129,24 @@ async def set_commands(bot: Bot) -> None:
     )
 
 
+def tracker_settings(settings: Settings) -> TrackerConfig:
+    states = dict(DEFAULT_STATUS_STATES)
+    states.update({code: OrderState(state) for code, state in settings.smmlaba_status_map.items()})
+    return TrackerConfig(
+        base_interval=settings.check_interval_seconds,
+        concurrency=settings.track_concurrency,
+        rate_per_second=settings.track_rate_per_second,
+        status_states=states,
+    )
+
+
+def notifier_settings(settings: Settings) -> NotifierConfig:
+    return NotifierConfig(
+        per_second=settings.notify_per_second,
+        per_chat_per_second=settings.notify_per_chat_per_second,
+    )
+
+
 @asynccontextmanager
 async def running(
     settings: Settings,
@@ -168,12 +188,8 @@ async def running(
             catalog=catalog,
             account=account,
             i18n=i18n,
-            tracker=Tracker(
-                db,
-                panel_for,
-                tracker_config or TrackerConfig(base_interval=settings.check_interval_seconds),
-            ),
-            notifier=Notifier(bot, db, i18n, notifier_config or NotifierConfig()),
+            tracker=Tracker(db, panel_for, tracker_config or tracker_settings(settings)),
+            notifier=Notifier(bot, db, i18n, notifier_config or notifier_settings(settings)),
         )
         yield bot, build_dispatcher(services), services
 

@@ -50,6 +50,37 @@ def _user_ids(value: Any) -> frozenset[int]:
     return frozenset(ids)
 
 
+STATES = (
+    "pending",
+    "in_progress",
+    "completed",
+    "partial",
+    "cancelled",
+    "refunded",
+)
+
+
+def _status_map(value: Any) -> dict[str, str]:
+    """`SMMLABA_STATUS_MAP=17=in_progress,20=completed`: codes the panel uses, as states."""
+    if isinstance(value, dict):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    elif isinstance(value, str):
+        pairs = []
+        for item in value.replace(";", ",").split(","):
+            if not item.strip():
+                continue
+            code, sep, state = item.partition("=")
+            if not sep:
+                raise ValueError(f"expected code=state pairs, got {item.strip()!r}")
+            pairs.append((code.strip(), state.strip().lower()))
+    else:
+        raise ValueError("expected code=state pairs")
+    for code, state in pairs:
+        if not code or state not in STATES:
+            raise ValueError(f"{code}={state} is not a status code and one of {', '.join(STATES)}")
+    return dict(pairs)
+
+
 def _file_path(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         raise ValueError("must be a file path, not empty")
@@ -92,6 +123,11 @@ class Settings(BaseSettings):
     database_path: Annotated[Path, BeforeValidator(_file_path)] = Path("data/smmbot.sqlite3")
     bot_secret_key: OptionalSecret = None
     check_interval_seconds: PositiveFloat = 60.0
+    track_concurrency: Annotated[int, Field(ge=1, le=256)] = 16
+    track_rate_per_second: PositiveFloat = 10.0
+    smmlaba_status_map: Annotated[dict[str, str], NoDecode, BeforeValidator(_status_map)] = {}
+    notify_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
+    notify_per_chat_per_second: Annotated[float, Field(gt=0, le=1)] = 1.0
     panel_currency: Annotated[str, Field(min_length=1, max_length=12)] = "RUB"
     webhook_url: OptionalUrl = None
     webhook_secret: OptionalSecret = None

@@ -114,6 +114,10 @@ BAD_VALUES = [
     ("DATABASE_PATH", " ", "file path"),
     ("SMMLABA_TIMEOUT_SECONDS", "0", "greater than 0"),
     ("SMMLABA_USERNAME", "op@example.com", "SMMLABA_APIKEY"),
+    ("SMMLABA_STATUS_MAP", "17=sideways", "17=sideways is not"),
+    ("SMMLABA_STATUS_MAP", "17", "code=state pairs"),
+    ("NOTIFY_PER_SECOND", "100", "less than or equal to 30"),
+    ("TRACK_CONCURRENCY", "0", "greater than or equal to 1"),
 ]
 
 
