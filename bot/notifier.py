@@ -14,7 +14,6 @@ attempts, where admins can see them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.background import BackgroundLoop
 from bot.formatting import number, progress_bar, quote
 from handlers import keyboards
 from storage import outbox, users
@@ -53,7 +53,9 @@ class NotifierConfig:
     retry_max: float = 300.0
 
 
-class Notifier:
+class Notifier(BackgroundLoop):
+    name = "notifier"
+
     def __init__(
         self,
         bot: Bot,
@@ -71,39 +73,22 @@ class Notifier:
         self._last_sent: dict[int, float] = {}
         self._sent_times: list[float] = []
         self._paused_until = 0.0
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__()
+        self.retry_after = config.idle_poll
 
-    def start(self) -> None:
-        self._stopping.clear()
-        self._task = asyncio.create_task(self.run(), name="notifier")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            # A task cancelled from outside has already ended; its error is not ours to raise.
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                sent = await self.drain()
-            except Exception:
-                logger.exception("notifier pass failed; retrying")
-                sent = 0
-            if not sent:
-                await self._sleep(self._config.idle_poll)
+    async def tick(self) -> None:
+        if not await self.drain():
+            await self.pause(self._config.idle_poll)
 
     async def drain(self) -> int:
         """Send what is due now, within the limits; returns how many were attempted."""
         now = self._clock()
         if now < self._paused_until:
-            await self._sleep(self._paused_until - now)
+            await self.pause(self._paused_until - now)
             return 0
         attempted = 0
         for message in await outbox.due(self._db, now, self._config.batch):
-            if self._stopping.is_set() or self._clock() < self._paused_until:
+            if self.stopping or self._clock() < self._paused_until:
                 break
             if not self._chat_ready(message.chat_id):
                 continue
@@ -182,10 +167,6 @@ class Notifier:
         with self._i18n.context(), self._i18n.use_locale(locale):
             event = OrderEvent.from_payload(message.payload)
             return status_text(event), keyboards.notification(event.order)
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), max(0.0, seconds))
 
 
 @dataclass(frozen=True)

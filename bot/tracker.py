@@ -14,13 +14,13 @@ a change that happened while the bot was down is announced after a restart, once
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from bot.background import BackgroundLoop
 from bot.ratelimit import TokenBucket
 from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException
 from bot.statuses import DEFAULT_STATUS_STATES, state_of
@@ -86,7 +86,9 @@ class CircuitBreaker:
             logger.warning("panel unavailable: pausing tracking for %.1fs", backoff)
 
 
-class Tracker:
+class Tracker(BackgroundLoop):
+    name = "tracker"
+
     def __init__(
         self,
         db: Database,
@@ -101,46 +103,29 @@ class Tracker:
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
         self.breaker = CircuitBreaker(config, clock)
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__()
+        self.retry_after = config.idle_poll
 
-    def start(self) -> None:
-        self._stopping.clear()
-        self._task = asyncio.create_task(self.run(), name="tracker")
-
-    async def stop(self) -> None:
-        """Finish the checks under way (and store what they learned), then end."""
-        self._stopping.set()
-        if self._task is not None:
-            # A task cancelled from outside has already ended; its error is not ours to raise.
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.cycle()
-            except Exception:
-                logger.exception("tracking cycle failed; retrying")
-                await self._sleep(self._config.idle_poll)
+    async def tick(self) -> None:
+        await self.cycle()
 
     async def cycle(self) -> int:
         """Check what is due (or probe, if the breaker is open); returns how many were checked."""
         now = self._clock()
         if self.breaker.is_open and now < self.breaker.retry_at:
-            await self._sleep(self.breaker.retry_at - now)
+            await self.pause(self.breaker.retry_at - now)
             return 0
         limit = 1 if self.breaker.is_open else self._config.batch
         due = await orders.due_for_check(self._db, now, limit)
         if not due:
-            await self._sleep(self._config.idle_poll)
+            await self.pause(self._config.idle_poll)
             return 0
         gate = asyncio.Semaphore(self._config.concurrency)
 
         async def guarded(order: Order) -> None:
             async with gate:
                 # Stopping, or the breaker opened during this batch: the rest stay due.
-                if self._stopping.is_set() or (self.breaker.is_open and len(due) > 1):
+                if self.stopping or (self.breaker.is_open and len(due) > 1):
                     return
                 await self.check(order)
 
@@ -163,7 +148,7 @@ class Tracker:
             order.account, TokenBucket(self._config.rate_per_second, self._config.rate_per_second)
         )
         await bucket.acquire()
-        if self._stopping.is_set():
+        if self.stopping:
             return  # not started: it stays due for the next run
         try:
             status = await panel.check(order.panel_order_id)
@@ -281,7 +266,3 @@ class Tracker:
         await orders.record_check(
             self._db, order.id, result, event=event, notification=notification
         )
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), max(0.0, seconds))

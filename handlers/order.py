@@ -84,6 +84,20 @@ async def service_of(
     return service, fields_of(service)
 
 
+async def wizard_at(
+    callback: CallbackQuery, state: FSMContext, catalog: Catalog, callback_answer: CallbackAnswer
+) -> tuple[WizardData, Service, list[FieldSpec]] | None:
+    """The wizard a button belongs to: only the live message's buttons count."""
+    data = await load(state)
+    if data is None or callback.message is None or callback.message.message_id != data.live:
+        await screens.expired(callback, callback_answer)
+        return None
+    found = await service_of(callback, data, catalog, state)
+    if found is None:
+        return None
+    return data, *found
+
+
 # -- prompts -----------------------------------------------------------------------------
 
 
@@ -219,14 +233,10 @@ async def entering_step(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    data = await load(state)
-    if data is None or callback.message is None or callback.message.message_id != data.live:
-        await screens.expired(callback, callback_answer)
+    current = await wizard_at(callback, state, catalog, callback_answer)
+    if current is None:
         return
-    found = await service_of(callback, data, catalog, state)
-    if found is None:
-        return
-    service, fields = found
+    data, service, fields = current
     spec = fields[data.step]
     action = callback_data.action
     if action == "cancel":
@@ -431,14 +441,10 @@ async def confirming_step(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    data = await load(state)
-    if data is None or callback.message is None or callback.message.message_id != data.live:
-        await screens.expired(callback, callback_answer)
+    current = await wizard_at(callback, state, catalog, callback_answer)
+    if current is None:
         return
-    found = await service_of(callback, data, catalog, state)
-    if found is None:
-        return
-    service, fields = found
+    data, service, fields = current
     action, index = callback_data.action, callback_data.index
     if action == "cancel":
         await cancelled(callback, state)

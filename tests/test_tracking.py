@@ -247,7 +247,7 @@ async def test_stopping_mid_cycle_and_restarting_announces_each_change_once(
     await tracking.start()
     await asyncio.sleep(0.05)
     assert tracking.services is not None
-    task = tracking.services.tracker._task
+    task = tracking.services.tracker.task
     assert task is not None
     task.cancel()  # a hard stop in the middle of a cycle
     await tracking.restart()
@@ -345,7 +345,7 @@ async def test_stopping_mid_send_and_restarting_sends_once(tracking: BotHarness)
         assert time.monotonic() < deadline
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.15)  # the first notification is now on its way to Telegram
-    task = tracking.services.notifier._task
+    task = tracking.services.notifier.task
     assert task is not None
     task.cancel()
     await tracking.restart()
