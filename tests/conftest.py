@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.sandbox.panel import Account, SandboxClock, SandboxPanel, serve
+from bot.sandbox.serving import serve_app
 from bot.sandbox.telegram import TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.smmlaba import RetryPolicy, SmmLabaClient
@@ -82,15 +83,8 @@ async def canned() -> AsyncIterator[tuple[CannedPanel, str]]:
     stub = CannedPanel()
     app = web.Application()
     app.router.add_post("/vkapi/v1/", stub.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield stub, f"http://{host}:{port}/vkapi/v1/"
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as base:
+        yield stub, f"{base}/vkapi/v1/"
 
 
 @pytest.fixture

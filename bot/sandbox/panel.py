@@ -29,6 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.catalog import WireService, builtin_catalog
+from bot.sandbox.serving import serve_app
 
 logger = logging.getLogger(__name__)
 
@@ -483,15 +484,8 @@ def _envelope(body: dict[str, Any]) -> web.Response:
 @asynccontextmanager
 async def serve(panel: SandboxPanel, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve `panel` until the block ends; yields its endpoint URL (port 0 picks a free one)."""
-    runner = web.AppRunner(panel.app(), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_host, bound_port = runner.addresses[0][:2]
-    try:
-        yield f"http://{bound_host}:{bound_port}{PATH}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(panel.app(), host, port) as base:
+        yield f"{base}{PATH}"
 
 
 def demo_panel(

@@ -33,6 +33,7 @@ from bot.sandbox.botapi import (
     message_text,
     utf16_length,
 )
+from bot.sandbox.serving import serve_app
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -676,12 +677,5 @@ async def serve(
     emulator: TelegramEmulator, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[str]:
     """Serve the emulator until the block ends; yields the base URL for TELEGRAM_API_URL."""
-    runner = web.AppRunner(emulator.app(), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_host, bound_port = runner.addresses[0][:2]
-    try:
-        yield f"http://{bound_host}:{bound_port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(emulator.app(), host, port) as base:
+        yield base
