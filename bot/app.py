@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
 from handlers import build_routers
 from handlers.errors import unexpected_error
-from handlers.middlewares import RequirePanel
+from handlers.middlewares import KnownUsers, RequirePanel
 from storage import orders
 from storage.db import Database
 from storage.fsm import SQLiteStorage
@@ -112,8 +113,10 @@ def build_dispatcher(services: Services) -> Dispatcher:
         account=services.account,
     )
     UserLocale(services.i18n).setup(dispatcher)
-    dispatcher.message.outer_middleware(RequirePanel())
-    dispatcher.callback_query.outer_middleware(RequirePanel())
+    known_users = KnownUsers()
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(known_users)
+        observer.outer_middleware(RequirePanel())
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(*build_routers())
     dispatcher.errors.register(unexpected_error)
@@ -208,4 +211,8 @@ async def run_bot(settings: Settings) -> None:
         # and show up as latency spikes.
         gc.collect()
         gc.freeze()
+        # SQLite runs on aiosqlite's threads, which need the interpreter lock for every
+        # statement; when the event loop is busy, the default 5 ms switch interval caps them
+        # at a few hundred statements a second.
+        sys.setswitchinterval(0.0005)
         await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)

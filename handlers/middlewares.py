@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
+
+from storage import users
 
 
 class RequirePanel(BaseMiddleware):
@@ -30,3 +32,29 @@ class RequirePanel(BaseMiddleware):
         elif isinstance(event, CallbackQuery):
             await event.answer(text[:200], show_alert=True)
         return None
+
+
+class KnownUsers(BaseMiddleware):
+    """Every person gets a `users` row on their first update after start-up (orders and
+    notifications need it); later updates cost nothing. /start refreshes it anyway."""
+
+    def __init__(self) -> None:
+        self._known: set[int] = set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        person: User | None = data.get("event_from_user")
+        if person is not None and person.id not in self._known:
+            await users.touch(
+                data["db"],
+                person.id,
+                chat_id=person.id,
+                first_name=person.first_name,
+                telegram_language=person.language_code,
+            )
+            self._known.add(person.id)
+        return await handler(event, data)

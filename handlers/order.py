@@ -29,7 +29,7 @@ from handlers.callbacks import Confirm, OrderService, Step
 from handlers.catalog import card_text
 from handlers.screens import Event
 from handlers.states import OrderWizard
-from storage import orders, users
+from storage import orders
 from storage.db import Database
 
 
@@ -508,13 +508,6 @@ async def confirm(
     if found is None:
         return
     service, fields = found
-    await users.touch(
-        db,
-        person.id,
-        chat_id=person.id,
-        first_name=person.first_name,
-        telegram_language=person.language_code,
-    )
     placement = await ordering.place(
         db,
         panel,

@@ -28,28 +28,14 @@ async def settings_command(message: Message, db: Database) -> None:
 
 async def choose(callback: CallbackQuery, callback_data: NotifySetting, db: Database) -> None:
     mode = NotifyMode.FINAL if callback_data.mode == "final" else NotifyMode.ALL
-    await ensure_user(callback, db)
     await users.set_notify(db, callback.from_user.id, mode)
     await show(callback, db)
 
 
-async def ensure_user(event: Event, db: Database) -> users.User:
-    person = event.from_user
-    assert person is not None
-    user = await users.get(db, person.id)
-    if user is None:
-        user = await users.touch(
-            db,
-            person.id,
-            chat_id=person.id,
-            first_name=person.first_name,
-            telegram_language=person.language_code,
-        )
-    return user
-
-
 async def show(event: Event, db: Database) -> None:
-    user = await ensure_user(event, db)
+    assert event.from_user is not None
+    user = await users.get(db, event.from_user.id)
+    assert user is not None, "KnownUsers creates everyone's row on their first update"
     text = "\n".join(
         [
             _("🔔 <b>Notifications</b>"),
