@@ -1,4 +1,4 @@
-"""`smmbot`: run the bot, check its configuration, or serve the sandbox panel.
+"""`smmbot`: run the bot, try it offline, check its configuration, or serve the sandbox panel.
 
 Exit codes: 0 fine, 1 a check failed, 2 the configuration is wrong (one line on stderr).
 """
@@ -25,6 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sandbox-panel":
             return asyncio.run(_sandbox_panel(args))
+        if args.command == "demo":
+            from bot.sandbox.console import demo
+
+            return demo(args.db, args.time_scale)
         settings = load_settings()
         if args.command == "check":
             return asyncio.run(_check(settings, offline=args.offline))
@@ -43,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smmbot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run the bot (polling) with the configuration from the env")
+
+    demo = commands.add_parser(
+        "demo", help="the whole bot offline in a terminal chat (no token, no panel account)"
+    )
+    demo.add_argument("--db", type=Path, help="keep the demo's database here (default: temporary)")
+    demo.add_argument(
+        "--time-scale",
+        type=float,
+        default=20.0,
+        help="panel seconds per second (orders finish faster)",
+    )
 
     check = commands.add_parser("check", help="validate the configuration and reach the panel")
     check.add_argument("--offline", action="store_true", help="validate only; call nothing")

@@ -1,0 +1,64 @@
+"""`smmbot demo`: a person orders in the terminal chat and is told when the order ends."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+from bot.sandbox.console import run_demo
+
+SCRIPT = [
+    ("[1] 🛒 New order", "1"),
+    ("Choose a platform", "1"),
+    ("Choose a category", "1"),
+    ("Choose a service", "1"),
+    ("Order this", "1"),
+    ("Step 1 of 2", "https://www.instagram.com/p/demo"),
+    ("Step 2 of 2", "250"),
+    ("Please check your order", "1"),
+    ("placed", None),
+]
+ENDINGS = ("is complete", "Partly delivered", "Cancelled by the panel", "Refunded")
+
+
+class ScriptedPerson:
+    """Types the next line once the chat shows what it waits for (as a person reads first)."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self.out = out
+        self.seen = 0
+        self.steps = iter(SCRIPT)
+
+    def wait_for(self, *texts: str, within: float = 30.0) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            shown = self.out.getvalue()
+            for text in texts:
+                found = shown.find(text, self.seen)
+                if found >= 0:
+                    self.seen = found + len(text)
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"the chat never showed {texts}:\n{self.out.getvalue()}")
+
+    def read_line(self) -> str:
+        for expected, typed in self.steps:
+            self.wait_for(expected)
+            if typed is not None:
+                return typed + "\n"
+        self.wait_for(*ENDINGS)
+        raise EOFError
+
+
+async def test_a_full_order_and_its_notification_in_the_terminal(tmp_path: Path) -> None:
+    out = io.StringIO()
+    person = ScriptedPerson(out)
+    await run_demo(
+        database=tmp_path / "demo.sqlite3", time_scale=5000, read_line=person.read_line, out=out
+    )
+    chat = out.getvalue()
+    assert "✅ Order #7000000 placed · 0.125 RUB" in chat
+    assert any(ending in chat for ending in ENDINGS), chat
+    assert "   [1] 📦 View order" in chat
+    assert (tmp_path / "demo.sqlite3").exists()
