@@ -8,6 +8,11 @@ Two connections, each with its own aiosqlite thread:
   because their statements span awaits and must not interleave.
 SQLite itself serializes the two writers (WAL allows one at a time; `busy_timeout` waits), and
 reads on the first connection only ever see committed data.
+
+Checkpoints (copying the write-ahead log into the database file, with an fsync) would otherwise
+happen inside whichever commit crosses the threshold, stalling every statement queued behind it;
+here a background task runs them on the transactions connection instead, every few seconds,
+without blocking writers.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
     "PRAGMA synchronous=NORMAL",
+    "PRAGMA wal_autocheckpoint=0",
 )
+CHECKPOINT_EVERY = 2.0  # seconds
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -58,6 +65,7 @@ class Database:
         self._transactions = transactions
         self._lock = asyncio.Lock()
         self.path = path
+        self._checkpoints: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"Database({str(self.path)!r})"
@@ -79,7 +87,18 @@ class Database:
         except BaseException:
             await database.close()
             raise
+        database._checkpoints = asyncio.create_task(database._checkpoint_regularly())
         return database
+
+    async def _checkpoint_regularly(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY)
+            await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database file, not blocking writers."""
+        async with self._lock:
+            await self._transactions.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def __aenter__(self) -> Self:
         return self
@@ -93,7 +112,11 @@ class Database:
         await self.close()
 
     async def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            await asyncio.gather(self._checkpoints, return_exceptions=True)
         async with self._lock:
+            await self._transactions.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             await self._transactions.close()
         await self._connection.close()
 

@@ -380,3 +380,16 @@ async def test_catalog_cache_round_trips(db: Database) -> None:
     assert cached is not None
     assert cached.services == services * 2
     assert cached.fetched_at == 200.0
+
+
+async def test_the_log_is_checkpointed_into_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path) as db:
+        for user_id in range(1, 50):
+            await add_user(db, user_id)
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size > 0  # no checkpoint inside the commits themselves
+        await db.checkpoint()
+    assert not wal.exists() or wal.stat().st_size == 0  # all of it is in the database file
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM users").fetchone() == (49,)
