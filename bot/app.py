@@ -33,7 +33,7 @@ from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
 from handlers import build_routers
 from handlers.errors import unexpected_error
-from handlers.middlewares import KnownUsers, RequirePanel
+from handlers.middlewares import AllowList, KnownUsers, RequirePanel
 from storage import orders
 from storage.db import Database
 from storage.fsm import SQLiteStorage
@@ -113,8 +113,10 @@ def build_dispatcher(services: Services) -> Dispatcher:
         account=services.account,
     )
     UserLocale(services.i18n).setup(dispatcher)
+    allowed = AllowList(services.settings.allowed_users | services.settings.admin_ids)
     known_users = KnownUsers()
     for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(allowed)
         observer.outer_middleware(known_users)
         observer.outer_middleware(RequirePanel())
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
@@ -200,6 +202,10 @@ async def running(
 async def run_bot(settings: Settings) -> None:
     """Poll Telegram until SIGINT/SIGTERM, then close everything that was opened."""
     async with running(settings) as (bot, dispatcher, services):
+        if not settings.allowed_users and not settings.admin_ids:
+            logger.warning(
+                "ALLOWED_USERS and ADMIN_IDS are empty: anyone who finds this bot can use it"
+            )
         logger.info(
             "starting: polling, %s mode, database %s, %d tracked orders",
             "operator" if services.panel is not None else "personal",

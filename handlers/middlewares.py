@@ -12,6 +12,35 @@ from aiogram.utils.i18n import gettext as _
 from storage import users
 
 
+class AllowList(BaseMiddleware):
+    """Only the people in ALLOWED_USERS or ADMIN_IDS get past, when either is set. Everyone
+    else gets one sentence with their id, to send to the owner; nothing else, no panel call."""
+
+    def __init__(self, allowed: frozenset[int]) -> None:
+        self._allowed = allowed
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        person: User | None = data.get("event_from_user")
+        if not self._allowed or (person is not None and person.id in self._allowed):
+            return await handler(event, data)
+        if person is None:
+            return None
+        text = _(
+            "This bot is private. Your Telegram id is {id} — send it to the bot's owner if you "
+            "should have access."
+        ).format(id=person.id)
+        if isinstance(event, Message):
+            await event.answer(text)
+        elif isinstance(event, CallbackQuery):
+            await event.answer(text[:200], show_alert=True)
+        return None
+
+
 class RequirePanel(BaseMiddleware):
     """Without a panel account nothing can be browsed or ordered: say so, once per update."""
 

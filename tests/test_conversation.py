@@ -631,3 +631,44 @@ async def test_my_orders_pages(harness: BotHarness) -> None:
     await anna.press("▶️")
     assert "page 2/2" in anna.last_message.text
     assert "#7000000" in anna.last_message.text
+
+
+async def test_only_allowed_people_get_in(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> None:
+    emulator, telegram_url = telegram
+    bot = BotHarness(
+        emulator,
+        telegram_url,
+        panel,
+        panel_url,
+        alice,
+        tmp_path / "b.sqlite3",
+        allowed_users=frozenset({501}),
+        admin_ids=frozenset({502}),
+    )
+    await bot.start()
+    try:
+        for user_id in (501, 502):
+            member = bot.user(user_id, "Member")
+            await member.send("/start")
+            assert "🛒 New order" in member.last_message.button_labels
+        stranger = bot.user(999, "Stranger")
+        await stranger.send("/start")
+        assert stranger.last_message.text == (
+            "This bot is private. Your Telegram id is 999 — send it to the bot's owner "
+            "if you should have access."
+        )
+        assert stranger.last_message.button_labels == []
+        calls = sum(panel.calls.values())
+        await stranger.send("/balance")
+        await stranger.press_data("m:new")
+        assert sum(panel.calls.values()) == calls  # an outsider costs the panel nothing
+        assert "private" in stranger.callback_answers[-1]
+    finally:
+        await bot.stop()
+    assert not emulator.violations
