@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import account, catalog, errors, order, orders, settings, start
+from handlers import account, admin, catalog, errors, order, orders, settings, start
 
 
 def build_routers() -> list[Router]:
@@ -17,5 +17,6 @@ def build_routers() -> list[Router]:
         orders.build_router(),
         account.build_router(),
         settings.build_router(),
+        admin.build_router(),
         errors.build_router(),
     ]

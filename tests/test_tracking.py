@@ -57,6 +57,8 @@ async def tracking(
         tracker=FAST_TRACKING,
         notifier=FAST_NOTIFIER,
         check_interval_seconds=FAST_TRACKING.base_interval,
+        allowed_users=frozenset({501, *range(600, 610), *range(700, 710)}),
+        admin_ids=frozenset({42}),
     )
     await bot.start()
     try:
@@ -329,6 +331,12 @@ async def test_a_message_that_keeps_failing_is_parked(tracking: BotHarness) -> N
     assert parked.attempts == FAST_NOTIFIER.max_attempts
     assert "502" in (parked.last_error or "") or "Bad Gateway" in (parked.last_error or "")
     assert finished(anna, "7000000") == 0
+    # Admins can see it; nobody else can.
+    await anna.send("/parked")
+    assert anna.last_message.text == "This command is not available."
+    admin = tracking.user(42, "Admin")
+    await admin.send("/parked")
+    assert f"#{parked.id} · user 501 · {FAST_NOTIFIER.max_attempts}×" in admin.last_message.text
 
 
 async def test_stopping_mid_send_and_restarting_sends_once(tracking: BotHarness) -> None:
