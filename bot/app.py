@@ -6,12 +6,15 @@ through the dispatcher's workflow data (aiogram injects it by parameter name).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -22,11 +25,14 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
 
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.i18n import UserLocale, build_i18n
 from bot.notifier import Notifier, NotifierConfig
+from bot.serving import serve_app
 from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
 from bot.statuses import DEFAULT_STATUS_STATES
 from bot.telegram_session import BotSession
@@ -199,15 +205,46 @@ async def running(
         yield bot, build_dispatcher(services), services
 
 
+def build_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> web.Application:
+    """The aiohttp app Telegram posts updates to; a request without the secret gets 401."""
+    assert settings.webhook_url is not None
+    assert settings.webhook_secret is not None
+    app = web.Application()
+    SimpleRequestHandler(
+        dispatcher, bot, secret_token=settings.webhook_secret.get_secret_value()
+    ).register(app, path=urlsplit(settings.webhook_url).path or "/")
+    setup_application(app, dispatcher, bot=bot)
+    return app
+
+
+async def serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
+    assert settings.webhook_url is not None
+    assert settings.webhook_secret is not None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with serve_app(
+        build_webhook_app(bot, dispatcher, settings), settings.webhook_host, settings.webhook_port
+    ):
+        await bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+        await stop.wait()
+
+
 async def run_bot(settings: Settings) -> None:
-    """Poll Telegram until SIGINT/SIGTERM, then close everything that was opened."""
+    """Poll Telegram (or serve the webhook) until SIGINT/SIGTERM, then close everything."""
     async with running(settings) as (bot, dispatcher, services):
         if not settings.allowed_users and not settings.admin_ids:
             logger.warning(
                 "ALLOWED_USERS and ADMIN_IDS are empty: anyone who finds this bot can use it"
             )
         logger.info(
-            "starting: polling, %s mode, database %s, %d tracked orders",
+            "starting: %s, %s mode, database %s, %d tracked orders",
+            "polling" if settings.webhook_url is None else "webhook",
             "operator" if services.panel is not None else "personal",
             settings.database_path,
             await orders.count_tracked(services.db),
@@ -221,4 +258,7 @@ async def run_bot(settings: Settings) -> None:
         # statement; when the event loop is busy, the default 5 ms switch interval caps them
         # at a few hundred statements a second.
         sys.setswitchinterval(0.0005)
-        await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+        if settings.webhook_url is None:
+            await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+        else:
+            await serve_webhook(bot, dispatcher, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -131,6 +132,8 @@ class Settings(BaseSettings):
     panel_currency: Annotated[str, Field(min_length=1, max_length=12)] = "RUB"
     webhook_url: OptionalUrl = None
     webhook_secret: OptionalSecret = None
+    webhook_host: Annotated[str, Field(min_length=1)] = "0.0.0.0"  # noqa: S104 - a container listens on all
+    webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8080
     log_level: Annotated[LogLevel, BeforeValidator(_upper)] = "INFO"
 
     @property
@@ -160,6 +163,12 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(_describe(exc)) from None
     except SettingsError as exc:
         raise ConfigError(str(exc).splitlines()[0]) from None
+    if settings.webhook_url is not None and settings.webhook_secret is None:
+        raise ConfigError("WEBHOOK_SECRET: required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
+    if settings.webhook_secret is not None and not re.fullmatch(
+        r"[A-Za-z0-9_-]{1,256}", settings.webhook_secret.get_secret_value()
+    ):
+        raise ConfigError("WEBHOOK_SECRET: 1-256 characters of A-Z a-z 0-9 _ -")
     if (settings.smmlaba_username is None) != (settings.smmlaba_apikey is None):
         missing = "SMMLABA_APIKEY" if settings.smmlaba_apikey is None else "SMMLABA_USERNAME"
         raise ConfigError(f"{missing}: required when the other operator credential is set")

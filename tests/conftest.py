@@ -12,9 +12,9 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.sandbox.panel import Account, SandboxClock, SandboxPanel, serve
-from bot.sandbox.serving import serve_app
 from bot.sandbox.telegram import TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
+from bot.serving import serve_app
 from bot.smmlaba import RetryPolicy, SmmLabaClient
 from storage.db import Database
 from tests.harness import BotHarness

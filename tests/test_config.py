@@ -59,6 +59,7 @@ def test_values_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("CHECK_INTERVAL_SECONDS", "15")
     monkeypatch.setenv("LOG_LEVEL", "debug")
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com/hook")
+    monkeypatch.setenv("WEBHOOK_SECRET", "abc-123")
     settings = load_settings()
     assert settings.allowed_users == frozenset({1, 22, 333})
     assert settings.admin_ids == frozenset({22})
@@ -118,6 +119,8 @@ BAD_VALUES = [
     ("SMMLABA_STATUS_MAP", "17", "code=state pairs"),
     ("NOTIFY_PER_SECOND", "100", "less than or equal to 30"),
     ("TRACK_CONCURRENCY", "0", "greater than or equal to 1"),
+    ("WEBHOOK_URL", "https://bot.example.com/hook", "WEBHOOK_SECRET"),
+    ("WEBHOOK_PORT", "70000", "less than or equal to 65535"),
 ]
 
 
@@ -130,7 +133,8 @@ def test_a_bad_value_stops_start_up_with_one_line(
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    named = "SMMLABA_APIKEY" if variable == "SMMLABA_USERNAME" else variable
+    # A missing partner variable is named instead of the one that was set.
+    named = reason if reason in ("SMMLABA_APIKEY", "WEBHOOK_SECRET") else variable
     assert f"configuration error: {named}:" in lines[0]
     assert reason in lines[0]
     assert "Traceback" not in result.stderr

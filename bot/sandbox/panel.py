@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.catalog import WireService, builtin_catalog
-from bot.sandbox.serving import serve_app
+from bot.serving import serve_app
 
 logger = logging.getLogger(__name__)
 

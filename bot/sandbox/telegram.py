@@ -33,7 +33,7 @@ from bot.sandbox.botapi import (
     message_text,
     utf16_length,
 )
-from bot.sandbox.serving import serve_app
+from bot.serving import serve_app
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "

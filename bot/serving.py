@@ -1,4 +1,4 @@
-"""Serving a sandbox aiohttp application on a local port."""
+"""Serving an aiohttp application (the webhook, the sandboxes) on a port."""
 
 from __future__ import annotations
 

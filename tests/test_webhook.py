@@ -1,0 +1,67 @@
+"""Webhook mode: Telegram's updates arrive by POST, and only with the secret token."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from bot.app import build_webhook_app, running
+from bot.config import Settings
+from bot.sandbox.panel import Account
+from bot.sandbox.telegram import TelegramEmulator
+from bot.serving import serve_app
+
+SECRET = "s3cret-Token_1"
+
+
+async def test_updates_need_the_secret_token(
+    telegram: tuple[TelegramEmulator, str], panel_url: str, alice: Account, tmp_path: Path
+) -> None:
+    emulator, telegram_url = telegram
+    anna = emulator.user(501, "Anna")
+    settings = Settings(
+        _env_file=None,
+        bot_token=SecretStr(emulator.token),
+        telegram_api_url=telegram_url,
+        smmlaba_api_url=panel_url,
+        smmlaba_username=alice.username,
+        smmlaba_apikey=SecretStr(alice.api_key),
+        database_path=tmp_path / "bot.sqlite3",
+        webhook_url="https://bot.example.com/telegram/hook",
+        webhook_secret=SecretStr(SECRET),
+    )
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": 501, "type": "private", "first_name": "Anna"},
+            "from": anna.telegram_user(),
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    async with running(settings) as (bot, dispatcher, _services):
+        app = build_webhook_app(bot, dispatcher, settings)
+        async with serve_app(app) as base, httpx.AsyncClient() as http:
+            hook = f"{base}/telegram/hook"
+            forged = await http.post(hook, json=update)
+            wrong = await http.post(
+                hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
+            )
+            assert (forged.status_code, wrong.status_code) == (401, 401)
+            real = await http.post(
+                hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            )
+            assert real.status_code == 200
+            for _ in range(200):
+                if anna.bot_messages:
+                    break
+                await asyncio.sleep(0.02)
+    assert "Hi, Anna!" in anna.last_message.text
+    assert len(anna.bot_messages) == 1  # the refused posts did nothing
+    assert not emulator.violations
