@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         help="panel seconds per second (orders finish faster)",
     )
 
-    check = commands.add_parser("check", help="validate the configuration and reach the panel")
+    check = commands.add_parser(
+        "check", help="validate the configuration, then reach Telegram (getMe) and the panel"
+    )
     check.add_argument("--offline", action="store_true", help="validate only; call nothing")
 
     sandbox = commands.add_parser("sandbox-panel", help="serve an SMMLaba emulator")
@@ -87,23 +89,43 @@ def _run(settings: Settings) -> int:
 
 
 async def _check(settings: Settings, *, offline: bool) -> int:
-    from bot.app import build_operator_panel
+    """Validate the configuration; unless offline, also reach Telegram and the panel."""
+    from aiogram.exceptions import TelegramAPIError
+
+    from bot.app import build_bot, build_operator_panel
     from bot.smmlaba import PanelException
 
     mode = "personal" if settings.operator_account is None else "operator"
-    print(f"configuration ok: {mode} mode, database {settings.database_path}")
-    panel = None if offline else build_operator_panel(settings)
-    if panel is None:
+    transport = "polling" if settings.webhook_url is None else "webhook"
+    print(f"configuration ok: {mode} mode, {transport}, database {settings.database_path}")
+    if offline:
         return EXIT_OK
-    async with panel:
+    failed = False
+    if settings.bot_token is None:
+        print("telegram: skipped (BOT_TOKEN is not set)")
+    else:
+        bot = build_bot(settings)
         try:
-            await panel.test()
-            balance = await panel.balance()
-        except PanelException as exc:
-            print(f"panel check failed: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-    print(f"panel ok: {panel.username}, balance {balance} {settings.panel_currency}")
-    return EXIT_OK
+            me = await bot.get_me()
+            print(f"telegram ok: @{me.username}")
+        except (TelegramAPIError, OSError) as exc:
+            print(f"telegram check failed: {exc}", file=sys.stderr)
+            failed = True
+        finally:
+            await bot.session.close()
+    panel = build_operator_panel(settings)
+    if panel is None:
+        print("panel: skipped (personal mode: each user links their own account)")
+    else:
+        async with panel:
+            try:
+                await panel.test()
+                balance = await panel.balance()
+                print(f"panel ok: {panel.username}, balance {balance} {settings.panel_currency}")
+            except PanelException as exc:
+                print(f"panel check failed: {exc}", file=sys.stderr)
+                failed = True
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 async def _sandbox_panel(args: argparse.Namespace) -> int:
