@@ -47,15 +47,22 @@ from storage.orders import OrderState
 
 logger = logging.getLogger(__name__)
 
+
+def N_(text: str) -> str:
+    """Marks a message for the catalogs; it is translated where it is shown."""
+    return text
+
+
 COMMANDS = [
-    ("start", "Main menu"),
-    ("search", "Find a service"),
-    ("orders", "Your orders"),
-    ("balance", "Your panel balance"),
-    ("test", "Check the connection to the panel"),
-    ("settings", "Notifications"),
-    ("help", "What I can do"),
-    ("cancel", "Stop what you're doing"),
+    ("start", N_("Main menu")),
+    ("search", N_("Find a service")),
+    ("orders", N_("Your orders")),
+    ("balance", N_("Your panel balance")),
+    ("test", N_("Check the connection to the panel")),
+    ("settings", N_("Notifications")),
+    ("language", N_("Language")),
+    ("help", N_("What I can do")),
+    ("cancel", N_("Stop what you're doing")),
 ]
 
 
@@ -117,8 +124,11 @@ def build_dispatcher(services: Services) -> Dispatcher:
         panel=services.panel,
         catalog=services.catalog,
         account=services.account,
+        i18n=services.i18n,
     )
-    UserLocale(services.i18n).setup(dispatcher)
+    user_locale = UserLocale(services.i18n)
+    user_locale.setup(dispatcher)
+    dispatcher["user_locale"] = user_locale
     allowed = AllowList(services.settings.allowed_users | services.settings.admin_ids)
     known_users = KnownUsers()
     for observer in (dispatcher.message, dispatcher.callback_query):
@@ -134,10 +144,19 @@ def build_dispatcher(services: Services) -> Dispatcher:
     return dispatcher
 
 
-async def set_commands(bot: Bot) -> None:
+async def set_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in English, and in each language there is a catalog for."""
     await bot.set_my_commands(
         [BotCommand(command=name, description=text) for name, text in COMMANDS]
     )
+    for locale in i18n.available_locales:
+        await bot.set_my_commands(
+            [
+                BotCommand(command=name, description=i18n.gettext(text, locale=locale))
+                for name, text in COMMANDS
+            ],
+            language_code=locale,
+        )
 
 
 def tracker_settings(settings: Settings) -> TrackerConfig:

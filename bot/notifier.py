@@ -33,6 +33,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.background import BackgroundLoop
 from bot.formatting import number, progress_bar, quote
+from bot.i18n import locale_for
 from handlers import keyboards
 from storage import outbox, users
 from storage.db import Database
@@ -160,11 +161,8 @@ class Notifier(BackgroundLoop):
 
     async def render(self, message: OutboxMessage) -> tuple[str, InlineKeyboardMarkup | None]:
         user = await users.get(self._db, message.user_id)
-        language = (user.language or user.telegram_language or "") if user else ""
-        locale = language.split("-")[0].lower()
-        if locale not in self._i18n.available_locales:
-            locale = self._i18n.default_locale
-        with self._i18n.context(), self._i18n.use_locale(locale):
+        language = (user.language or user.telegram_language) if user else None
+        with self._i18n.context(), self._i18n.use_locale(locale_for(self._i18n, language)):
             event = OrderEvent.from_payload(message.payload)
             return status_text(event), keyboards.notification(event.order)
 

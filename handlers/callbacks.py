@@ -66,3 +66,9 @@ class NotifySetting(CallbackData, prefix="ns"):
     """`mode`: all (every change) or final (completion and failures)."""
 
     mode: str
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    """`code`: a locale such as "ru", or "auto" to follow Telegram's language."""
+
+    code: str

@@ -15,6 +15,7 @@ from bot.smmlaba import Service
 from handlers.callbacks import (
     CategoryPage,
     Confirm,
+    LanguageChoice,
     Menu,
     Noop,
     NotifySetting,
@@ -254,6 +255,15 @@ def order_card(order: Order) -> InlineKeyboardMarkup:
     return markup(
         [first, [button(_("⬅️ My orders"), OrdersPage()), button(_("🏠 Menu"), Menu(to="home"))]]
     )
+
+
+def languages(names: dict[str, str], chosen: str | None) -> InlineKeyboardMarkup:
+    def mark(code: str | None, text: str) -> str:
+        return f"✅ {text}" if code == chosen else text
+
+    rows = [[button(mark(code, name), LanguageChoice(code=code))] for code, name in names.items()]
+    rows.append([button(mark(None, _("🌐 As in Telegram")), LanguageChoice(code="auto"))])
+    return markup(rows)
 
 
 def notify_settings(mode: NotifyMode) -> InlineKeyboardMarkup:

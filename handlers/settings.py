@@ -1,14 +1,16 @@
-"""/settings: what the person wants to hear about."""
+"""/settings and /language: what the person hears about, and in which language."""
 
 from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import LANGUAGE_NAMES, UserLocale, locale_for
 from handlers import keyboards, screens
-from handlers.callbacks import NotifySetting
+from handlers.callbacks import LanguageChoice, NotifySetting
 from handlers.screens import Event
 from storage import users
 from storage.db import Database
@@ -19,6 +21,8 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.message.register(settings_command, Command("settings"))
     router.callback_query.register(choose, NotifySetting.filter())
+    router.message.register(language_command, Command("language"))
+    router.callback_query.register(choose_language, LanguageChoice.filter())
     return router
 
 
@@ -45,3 +49,35 @@ async def show(event: Event, db: Database) -> None:
         ]
     )
     await screens.show(event, text, keyboards.notify_settings(user.notify))
+
+
+async def language_command(message: Message, db: Database) -> None:
+    assert message.from_user is not None
+    user = await users.get(db, message.from_user.id)
+    chosen = user.language if user else None
+    await message.answer(
+        _("🌐 Which language should I speak?"),
+        reply_markup=keyboards.languages(LANGUAGE_NAMES, chosen),
+    )
+
+
+async def choose_language(
+    callback: CallbackQuery,
+    callback_data: LanguageChoice,
+    db: Database,
+    i18n: I18n,
+    user_locale: UserLocale,
+) -> None:
+    code = callback_data.code
+    if code != "auto" and code not in LANGUAGE_NAMES:
+        code = "auto"
+    language = None if code == "auto" else code
+    person = callback.from_user
+    await users.set_language(db, person.id, language)
+    user_locale.remember(person.id, language)
+    with i18n.use_locale(locale_for(i18n, language or person.language_code)):
+        await screens.show(
+            callback,
+            _("🌐 Done. {menu}").format(menu=screens.main_menu_text()),
+            keyboards.main_menu(),
+        )

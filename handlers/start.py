@@ -38,6 +38,7 @@ def help_text() -> str:
             _("/balance — your panel balance"),
             _("/test — check the connection to the panel"),
             _("/settings — which notifications you get"),
+            _("/language — English or Russian"),
             _("/cancel — stop what you're doing"),
         ]
     )
