@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -62,3 +65,46 @@ async def test_a_full_order_and_its_notification_in_the_terminal(tmp_path: Path)
     assert any(ending in chat for ending in ENDINGS), chat
     assert "   [1] 📦 View order" in chat
     assert (tmp_path / "demo.sqlite3").exists()
+
+
+async def test_the_demo_command_through_its_stdin_and_stdout(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        "--time-scale",
+        "5000",
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    shown = ""
+
+    async def wait_for(*texts: str) -> None:
+        nonlocal shown
+        while not any(text in shown for text in texts):
+            chunk = await asyncio.wait_for(process.stdout.read(4096), 30)  # type: ignore[union-attr]
+            assert chunk, f"the demo ended early:\n{shown}"
+            shown += chunk.decode()
+
+    try:
+        for expected, typed in SCRIPT:
+            await wait_for(expected)
+            shown = shown[shown.index(expected) + len(expected) :]
+            if typed is not None:
+                process.stdin.write(f"{typed}\n".encode())
+                await process.stdin.drain()
+        await wait_for(*ENDINGS)
+        process.stdin.close()  # end of input: the demo says goodbye and exits
+        await wait_for("Bye!")
+        await asyncio.wait_for(process.wait(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+    assert process.returncode == 0
