@@ -40,7 +40,7 @@ class TrackerConfig:
     concurrency: int = 16
     rate_per_second: float = 10.0  # per panel account
     batch: int = 200
-    progress_threshold: float = 0.1  # of the ordered amount, to announce progress
+    progress_threshold: float = 0.25  # of the ordered amount: a message per quarter at most
     lost_after: int = 3  # panel errors in a row before an order is given up as lost
     breaker_after: int = 3  # unavailable answers in a row that open the breaker
     breaker_base: float = 5.0

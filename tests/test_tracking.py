@@ -295,14 +295,14 @@ async def test_an_order_the_panel_does_not_know_becomes_lost(tracking: BotHarnes
 async def test_progress_is_announced_in_steps_not_on_every_check(tracking: BotHarness) -> None:
     panel = tracking.panel
     anna = tracking.user(501, "Anna")
-    for attempt in range(5):  # find an order that really delivers over time
+    for attempt in range(8):  # find an order that delivers everything over time
         await place(anna)
         order_id = str(7_000_000 + attempt)
         plan = panel.orders[order_id]
-        if plan.outcome in ("completed", "partial"):
+        if plan.outcome == "completed":
             break
     else:
-        pytest.skip("the seed gave no delivering order")
+        pytest.skip("the seed gave no completing order")
     panel.clock.advance(plan.start_after + 1)
     for _ in range(40):  # 2.5 % of the delivery time per step
         panel.clock.advance(plan.duration / 40)
@@ -310,7 +310,7 @@ async def test_progress_is_announced_in_steps_not_on_every_check(tracking: BotHa
     await eventually(lambda: finished(anna, order_id) == 1)
     moving = [t for t in notifications(anna) if f"#{order_id}" in t and "In progress" in t]
     delivered = [int(t.split(" of ")[0].split("· ")[-1].replace(",", "")) for t in moving]
-    assert 2 <= len(moving) <= 12, moving
+    assert 2 <= len(moving) <= 4, moving  # a message per quarter at most
     assert delivered == sorted(delivered)
     assert tracking.panel.calls["check"] > len(moving) + 5  # many checks, fewer messages
 
