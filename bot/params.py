@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from aiogram.utils.i18n import gettext as _
+
 from bot.formatting import number
 from bot.smmlaba import Service, ServiceParam
 
@@ -31,7 +33,8 @@ class FieldKind(StrEnum):
 
 
 class InvalidValue(ValueError):
-    """Why a typed value cannot be sent; the message is for the person."""
+    """Why a typed value cannot be sent; the message is for the person, in their language
+    (checks run inside a handler, where the person's locale is set)."""
 
 
 @dataclass(frozen=True)
@@ -80,14 +83,20 @@ class FieldSpec:
         wrong and what would be right."""
         value = text if self.multiline else text.strip()
         if not value.strip():
-            raise InvalidValue(f"{self.label} can't be empty.")
+            raise InvalidValue(_("{label} can't be empty.").format(label=self.label))
         if len(value) > MAX_VALUE_LENGTH:
-            raise InvalidValue(f"{self.label} is too long (at most {MAX_VALUE_LENGTH} characters).")
+            raise InvalidValue(
+                _("{label} is too long (at most {limit} characters).").format(
+                    label=self.label, limit=number(MAX_VALUE_LENGTH)
+                )
+            )
         if self.kind is FieldKind.CHOICE:
             for choice in self.choices:
                 if choice.casefold() == value.casefold():
                     return choice
-            raise InvalidValue(f"Please choose one of: {', '.join(self.choices)}.")
+            raise InvalidValue(
+                _("Please choose one of: {choices}.").format(choices=", ".join(self.choices))
+            )
         if self.kind is FieldKind.NUMBER:
             low, high = self.low or 0, self.high or 0
             # "10000", "10,000" and "10 000" are the same number; "1,5" is not a whole one.
@@ -96,12 +105,18 @@ class FieldSpec:
                 if low <= amount <= high:
                     return str(amount)
             raise InvalidValue(
-                f"{self.label} must be a whole number from {number(low)} to {number(high)}."
+                _("{label} must be a whole number from {low} to {high}.").format(
+                    label=self.label, low=number(low), high=number(high)
+                )
             )
         if self.kind is FieldKind.FRAGMENTS:
             if any(all(f.casefold() in value.casefold() for f in alt) for alt in self.alternatives):
                 return value
-            raise InvalidValue(f"{self.label} must contain {self.describe_fragments()}.")
+            raise InvalidValue(
+                _("{label} must contain {parts}.").format(
+                    label=self.label, parts=self.describe_fragments()
+                )
+            )
         return value.strip("\n") if self.multiline else value
 
     def describe_fragments(self) -> str:

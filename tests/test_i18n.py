@@ -50,8 +50,11 @@ async def test_a_russian_speaker_orders_in_russian(harness: BotHarness) -> None:
     await anna.press("🛒 Заказать")
     assert "Шаг 1 из 2" in anna.last_message.text
     await anna.send("не ссылка")
+    assert "Post link: нужна ссылка, в которой есть" in anna.last_message.text
     assert "Попробуйте ещё раз" in anna.last_message.text
     await anna.send("https://instagram.com/p/x")
+    await anna.send("7")
+    assert "Amount: нужно целое число от 50 до 10,000." in anna.last_message.text
     await anna.send("250")
     assert "Проверьте заказ" in anna.last_message.text
     assert "Итого: 0.125 RUB" in anna.last_message.text
