@@ -11,7 +11,7 @@ reads on the first connection only ever see committed data.
 
 Checkpoints (copying the write-ahead log into the database file, with an fsync) would otherwise
 happen inside whichever commit crosses the threshold, stalling every statement queued behind it;
-here a background task runs them on the transactions connection instead, every few seconds,
+here a background task runs them on the transactions connection instead, every half minute,
 without blocking writers.
 """
 
@@ -42,7 +42,7 @@ PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA wal_autocheckpoint=0",
 )
-CHECKPOINT_EVERY = 2.0  # seconds
+CHECKPOINT_EVERY = 30.0  # seconds
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
