@@ -1,7 +1,7 @@
 """The ordering conversation under load: N simulated users each place a full order.
 
-The bot runs in its own process (`python -m bot run`), as in production. This process runs the
-Telegram emulator, the sandbox panel (no added latency) and the users. Two runs:
+The bot runs in its own process (`python -m bot run`), as in production; the sandbox panel (no
+added latency) in another; this one runs the Telegram emulator and the users. Two runs:
 
 - throughput: users act as soon as they see the bot's answer -> updates handled per second;
 - latency: users think `--think-ms` between steps, as people do -> p50/p99 from an update's
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox.panel import SandboxClock, demo_panel
-from bot.sandbox.panel import serve as serve_panel
+import httpx
+
 from bot.sandbox.telegram import Call, SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 
@@ -180,31 +180,64 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
+async def start_panel(stack: AsyncExitStack) -> tuple[str, str, str]:
+    """The sandbox panel in a process of its own (so its work doesn't slow the users and the
+    emulator): (endpoint URL, username, API key)."""
+    api_key = "flow-benchmark-key"
+    panel = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox-panel",
+        "--port",
+        "0",
+        "--apikey",
+        api_key,
+        "--balance",
+        "100000000",
+        "--time-scale",
+        "0",
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    stack.push_async_callback(stop_process, panel)
+    assert panel.stdout is not None
+    first = (await asyncio.wait_for(panel.stdout.readline(), 60)).decode()
+    url = first.split()[3]
+    return url, "demo@example.com", api_key
+
+
+async def panel_calls(url: str) -> int:
+    async with httpx.AsyncClient() as http:
+        calls = (await http.get(url.replace("/vkapi/v1/", "/_sandbox/calls"))).json()
+    return sum(calls.get(action, 0) for action in ("balance", "add", "check"))
+
+
 async def measure(users: int, think_ms: float) -> dict[str, Any]:
-    panel, account = demo_panel(balance="100000000", clock=SandboxClock(scale=0.0))
     emulator = TelegramEmulator()
     async with AsyncExitStack() as stack:
-        panel_url = await stack.enter_async_context(serve_panel(panel))
+        panel_url, username, api_key = await start_panel(stack)
         telegram_url = await stack.enter_async_context(serve_telegram(emulator))
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         env = {
             "BOT_TOKEN": emulator.token,
             "TELEGRAM_API_URL": telegram_url,
             "SMMLABA_API_URL": panel_url,
-            "SMMLABA_USERNAME": account.username,
-            "SMMLABA_APIKEY": account.api_key,
+            "SMMLABA_USERNAME": username,
+            "SMMLABA_APIKEY": api_key,
             "DATABASE_PATH": str(workdir / "bot.sqlite3"),
             "LOG_LEVEL": "WARNING",
         }
         bot = await start_process(["-m", "bot", "run"], env, emulator)
         try:
-            panel.calls.clear()
+            before = await panel_calls(panel_url)
             cpu = cpu_seconds(bot.pid)
             calls_mark = len(emulator.calls)
             throughput = await run_users(emulator, FLOW, users, 1_000_000, 0)
             calls_end = len(emulator.calls)
             bot_cpu = cpu_seconds(bot.pid) - cpu
-            panel_calls = sum(panel.calls.values())
+            orders_calls = await panel_calls(panel_url) - before
             latency = await run_users(emulator, FLOW, users, 2_000_000, think_ms)
         finally:
             await stop_process(bot)
@@ -233,7 +266,7 @@ async def measure(users: int, think_ms: float) -> dict[str, Any]:
         "throughput_p99_ms": round(percentile(throughput.latencies, 0.99) * 1000, 1),
         "bot_cpu_ms_per_update": round(bot_cpu / throughput.updates * 1000, 2),
         "bare_cpu_ms_per_update": round(bare_cpu / floor.updates * 1000, 2),
-        "panel_calls_per_order": round(panel_calls / users, 2),
+        "panel_calls_per_order": round(orders_calls / users, 2),
         "step_p99_ms": {
             step: round(percentile(values, 0.99) * 1000, 1)
             for step, values in latency.by_step.items()

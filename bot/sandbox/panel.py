@@ -269,11 +269,16 @@ class SandboxPanel:
         app.router.add_route("*", PATH, self._handle)
         app.router.add_route("*", PATH.rstrip("/"), self._handle)
         app.router.add_post("/_sandbox/faults", self._handle_faults)
+        app.router.add_get("/_sandbox/calls", self._handle_calls)
         app.on_shutdown.append(self._on_shutdown)
         return app
 
     async def _on_shutdown(self, _app: web.Application) -> None:
         self._stopping.set()
+
+    async def _handle_calls(self, _request: web.Request) -> web.Response:
+        """How many requests of each action the panel has answered (for benchmarks)."""
+        return web.json_response(dict(self.calls))
 
     async def _handle_faults(self, request: web.Request) -> web.Response:
         try:
