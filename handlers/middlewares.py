@@ -12,6 +12,14 @@ from aiogram.utils.i18n import gettext as _
 from storage import users
 
 
+async def refuse(event: TelegramObject, text: str) -> None:
+    """Say no: a reply to a message, an alert on a button."""
+    if isinstance(event, Message):
+        await event.answer(text)
+    elif isinstance(event, CallbackQuery):
+        await event.answer(text[:200], show_alert=True)
+
+
 class AllowList(BaseMiddleware):
     """Only the people in ALLOWED_USERS or ADMIN_IDS get past, when either is set. Everyone
     else gets one sentence with their id, to send to the owner; nothing else, no panel call."""
@@ -34,10 +42,7 @@ class AllowList(BaseMiddleware):
             "This bot is private. Your Telegram id is {id} — send it to the bot's owner if you "
             "should have access."
         ).format(id=person.id)
-        if isinstance(event, Message):
-            await event.answer(text)
-        elif isinstance(event, CallbackQuery):
-            await event.answer(text[:200], show_alert=True)
+        await refuse(event, text)
         return None
 
 
@@ -56,10 +61,7 @@ class RequirePanel(BaseMiddleware):
             "This bot has no SMMLaba account to order on yet. Ask its owner to set "
             "SMMLABA_USERNAME and SMMLABA_APIKEY."
         )
-        if isinstance(event, Message):
-            await event.answer(text)
-        elif isinstance(event, CallbackQuery):
-            await event.answer(text[:200], show_alert=True)
+        await refuse(event, text)
         return None
 
 
