@@ -6,6 +6,8 @@ nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -238,13 +240,12 @@ async def mute(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    muted = callback_data.action == "mute"
-    if not await orders.set_muted(db, callback.from_user.id, callback_data.order, muted):
-        callback_answer.text = _("Order not found")
-        await screens.send(callback, screens.main_menu_text(), keyboards.main_menu())
+    order = await owned(callback, db, callback_data.order, callback_answer)
+    if order is None:
         return
-    order = await orders.get_for_user(db, callback.from_user.id, callback_data.order)
-    assert order is not None
+    muted = callback_data.action == "mute"
+    await orders.set_muted(db, callback.from_user.id, order.id, muted)
+    order = replace(order, muted=muted)
     callback_answer.text = (
         _("🔕 No more messages about this order.")
         if muted
