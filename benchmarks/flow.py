@@ -227,6 +227,9 @@ async def measure(users: int, think_ms: float) -> dict[str, Any]:
             "SMMLABA_USERNAME": username,
             "SMMLABA_APIKEY": api_key,
             "DATABASE_PATH": str(workdir / "bot.sqlite3"),
+            "ALLOWED_USERS": ",".join(
+                str(first + n) for first in (1_000_000, 2_000_000) for n in range(users)
+            ),
             "LOG_LEVEL": "WARNING",
         }
         bot = await start_process(["-m", "bot", "run"], env, emulator)

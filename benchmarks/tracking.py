@@ -26,6 +26,7 @@ from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
 from bot.tracker import Tracker, TrackerConfig
 from storage import users
 from storage.db import Database
+from storage.orders import Order
 
 
 async def seed(db: Database, panel_orders: list[str], account: str) -> None:
@@ -73,7 +74,7 @@ async def measure(order_count: int, seconds: float) -> dict[str, Any]:
             db = await Database.open(Path(workdir) / "bench.sqlite3")
             await seed(db, ids, client.username)
 
-            def panel_for(_account: str) -> Panel:
+            def panel_for(_order: Order) -> Panel:
                 return client
 
             default = TrackerConfig()

@@ -92,8 +92,8 @@ async def _check(settings: Settings, *, offline: bool) -> int:
     """Validate the configuration; unless offline, also reach Telegram and the panel."""
     from aiogram.exceptions import TelegramAPIError
 
-    from bot.app import build_bot, build_operator_panel
-    from bot.smmlaba import PanelException
+    from bot.app import build_bot
+    from bot.smmlaba import PanelException, SmmLabaClient
 
     mode = "personal" if settings.operator_account is None else "operator"
     transport = "polling" if settings.webhook_url is None else "webhook"
@@ -113,10 +113,16 @@ async def _check(settings: Settings, *, offline: bool) -> int:
             failed = True
         finally:
             await bot.session.close()
-    panel = build_operator_panel(settings)
-    if panel is None:
+    if settings.operator_account is None:
         print("panel: skipped (personal mode: each user links their own account)")
     else:
+        username, api_key = settings.operator_account
+        panel = SmmLabaClient(
+            username,
+            api_key,
+            url=settings.smmlaba_api_url,
+            timeout=settings.smmlaba_timeout_seconds,
+        )
         async with panel:
             try:
                 await panel.test()

@@ -28,19 +28,22 @@ from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.catalog import Catalog
+from bot.accounts import Accounts
 from bot.config import Settings
+from bot.health import PanelHealth
 from bot.i18n import UserLocale, build_i18n
 from bot.notifier import Notifier, NotifierConfig
+from bot.panel_watch import PanelWatch
+from bot.redaction import Redactor, redacting_logs
+from bot.secretbox import load_secret_box
 from bot.serving import serve_app
-from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
 from bot.statuses import DEFAULT_STATUS_STATES
 from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
 from handlers import build_routers
 from handlers.errors import unexpected_error
-from handlers.middlewares import AllowList, KnownUsers, RequirePanel
-from storage import orders
+from handlers.middlewares import Access, KnownUsers, PanelAccount, Throttle
+from storage import orders, users
 from storage.db import Database
 from storage.fsm import SQLiteStorage
 from storage.orders import OrderState
@@ -59,6 +62,8 @@ COMMANDS = [
     ("orders", N_("Your orders")),
     ("balance", N_("Your panel balance")),
     ("test", N_("Check the connection to the panel")),
+    ("account", N_("Which panel account I use")),
+    ("connect", N_("Link your own SMMLaba account")),
     ("settings", N_("Notifications")),
     ("language", N_("Language")),
     ("help", N_("What I can do")),
@@ -75,23 +80,6 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build_operator_panel(
-    settings: Settings, http: httpx.AsyncClient | None = None, retry: RetryPolicy | None = None
-) -> SmmLabaClient | None:
-    """The operator's panel account from the environment, or None in personal mode."""
-    if settings.operator_account is None:
-        return None
-    username, api_key = settings.operator_account
-    return SmmLabaClient(
-        username,
-        api_key,
-        url=settings.smmlaba_api_url,
-        timeout=settings.smmlaba_timeout_seconds,
-        retry=retry,
-        http=http,
-    )
-
-
 @dataclass
 class Services:
     """What the handlers get, by name, from the dispatcher's workflow data, and the
@@ -99,18 +87,19 @@ class Services:
 
     settings: Settings
     db: Database
-    panel: SmmLabaClient | None
-    catalog: Catalog | None
-    account: str
+    accounts: Accounts
     i18n: I18n
     tracker: Tracker
     notifier: Notifier
+    watch: PanelWatch
 
     async def start_background(self) -> None:
         self.tracker.start()
         self.notifier.start()
+        self.watch.start()
 
     async def stop_background(self) -> None:
+        await self.watch.stop()
         await self.tracker.stop()
         await self.notifier.stop()
 
@@ -121,20 +110,22 @@ def build_dispatcher(services: Services) -> Dispatcher:
         events_isolation=SimpleEventIsolation(),
         settings=services.settings,
         db=services.db,
-        panel=services.panel,
-        catalog=services.catalog,
-        account=services.account,
+        accounts=services.accounts,
+        tracker=services.tracker,
         i18n=services.i18n,
     )
     user_locale = UserLocale(services.i18n)
     user_locale.setup(dispatcher)
     dispatcher["user_locale"] = user_locale
-    allowed = AllowList(services.settings.allowed_users | services.settings.admin_ids)
+    throttle = Throttle(services.settings.throttle_per_second, services.settings.throttle_burst)
+    access = Access(services.settings)
     known_users = KnownUsers()
+    panel_account = PanelAccount(services.accounts)
     for observer in (dispatcher.message, dispatcher.callback_query):
-        observer.outer_middleware(allowed)
+        observer.outer_middleware(throttle)
+        observer.outer_middleware(access)
         observer.outer_middleware(known_users)
-        observer.outer_middleware(RequirePanel())
+        observer.outer_middleware(panel_account)
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(*build_routers())
     dispatcher.errors.register(unexpected_error)
@@ -187,39 +178,34 @@ async def running(
     """Open the database and the panel, warm the catalog, build bot and dispatcher; close
     everything on the way out. Tracking and notifications run while the dispatcher does."""
     async with AsyncExitStack() as stack:
+        redactor = Redactor()
+        redactor.add(settings.require_bot_token().get_secret_value())
+        stack.enter_context(redacting_logs(redactor))
         db = await Database.open(settings.database_path)
         stack.push_async_callback(db.close)
+        box = load_secret_box(settings, stored_secrets=await users.count_linked(db))
         http = await stack.enter_async_context(httpx.AsyncClient())
-        panel = build_operator_panel(settings, http)
-        catalog = None
-        account = ""
-        if panel is not None:
-            account = panel.username
-            catalog = Catalog(panel, db, f"{panel.username} {settings.smmlaba_api_url}")
-            stack.push_async_callback(catalog.close)
-            await catalog.snapshot()
+        accounts = Accounts(settings, db, http, box, redactor, PanelHealth())
+        stack.push_async_callback(accounts.close)
+        await accounts.load()
+        if accounts.operator is not None:
+            await accounts.operator.catalog.snapshot()
         bot = build_bot(settings)
         stack.push_async_callback(bot.session.close)
         i18n = build_i18n()
-
-        # The tracker retries on its own schedule (and its breaker counts every request), so
-        # its client sends each check once.
-        tracking_panel = build_operator_panel(settings, http, RetryPolicy(attempts=1))
-
-        def panel_for(order_account: str) -> Panel | None:
-            if tracking_panel is None or order_account != tracking_panel.username:
-                return None
-            return tracking_panel
-
+        notifier = Notifier(bot, db, i18n, notifier_config or notifier_settings(settings))
         services = Services(
             settings=settings,
             db=db,
-            panel=panel,
-            catalog=catalog,
-            account=account,
+            accounts=accounts,
             i18n=i18n,
-            tracker=Tracker(db, panel_for, tracker_config or tracker_settings(settings)),
-            notifier=Notifier(bot, db, i18n, notifier_config or notifier_settings(settings)),
+            tracker=Tracker(
+                db,
+                lambda order: accounts.tracking_panel(order.user_id, order.account),
+                tracker_config or tracker_settings(settings),
+            ),
+            notifier=notifier,
+            watch=PanelWatch(accounts, db, settings),
         )
         yield bot, build_dispatcher(services), services
 
@@ -257,14 +243,15 @@ async def serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: Settings) ->
 async def run_bot(settings: Settings) -> None:
     """Poll Telegram (or serve the webhook) until SIGINT/SIGTERM, then close everything."""
     async with running(settings) as (bot, dispatcher, services):
-        if not settings.allowed_users and not settings.admin_ids:
+        if not settings.team and settings.access == "allowlist":
             logger.warning(
-                "ALLOWED_USERS and ADMIN_IDS are empty: anyone who finds this bot can use it"
+                "ALLOWED_USERS and ADMIN_IDS are empty and ACCESS=allowlist: nobody can use the "
+                "bot yet; each person it refuses is told their Telegram id, to add here"
             )
         logger.info(
             "starting: %s, %s mode, database %s, %d tracked orders",
             "polling" if settings.webhook_url is None else "webhook",
-            "operator" if services.panel is not None else "personal",
+            "operator" if services.accounts.operator is not None else "personal",
             settings.database_path,
             await orders.count_tracked(services.db),
         )

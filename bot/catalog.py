@@ -218,6 +218,10 @@ class Catalog:
         self._refreshing: asyncio.Task[CatalogSnapshot | None] | None = None
         self._lock = asyncio.Lock()
 
+    def use(self, panel: Panel) -> None:
+        """Fetch through this client from now on: the account's newest key."""
+        self._panel = panel
+
     async def snapshot(self) -> CatalogSnapshot | None:
         """The catalog to show now; None only if it was never fetched and the panel is down."""
         async with self._lock:

@@ -92,6 +92,10 @@ def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
 
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -121,6 +125,13 @@ class Settings(BaseSettings):
     smmlaba_timeout_seconds: PositiveFloat = 20.0
     allowed_users: UserIds = frozenset()
     admin_ids: UserIds = frozenset()
+    # allowlist: only ALLOWED_USERS and ADMIN_IDS get in. open: anyone may link their own
+    # panel account with /connect (the operator's account still serves the team only).
+    access: Annotated[Literal["allowlist", "open"], BeforeValidator(_lower)] = "allowlist"
+    panel_alert_after_seconds: PositiveFloat = 300.0
+    # Per person: a burst of updates at once, then this many a second; the excess is dropped.
+    throttle_burst: Annotated[int, Field(ge=1, le=1000)] = 10
+    throttle_per_second: PositiveFloat = 2.0
     database_path: Annotated[Path, BeforeValidator(_file_path)] = Path("data/smmbot.sqlite3")
     bot_secret_key: OptionalSecret = None
     check_interval_seconds: PositiveFloat = 60.0
@@ -142,6 +153,11 @@ class Settings(BaseSettings):
         if self.smmlaba_username is None or self.smmlaba_apikey is None:
             return None
         return self.smmlaba_username, self.smmlaba_apikey
+
+    @property
+    def team(self) -> frozenset[int]:
+        """The people the operator's account serves: ALLOWED_USERS and ADMIN_IDS."""
+        return self.allowed_users | self.admin_ids
 
     def require_bot_token(self) -> SecretStr:
         if self.bot_token is None:

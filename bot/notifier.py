@@ -32,8 +32,9 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.background import BackgroundLoop
-from bot.formatting import number, progress_bar, quote
+from bot.formatting import duration, number, progress_bar, quote, short, utc_time
 from bot.i18n import locale_for
+from bot.panel_watch import PANEL_DOWN, PANEL_UP
 from handlers import keyboards
 from storage import outbox, users
 from storage.db import Database
@@ -163,6 +164,10 @@ class Notifier(BackgroundLoop):
         user = await users.get(self._db, message.user_id)
         language = (user.language or user.telegram_language) if user else None
         with self._i18n.context(), self._i18n.use_locale(locale_for(self._i18n, language)):
+            if message.kind == PANEL_DOWN:
+                return panel_down_text(message.payload), None
+            if message.kind == PANEL_UP:
+                return panel_up_text(message.payload), None
             event = OrderEvent.from_payload(message.payload)
             return status_text(event), keyboards.notification(event.order)
 
@@ -236,3 +241,23 @@ def status_text(event: OrderEvent) -> str:
                 bar=progress_bar(delivered, count), delivered=number(delivered), count=number(count)
             )
     return f"{head}\n{detail}"
+
+
+def panel_down_text(payload: dict[str, Any]) -> str:
+    """For admins: the panel has been unreachable for a while."""
+    text = _(
+        "⚠️ Admin: SMMLaba has not answered since {since} UTC. Orders are safe and tracking "
+        "waits; I'll tell you when it is back."
+    ).format(since=utc_time(float(payload["since"])))
+    cause = str(payload.get("cause") or "")
+    if cause:
+        text += "\n" + _("Last error: {cause}").format(cause=quote(short(cause, 300)))
+    return text
+
+
+def panel_up_text(payload: dict[str, Any]) -> str:
+    """For admins: the panel answers again."""
+    outage = float(payload["until"]) - float(payload["since"])
+    return _("✅ Admin: SMMLaba answers again (down for about {duration}).").format(
+        duration=duration(outage)
+    )

@@ -30,6 +30,10 @@ class TokenBucket:
         self._refill()
         return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
 
+    def is_full(self) -> bool:
+        self._refill()
+        return self._tokens >= self.capacity
+
     def try_acquire(self) -> bool:
         self._refill()
         if self._tokens >= 1:

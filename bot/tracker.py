@@ -92,7 +92,7 @@ class Tracker(BackgroundLoop):
     def __init__(
         self,
         db: Database,
-        panel_for: Callable[[str], Panel | None],
+        panel_for: Callable[[Order], Panel | None],
         config: TrackerConfig,
         *,
         clock: Callable[[], float] = time.time,
@@ -139,7 +139,7 @@ class Tracker(BackgroundLoop):
         return len(due)
 
     async def check(self, order: Order) -> None:
-        panel = self._panel_for(order.account)
+        panel = self._panel_for(order)
         if panel is None or order.panel_order_id is None:
             logger.warning("order %s has no panel to check it with; not tracked", order.id)
             await self._record(order, self._unchanged(order, next_check_at=None), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import account, admin, catalog, errors, order, orders, settings, start
+from handlers import account, admin, catalog, connect, errors, order, orders, settings, start
 
 
 def build_routers() -> list[Router]:
@@ -12,6 +12,7 @@ def build_routers() -> list[Router]:
     many dispatchers in one process. The order matters: commands first, the fallbacks last."""
     return [
         start.build_router(),
+        connect.build_router(),
         catalog.build_router(),
         order.build_router(),
         orders.build_router(),

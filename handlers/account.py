@@ -12,11 +12,13 @@ from bot.formatting import money, quote, short
 from bot.smmlaba import Panel, PanelError, PanelException
 from handlers import keyboards, screens
 from handlers.callbacks import Menu
+from handlers.middlewares import require_panel
 from handlers.screens import Event
 
 
 def build_router() -> Router:
     router = Router(name=__name__)
+    require_panel(router)
     router.message.register(balance_command, Command("balance"))
     router.callback_query.register(balance_button, Menu.filter(F.to == "balance"))
     router.message.register(test_command, Command("test"))

@@ -72,3 +72,10 @@ class LanguageChoice(CallbackData, prefix="lang"):
     """`code`: a locale such as "ru", or "auto" to follow Telegram's language."""
 
     code: str
+
+
+class Link(CallbackData, prefix="ln"):
+    """Linking one's own panel account: connect, email (start over with another e-mail),
+    account, disconnect (asks), unlink (confirmed)."""
+
+    action: str

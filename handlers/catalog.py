@@ -19,6 +19,7 @@ from bot.params import amount_range, fields_of
 from bot.smmlaba import Service
 from handlers import keyboards, screens
 from handlers.callbacks import CategoryPage, Menu, PlatformPage, Platforms, ServiceCard
+from handlers.middlewares import require_panel
 from handlers.screens import Event
 from handlers.states import SearchWizard
 
@@ -27,6 +28,7 @@ SEARCH_RESULTS = 10
 
 def build_router() -> Router:
     router = Router(name=__name__)
+    require_panel(router)
     router.callback_query.register(new_order, Menu.filter(F.to == "new"))
     router.callback_query.register(platforms_page, Platforms.filter())
     router.callback_query.register(platform_page, PlatformPage.filter())

@@ -16,6 +16,7 @@ from handlers.callbacks import (
     CategoryPage,
     Confirm,
     LanguageChoice,
+    Link,
     Menu,
     Noop,
     NotifySetting,
@@ -84,9 +85,11 @@ def back_cancel(back: CallbackData) -> list[InlineKeyboardButton]:
     return [button(_("⬅️ Back"), back), button(_("✖️ Cancel"), Menu(to="home"))]
 
 
-def main_menu() -> InlineKeyboardMarkup:
+def main_menu(*, connect: bool = False) -> InlineKeyboardMarkup:
+    """The main menu; `connect` adds a first row for people without a panel account."""
     return markup(
         [
+            [button(_("🔗 Link my SMMLaba account"), Link(action="connect"))] if connect else [],
             [
                 button(_("🛒 New order"), Menu(to="new")),
                 button(_("📦 My orders"), Menu(to="orders")),
@@ -96,6 +99,47 @@ def main_menu() -> InlineKeyboardMarkup:
                 button(_("💰 Balance"), Menu(to="balance")),
             ],
             [button(_("❓ Help"), Menu(to="help"))],
+        ]
+    )
+
+
+def connect_menu() -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [button(_("🔗 Link my SMMLaba account"), Link(action="connect"))],
+            [button(_("🏠 Menu"), Menu(to="home"))],
+        ]
+    )
+
+
+def cancel_only() -> InlineKeyboardMarkup:
+    return markup([[button(_("✖️ Cancel"), Menu(to="home"))]])
+
+
+def connect_step() -> InlineKeyboardMarkup:
+    """Under the key prompt: start over with another e-mail, or stop."""
+    return markup(
+        [
+            [button(_("✏️ Another e-mail"), Link(action="email"))],
+            [button(_("✖️ Cancel"), Menu(to="home"))],
+        ]
+    )
+
+
+def account_menu(*, linked: bool) -> InlineKeyboardMarkup:
+    first = (
+        button(_("🔌 Unlink this account"), Link(action="disconnect"))
+        if linked
+        else button(_("🔗 Link my own account"), Link(action="connect"))
+    )
+    return markup([[first], [button(_("🏠 Menu"), Menu(to="home"))]])
+
+
+def confirm_unlink() -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [button(_("🔌 Yes, unlink and delete the key"), Link(action="unlink"))],
+            [button(_("Keep it"), Link(action="account"))],
         ]
     )
 

@@ -1,66 +1,101 @@
-"""Middlewares that decide what reaches the handlers."""
+"""Middlewares that decide what reaches the handlers, in the order they run: throttling,
+access, the person's row, their panel account; and, on the routers that need it, a panel."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Router
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
 
+from bot.accounts import Accounts
+from bot.config import Settings
+from bot.ratelimit import TokenBucket
+from handlers import keyboards
 from storage import users
 
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-async def refuse(event: TelegramObject, text: str) -> None:
+
+async def refuse(event: TelegramObject, text: str, **reply: Any) -> None:
     """Say no: a reply to a message, an alert on a button."""
     if isinstance(event, Message):
-        await event.answer(text)
+        await event.answer(text, **reply)
     elif isinstance(event, CallbackQuery):
         await event.answer(text[:200], show_alert=True)
 
 
-class AllowList(BaseMiddleware):
-    """Only the people in ALLOWED_USERS or ADMIN_IDS get past, when either is set. Everyone
-    else gets one sentence with their id, to send to the owner; nothing else, no panel call."""
+class Throttle(BaseMiddleware):
+    """Each person may send `burst` updates at once and `rate` a second after that. The
+    excess is dropped: one short "slow down" per `window` seconds at most, the rest get
+    nothing, so a flood costs neither the panel nor Telegram anything."""
 
-    def __init__(self, allowed: frozenset[int]) -> None:
-        self._allowed = allowed
-
-    async def __call__(
+    def __init__(
         self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+        rate: float = 2.0,
+        burst: float = 10.0,
+        window: float = 10.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._window = window
+        self._clock = clock
+        self._buckets: dict[int, TokenBucket] = {}
+        self._warned_at: dict[int, float] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         person: User | None = data.get("event_from_user")
-        if not self._allowed or (person is not None and person.id in self._allowed):
+        if person is None:
             return await handler(event, data)
+        bucket = self._buckets.get(person.id)
+        if bucket is None:
+            self._forget_idle()
+            bucket = self._buckets[person.id] = TokenBucket(
+                self._rate, self._burst, clock=self._clock
+            )
+        if bucket.try_acquire():
+            return await handler(event, data)
+        now = self._clock()
+        if now - self._warned_at.get(person.id, -self._window) >= self._window:
+            self._warned_at[person.id] = now
+            await refuse(event, _("⏳ Slow down a little — I'll answer again in a moment."))
+        return None
+
+    def _forget_idle(self) -> None:
+        """A full bucket is the same as none: drop those now and then, so memory stays
+        proportional to the people active in the last few seconds."""
+        if len(self._buckets) < 1024:
+            return
+        for user_id, bucket in list(self._buckets.items()):
+            if bucket.is_full():
+                del self._buckets[user_id]
+                self._warned_at.pop(user_id, None)
+
+
+class Access(BaseMiddleware):
+    """ACCESS=allowlist: only ALLOWED_USERS and ADMIN_IDS get past. ACCESS=open: anyone, to
+    link their own account. Everyone else gets one sentence with their id, to send to the
+    owner; nothing else, no panel call."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._team = settings.team
+        self._open = settings.access == "open"
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        person: User | None = data.get("event_from_user")
         if person is None:
             return None
+        if self._open or person.id in self._team:
+            return await handler(event, data)
         text = _(
             "This bot is private. Your Telegram id is {id} — send it to the bot's owner if you "
             "should have access."
         ).format(id=person.id)
-        await refuse(event, text)
-        return None
-
-
-class RequirePanel(BaseMiddleware):
-    """Without a panel account nothing can be browsed or ordered: say so, once per update."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if data.get("panel") is not None:
-            return await handler(event, data)
-        text = _(
-            "This bot has no SMMLaba account to order on yet. Ask its owner to set "
-            "SMMLABA_USERNAME and SMMLABA_APIKEY."
-        )
         await refuse(event, text)
         return None
 
@@ -72,12 +107,7 @@ class KnownUsers(BaseMiddleware):
     def __init__(self) -> None:
         self._known: set[int] = set()
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         person: User | None = data.get("event_from_user")
         if person is not None and person.id not in self._known:
             await users.touch(
@@ -89,3 +119,41 @@ class KnownUsers(BaseMiddleware):
             )
             self._known.add(person.id)
         return await handler(event, data)
+
+
+class PanelAccount(BaseMiddleware):
+    """Puts the person's panel account in the handler data: `panel`, `catalog` and `account`
+    (its name, which orders record), all None when they have none yet."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        person: User | None = data.get("event_from_user")
+        account = None if person is None else self._accounts.for_user(person.id)
+        data["panel_account"] = account
+        data["panel"] = None if account is None else account.panel
+        data["catalog"] = None if account is None else account.catalog
+        data["account"] = None if account is None else account.name
+        return await handler(event, data)
+
+
+def no_account_text() -> str:
+    return _("First link your SMMLaba account: send /connect. It takes a minute.")
+
+
+class RequirePanel(BaseMiddleware):
+    """On routers that browse or order: without a panel account, say how to get one."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if data.get("panel") is not None:
+            return await handler(event, data)
+        await refuse(event, no_account_text(), reply_markup=keyboards.connect_menu())
+        return None
+
+
+def require_panel(router: Router) -> None:
+    """Every handler of `router` needs a panel account."""
+    gate = RequirePanel()
+    router.message.middleware(gate)
+    router.callback_query.middleware(gate)

@@ -27,6 +27,7 @@ from bot.smmlaba import Panel, PanelException, Service
 from handlers import keyboards, screens
 from handlers.callbacks import Confirm, OrderService, Step
 from handlers.catalog import card_text
+from handlers.middlewares import require_panel
 from handlers.screens import Event
 from handlers.states import OrderWizard
 from storage import orders
@@ -47,6 +48,7 @@ class WizardData(BaseModel):
 
 def build_router() -> Router:
     router = Router(name=__name__)
+    require_panel(router)
     router.callback_query.register(begin, OrderService.filter())
     router.callback_query.register(entering_step, OrderWizard.entering, Step.filter())
     router.message.register(typed_value, OrderWizard.entering, F.text, ~F.text.startswith("/"))

@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.accounts import Accounts
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.formatting import money, number, progress_bar, quote, short
@@ -22,6 +23,7 @@ from bot.smmlaba import Panel, PanelError, PanelException
 from bot.statuses import state_of
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, OrderCard, OrdersPage
+from handlers.middlewares import no_account_text, refuse
 from handlers.order import start_wizard
 from handlers.screens import Event
 from storage import orders
@@ -166,18 +168,20 @@ async def refresh(
     callback: CallbackQuery,
     callback_data: OrderCard,
     db: Database,
-    panel: Panel,
+    accounts: Accounts,
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
     order = await owned(callback, db, callback_data.order, callback_answer)
     if order is None:
         return
-    if order.panel_order_id is None or order.state.is_final:
+    # Checked on the account the order was placed on, whichever the person uses now.
+    account = accounts.account_of(order.user_id, order.account)
+    if order.panel_order_id is None or order.state.is_final or account is None:
         callback_answer.text = _("This order is not tracked any more.")
         return
     try:
-        status = await panel.check(order.panel_order_id)
+        status = await account.panel.check(order.panel_order_id)
     except PanelError as exc:
         callback_answer.text = _("The panel says: {reason}").format(reason=exc.text[:150])
         return
@@ -216,14 +220,17 @@ async def again(
     callback: CallbackQuery,
     callback_data: OrderCard,
     db: Database,
-    catalog: Catalog,
-    panel: Panel,
+    catalog: Catalog | None,
+    panel: Panel | None,
     settings: Settings,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
     order = await owned(callback, db, callback_data.order, callback_answer)
     if order is None:
+        return
+    if catalog is None or panel is None:
+        await refuse(callback, no_account_text())
         return
     snapshot = await catalog.snapshot()
     service = snapshot.by_id(order.service_id) if snapshot else None

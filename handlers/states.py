@@ -12,3 +12,8 @@ class OrderWizard(StatesGroup):
 
 class SearchWizard(StatesGroup):
     query = State()
+
+
+class ConnectForm(StatesGroup):
+    email = State()
+    api_key = State()  # the e-mail is in the data; the key never is

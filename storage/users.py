@@ -108,3 +108,26 @@ async def set_panel_account(
         "UPDATE users SET panel_username = ?, panel_apikey = ?, updated_at = ? WHERE id = ?",
         (username, encrypted_apikey, time.time(), user_id),
     )
+
+
+async def linked_accounts(db: Database) -> list[tuple[int, str, bytes]]:
+    """(user id, panel username, sealed key) of everyone who linked their own account."""
+    rows = await db.fetchall(
+        "SELECT id, panel_username, panel_apikey FROM users "
+        "WHERE panel_username IS NOT NULL AND panel_apikey IS NOT NULL ORDER BY id"
+    )
+    return [(row["id"], row["panel_username"], bytes(row["panel_apikey"])) for row in rows]
+
+
+async def count_linked(db: Database) -> int:
+    row = await db.fetchone("SELECT count(*) AS n FROM users WHERE panel_apikey IS NOT NULL")
+    return 0 if row is None else int(row["n"])
+
+
+async def count_by_activity(db: Database) -> tuple[int, int]:
+    """(active, inactive) users; inactive ones blocked the bot."""
+    row = await db.fetchone(
+        "SELECT coalesce(sum(is_active), 0) AS active, count(*) - coalesce(sum(is_active), 0) "
+        "AS inactive FROM users"
+    )
+    return (0, 0) if row is None else (int(row["active"]), int(row["inactive"]))

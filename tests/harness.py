@@ -19,6 +19,9 @@ from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import HandledMarker, SimulatedUser, TelegramEmulator
 from bot.tracker import TrackerConfig
 
+# The people the tests talk as; ALLOWED_USERS unless a test says otherwise.
+TEAM = frozenset({42, 501, 502, 666, *range(600, 610), *range(700, 710)})
+
 
 class BotHarness:
     def __init__(
@@ -48,6 +51,10 @@ class BotHarness:
             smmlaba_apikey=SecretStr(account.api_key),
             smmlaba_timeout_seconds=settings.pop("smmlaba_timeout_seconds", 2.0),
             database_path=database,
+            allowed_users=settings.pop("allowed_users", TEAM),
+            # Tests type faster than people; the throttling test sets its own limits.
+            throttle_burst=settings.pop("throttle_burst", 1000),
+            throttle_per_second=settings.pop("throttle_per_second", 1000),
             **settings,
         )
         self.dispatcher: Dispatcher | None = None

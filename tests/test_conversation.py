@@ -117,8 +117,8 @@ async def test_back_at_every_level(harness: BotHarness) -> None:
 async def test_long_lists_page(harness: BotHarness) -> None:
     harness.panel.set_catalog(synthetic_catalog(3000, seed=2))
     assert harness.services is not None
-    assert harness.services.catalog is not None
-    await harness.services.catalog.refresh()
+    assert harness.services.accounts.operator is not None
+    await harness.services.accounts.operator.catalog.refresh()
     anna = harness.user(501, "Anna")
     await anna.send("/start")
     await anna.press("🛒 New order")
@@ -482,8 +482,8 @@ async def test_a_service_gone_from_the_catalog_ends_the_wizard_cleanly(harness: 
     await anna.send("https://instagram.com/p/x")
     harness.panel.set_catalog([s for s in builtin_catalog() if s["service"] != 389])
     assert harness.services is not None
-    assert harness.services.catalog is not None
-    await harness.services.catalog.refresh()
+    assert harness.services.accounts.operator is not None
+    await harness.services.accounts.operator.catalog.refresh()
     await anna.send("100")
     assert "no longer offered" in anna.last_message.text
     assert placed_orders(harness) == 0
@@ -518,8 +518,8 @@ async def test_panel_text_is_shown_literally(harness: BotHarness) -> None:
     }
     harness.panel.set_catalog(catalog)
     assert harness.services is not None
-    assert harness.services.catalog is not None
-    await harness.services.catalog.refresh()
+    assert harness.services.accounts.operator is not None
+    await harness.services.accounts.operator.catalog.refresh()
     anna = harness.user(501, "Anna")
     await anna.send("/start")
     await anna.press("🛒 New order")

@@ -13,6 +13,7 @@ from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
 from bot.tracker import CircuitBreaker, Tracker, TrackerConfig
 from storage import orders, users
 from storage.db import Database
+from storage.orders import Order
 
 
 async def open_orders(db: Database, client: SmmLabaClient, count: int) -> None:
@@ -45,7 +46,7 @@ async def test_checks_keep_to_the_account_rate(
     ) as client:
         await open_orders(db, client, 120)
 
-        def panel_for(_account: str) -> Panel:
+        def panel_for(_order: Order) -> Panel:
             return client
 
         config = TrackerConfig(base_interval=60, rate_per_second=40, concurrency=8, idle_poll=0.05)

@@ -31,6 +31,7 @@ async def test_updates_need_the_secret_token(
         smmlaba_username=alice.username,
         smmlaba_apikey=SecretStr(alice.api_key),
         database_path=tmp_path / "bot.sqlite3",
+        allowed_users=frozenset({501}),
         webhook_url="https://bot.example.com/telegram/hook",
         webhook_secret=SecretStr(SECRET),
     )

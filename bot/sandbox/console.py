@@ -85,6 +85,7 @@ async def run_demo(
             smmlaba_username=account.username,
             smmlaba_apikey=SecretStr(account.api_key),
             database_path=database,
+            allowed_users=frozenset({DEMO_USER_ID}),
             check_interval_seconds=2,
             log_level="WARNING",
         )

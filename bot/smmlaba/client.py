@@ -21,7 +21,8 @@ from typing import Any, Self, TypeVar
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from bot.smmlaba.errors import PanelError, PanelProtocolError, PanelUnavailable
+from bot.health import PanelHealth
+from bot.smmlaba.errors import PanelError, PanelException, PanelProtocolError, PanelUnavailable
 from bot.smmlaba.models import OrderStatus, PlacedOrder, Service, to_decimal
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,10 @@ class SmmLabaClient:
         timeout: float = 20.0,
         retry: RetryPolicy | None = None,
         http: httpx.AsyncClient | None = None,
+        health: PanelHealth | None = None,
     ) -> None:
         self._url = url
+        self._health = health or PanelHealth()
         self._username = username
         self._api_key = api_key
         self._retry = retry or RetryPolicy()
@@ -135,6 +138,18 @@ class SmmLabaClient:
         raise AssertionError("unreachable: RetryPolicy.attempts must be at least 1")
 
     async def _call(self, action: str, fields: Mapping[str, str]) -> Any:
+        try:
+            answer = await self._exchange(action, fields)
+        except PanelUnavailable as exc:
+            self._health.failed(str(exc))
+            raise
+        except PanelException:
+            self._health.answered()
+            raise
+        self._health.answered()
+        return answer
+
+    async def _exchange(self, action: str, fields: Mapping[str, str]) -> Any:
         form = {"username": self._username, "apikey": self._api_key.get_secret_value()}
         form["action"] = action
         form.update(fields)
