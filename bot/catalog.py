@@ -218,6 +218,11 @@ class Catalog:
         self._refreshing: asyncio.Task[CatalogSnapshot | None] | None = None
         self._lock = asyncio.Lock()
 
+    @property
+    def current(self) -> CatalogSnapshot | None:
+        """What is in memory now, without touching the cache or the panel."""
+        return self._current
+
     def use(self, panel: Panel) -> None:
         """Fetch through this client from now on: the account's newest key."""
         self._panel = panel

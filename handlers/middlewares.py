@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import Accounts
 from bot.config import Settings
 from bot.ratelimit import TokenBucket
-from handlers import keyboards
+from handlers import keyboards, screens
 from storage import users
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -148,8 +148,15 @@ class RequirePanel(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if data.get("panel") is not None:
             return await handler(event, data)
-        await refuse(event, no_account_text(), reply_markup=keyboards.connect_menu())
+        if isinstance(event, Message | CallbackQuery):
+            await ask_to_connect(event)
         return None
+
+
+async def ask_to_connect(event: Message | CallbackQuery) -> None:
+    """The screen for someone who needs an account first (inside the handler chain, where
+    a button press is answered by CallbackAnswerMiddleware)."""
+    await screens.show(event, no_account_text(), keyboards.connect_menu())
 
 
 def require_panel(router: Router) -> None:

@@ -23,7 +23,7 @@ from bot.smmlaba import Panel, PanelError, PanelException
 from bot.statuses import state_of
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, OrderCard, OrdersPage
-from handlers.middlewares import no_account_text, refuse
+from handlers.middlewares import ask_to_connect
 from handlers.order import start_wizard
 from handlers.screens import Event
 from storage import orders
@@ -46,6 +46,10 @@ def build_router() -> Router:
 
 
 def state_label(order: Order) -> str:
+    return state_name(order.state)
+
+
+def state_name(state: OrderState) -> str:
     labels = {
         OrderState.SUBMITTING: _("sending…"),
         OrderState.PLACED: _("placed"),
@@ -59,7 +63,7 @@ def state_label(order: Order) -> str:
         OrderState.REFUNDED: _("refunded"),
         OrderState.LOST: _("lost"),
     }
-    return labels[order.state]
+    return labels[state]
 
 
 def progress(order: Order) -> str | None:
@@ -230,7 +234,7 @@ async def again(
     if order is None:
         return
     if catalog is None or panel is None:
-        await refuse(callback, no_account_text())
+        await ask_to_connect(callback)
         return
     snapshot = await catalog.snapshot()
     service = snapshot.by_id(order.service_id) if snapshot else None

@@ -5,11 +5,12 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.formatting import quote
+from bot.smmlaba import Panel
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, Noop
 from storage import users
@@ -37,6 +38,7 @@ def help_text() -> str:
             _("/orders — your orders"),
             _("/balance — your panel balance"),
             _("/test — check the connection to the panel"),
+            _("/account — which panel account I use; /connect links your own"),
             _("/settings — which notifications you get"),
             _("/language — English or Russian"),
             _("/cancel — stop what you're doing"),
@@ -44,7 +46,7 @@ def help_text() -> str:
     )
 
 
-async def start(message: Message, state: FSMContext, db: Database) -> None:
+async def start(message: Message, state: FSMContext, db: Database, panel: Panel | None) -> None:
     assert message.from_user is not None
     person = message.from_user
     await users.touch(
@@ -57,30 +59,35 @@ async def start(message: Message, state: FSMContext, db: Database) -> None:
     await state.clear()
     greeting = _(
         "👋 Hi, {name}! I place orders on your SMMLaba account and tell you when they're done."
-    )
-    await message.answer(
-        greeting.format(name=quote(person.first_name)), reply_markup=keyboards.main_menu()
-    )
+    ).format(name=quote(person.first_name))
+    if panel is None:
+        greeting += "\n\n" + _("To begin, link your SMMLaba account: it takes a minute.")
+    await message.answer(greeting, reply_markup=menu(panel))
 
 
-async def help_command(message: Message) -> None:
-    await message.answer(help_text(), reply_markup=keyboards.main_menu())
+def menu(panel: Panel | None) -> InlineKeyboardMarkup:
+    """The main menu, with a way to link an account for someone who has none."""
+    return keyboards.main_menu(connect=panel is None)
 
 
-async def help_button(callback: CallbackQuery) -> None:
-    await screens.show(callback, help_text(), keyboards.main_menu())
+async def help_command(message: Message, panel: Panel | None) -> None:
+    await message.answer(help_text(), reply_markup=menu(panel))
 
 
-async def cancel_command(message: Message, state: FSMContext) -> None:
+async def help_button(callback: CallbackQuery, panel: Panel | None) -> None:
+    await screens.show(callback, help_text(), menu(panel))
+
+
+async def cancel_command(message: Message, state: FSMContext, panel: Panel | None) -> None:
     was = await state.get_state()
     await state.clear()
     text = _("Cancelled. Nothing was ordered.") if was else _("Nothing to cancel.")
-    await message.answer(f"{text}\n{screens.main_menu_text()}", reply_markup=keyboards.main_menu())
+    await message.answer(f"{text}\n{screens.main_menu_text()}", reply_markup=menu(panel))
 
 
-async def home(callback: CallbackQuery, state: FSMContext) -> None:
+async def home(callback: CallbackQuery, state: FSMContext, panel: Panel | None) -> None:
     await state.clear()
-    await screens.show(callback, screens.main_menu_text(), keyboards.main_menu())
+    await screens.show(callback, screens.main_menu_text(), menu(panel))
 
 
 async def noop(_callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:

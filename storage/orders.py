@@ -324,3 +324,8 @@ async def events(db: Database, order_id: int) -> list[Row]:
     return await db.fetchall(
         "SELECT * FROM order_events WHERE order_id = ? ORDER BY id", (order_id,)
     )
+
+
+async def count_by_state(db: Database) -> dict[OrderState, int]:
+    rows = await db.fetchall("SELECT state, count(*) AS n FROM orders GROUP BY state")
+    return {OrderState(row["state"]): int(row["n"]) for row in rows}

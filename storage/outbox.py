@@ -149,3 +149,8 @@ async def with_status(db: Database, status: OutboxStatus, limit: int = 100) -> l
         "SELECT * FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?", (status.value, limit)
     )
     return [_message(row) for row in rows]
+
+
+async def count_by_status(db: Database) -> dict[OutboxStatus, int]:
+    rows = await db.fetchall("SELECT status, count(*) AS n FROM outbox GROUP BY status")
+    return {OutboxStatus(row["status"]): int(row["n"]) for row in rows}

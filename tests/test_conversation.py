@@ -500,10 +500,17 @@ async def test_someone_elses_order_is_never_shown(harness: BotHarness) -> None:
 
     mallory = harness.user(666, "Mallory")
     await mallory.send("/start")
-    for action in ("show", "refresh", "again"):
+    checks = harness.panel_calls("check")
+    for action in ("show", "refresh", "again", "mute", "unmute"):
         await mallory.press_data(OrderCard(order=order.id, action=action).pack())
         assert mallory.callback_answers[-1] == "Order not found"
     assert all("secret-post" not in m.text for m in mallory.bot_messages)
+    assert harness.panel_calls("check") == checks  # her Refresh asked the panel nothing
+    after = await orders.get_for_user(harness.services.db, 501, order.id)
+    assert after is not None
+    assert not after.muted  # nor did her mute touch Anna's order
+    await mallory.send("/cancel")
+    assert "Nothing to cancel" in mallory.last_message.text  # and "again" started no wizard
     await mallory.send("/orders")
     assert "no orders yet" in mallory.last_message.text
     assert placed_orders(harness) == 1

@@ -18,6 +18,7 @@ from bot.tracker import TrackerConfig
 from storage import orders, outbox, users
 from storage.orders import OrderState
 from storage.outbox import OutboxStatus
+from tests.conftest import ALICE
 from tests.harness import BotHarness
 
 FAST_TRACKING = TrackerConfig(
@@ -273,7 +274,7 @@ async def test_an_order_the_panel_does_not_know_becomes_lost(tracking: BotHarnes
         token="ghost",
         user_id=501,
         chat_id=501,
-        account=tracking.account.username,
+        account=ALICE,
         service_id="389",
         service_name="Instagram Likes",
         params={"url": "https://instagram.com/p/x", "count": "100"},
