@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -96,6 +97,33 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+FERNET_KEY_HINT = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
+
+
+def fernet_keys(text: str) -> list[bytes]:
+    """`BOT_SECRET_KEY=new,old`: Fernet keys, the first one encrypts. Raises ValueError."""
+    keys = [item.strip().encode() for item in text.split(",") if item.strip()]
+    if not keys:
+        raise ValueError(f"empty; generate a key with {FERNET_KEY_HINT}")
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ValueError(
+                "not a Fernet key (32 url-safe base64-encoded bytes); generate one with "
+                f"{FERNET_KEY_HINT}"
+            ) from None
+    return keys
+
+
+def _secret_key(value: SecretStr | None) -> SecretStr | None:
+    if value is not None:
+        fernet_keys(value.get_secret_value())
+    return value
+
+
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -133,7 +161,7 @@ class Settings(BaseSettings):
     throttle_burst: Annotated[int, Field(ge=1, le=1000)] = 10
     throttle_per_second: PositiveFloat = 2.0
     database_path: Annotated[Path, BeforeValidator(_file_path)] = Path("data/smmbot.sqlite3")
-    bot_secret_key: OptionalSecret = None
+    bot_secret_key: Annotated[OptionalSecret, AfterValidator(_secret_key)] = None
     check_interval_seconds: PositiveFloat = 60.0
     track_concurrency: Annotated[int, Field(ge=1, le=256)] = 16
     track_rate_per_second: PositiveFloat = 10.0

@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from typing import Any
 
 MASK = "***"
-# A bot token: the bot's numeric id, a colon, 35 characters of url-safe base64.
-BOT_TOKEN_SHAPE = re.compile(r"\b\d{5,16}:[A-Za-z0-9_-]{30,}")
+# A bot token: the bot's numeric id, a colon, 35 characters of url-safe base64. Not `\b`:
+# in a URL the id follows "bot" directly.
+BOT_TOKEN_SHAPE = re.compile(r"(?<!\d)\d{5,16}:[A-Za-z0-9_-]{30,}")
 SHORTEST_SECRET = 6  # shorter "secrets" would mask ordinary words
 
 

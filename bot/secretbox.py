@@ -14,14 +14,11 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, fernet_keys
 
 logger = logging.getLogger(__name__)
 
 KEY_FILE_SUFFIX = ".key"
-GENERATE_HINT = (
-    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
-)
 
 
 class SecretBoxError(Exception):
@@ -78,18 +75,10 @@ def load_secret_box(settings: Settings, *, stored_secrets: int) -> SecretBox:
 
 
 def _parse_keys(value: str) -> list[bytes]:
-    keys = [item.strip().encode() for item in value.split(",") if item.strip()]
-    if not keys:
-        raise ConfigError(f"BOT_SECRET_KEY: empty; generate one with {GENERATE_HINT}")
-    for key in keys:
-        try:
-            Fernet(key)
-        except ValueError:
-            raise ConfigError(
-                "BOT_SECRET_KEY: not a Fernet key (32 url-safe base64-encoded bytes); "
-                f"generate one with {GENERATE_HINT}"
-            ) from None
-    return keys
+    try:
+        return fernet_keys(value)
+    except ValueError as exc:
+        raise ConfigError(f"BOT_SECRET_KEY: {exc}") from None
 
 
 def _read_key_file(path: Path) -> list[bytes]:

@@ -3,10 +3,12 @@ secrets in logs, throttling and the admin commands."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import sqlite3
 import stat
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,13 @@ from pydantic import SecretStr
 
 from bot.app import running
 from bot.config import ConfigError
+from bot.sandbox.catalog import builtin_catalog
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.secretbox import key_file_for
 from tests.harness import BotHarness
+from tests.test_tracking import eventually
 
 IG_POST = "https://www.instagram.com/p/Cabc123/"
 BOB = "bob@example.com"
@@ -318,3 +322,120 @@ async def test_no_secret_in_the_database_or_the_logs(
     logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
     for name, secret in secrets_.items():
         assert secret not in logged, f"{name} in the logs"
+
+
+# -- throttling ---------------------------------------------------------------------------
+
+
+async def test_a_flood_from_one_person_costs_the_panel_little(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> None:
+    burst, rate = 5, 1.0
+    harness = await make_harness(
+        telegram,
+        panel,
+        panel_url,
+        alice,
+        tmp_path / "b.sqlite3",
+        throttle_burst=burst,
+        throttle_per_second=rate,
+    )
+    try:
+        flooder, neighbour = harness.user(501, "Flood"), harness.user(502, "Neighbour")
+        started = time.monotonic()
+        updates = [await flooder.send("/balance", wait=False) for _ in range(50)]
+        await neighbour.send("/balance")
+        for update_id in updates:
+            await harness.emulator.wait_handled(update_id)
+        elapsed = time.monotonic() - started
+
+        assert neighbour.last_message.text.startswith("💰 Balance:")  # unaffected
+        answered = [m for m in flooder.bot_messages if m.text.startswith("💰 Balance:")]
+        warned = [m for m in flooder.bot_messages if "Slow down" in m.text]
+        # What the bucket allows in the time the flood took; the rest was dropped.
+        allowed = burst + rate * elapsed + 1
+        assert burst <= len(answered) <= allowed
+        assert len(warned) == 1
+        assert harness.panel_calls("balance") <= allowed + 1  # the neighbour's one
+    finally:
+        await harness.stop()
+    assert not harness.emulator.violations
+
+
+# -- admins -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def with_admin(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> AsyncIterator[BotHarness]:
+    harness = await make_harness(
+        telegram,
+        panel,
+        panel_url,
+        alice,
+        tmp_path / "bot.sqlite3",
+        admin_ids=frozenset({42}),
+        panel_alert_after_seconds=0.3,
+    )
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+    assert not harness.emulator.violations
+
+
+async def test_admin_commands_are_for_admins_only(with_admin: BotHarness) -> None:
+    member = with_admin.user(501, "Member")
+    for command in ("/stats", "/refresh_catalog", "/parked"):
+        await member.send(command)
+        assert member.last_message.text == "This command is not available."
+    await order_likes(member)
+
+    admin = with_admin.user(42, "Admin")
+    await admin.send("/stats")
+    text = admin.last_message.text
+    assert "👥 Users: 2 active, 0 blocked the bot, 0 with their own account" in text
+    assert "📦 Orders: placed 1" in text
+    assert "📮 Notifications: 0 pending, 0 parked" in text
+    assert "🩺 Panel: answering, last answer" in text
+    assert "▶️ Tracking: running" in text
+    assert "📚 Catalog of al***@example.com: 50 services, fetched" in text
+
+    with_admin.panel.set_catalog(builtin_catalog()[:20])
+    await admin.send("/refresh_catalog")
+    assert admin.last_message.text == "✅ Catalog of al***@example.com refreshed: 20 services."
+    with_admin.panel.set_faults(html_rate=1.0)
+    await admin.send("/refresh_catalog")
+    assert "SMMLaba isn't answering: kept the catalog of al***@example.com" in (
+        admin.last_message.text
+    )
+
+
+async def test_admins_hear_of_a_long_outage_and_the_recovery(with_admin: BotHarness) -> None:
+    admin = with_admin.user(42, "Admin")
+    member = with_admin.user(501, "Member")
+    await admin.send("/start")
+    with_admin.panel.set_faults(html_rate=1.0)
+    await member.send("/balance")
+    assert "SMMLaba isn't answering" in member.last_message.text
+
+    def alerts(prefix: str) -> list[str]:
+        return [m.text for m in admin.bot_messages if m.text.startswith(prefix)]
+
+    await eventually(lambda: len(alerts("⚠️ Admin: SMMLaba has not answered")) == 1)
+    assert "Last error: panel unavailable during 'balance'" in alerts("⚠️ Admin")[0]
+    assert member.bot_messages[-1].text.startswith("⚠️ SMMLaba")  # members are not told
+    with_admin.panel.set_faults()
+    await eventually(lambda: len(alerts("✅ Admin: SMMLaba answers again")) == 1)
+    await asyncio.sleep(0.5)  # and each is said once
+    assert len(alerts("⚠️ Admin")) == 1
+    assert len(alerts("✅ Admin")) == 1

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -76,10 +77,11 @@ def test_secrets_do_not_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("BOT_TOKEN", "123:token-value")
     monkeypatch.setenv("SMMLABA_USERNAME", "op@example.com")
     monkeypatch.setenv("SMMLABA_APIKEY", "key-value")
-    monkeypatch.setenv("BOT_SECRET_KEY", "fernet-value")
+    fernet_key = Fernet.generate_key().decode()
+    monkeypatch.setenv("BOT_SECRET_KEY", fernet_key)
     monkeypatch.setenv("WEBHOOK_SECRET", "hook-value")
     text = repr(load_settings()) + str(load_settings())
-    for secret in ("token-value", "key-value", "fernet-value", "hook-value"):
+    for secret in ("token-value", "key-value", fernet_key, "hook-value"):
         assert secret not in text
 
 
@@ -121,6 +123,10 @@ BAD_VALUES = [
     ("TRACK_CONCURRENCY", "0", "greater than or equal to 1"),
     ("WEBHOOK_URL", "https://bot.example.com/hook", "WEBHOOK_SECRET"),
     ("WEBHOOK_PORT", "70000", "less than or equal to 65535"),
+    ("ACCESS", "everyone", "'allowlist' or 'open'"),
+    ("BOT_SECRET_KEY", "hunter2", "not a Fernet key"),
+    ("THROTTLE_BURST", "0", "greater than or equal to 1"),
+    ("PANEL_ALERT_AFTER_SECONDS", "-1", "greater than 0"),
 ]
 
 
