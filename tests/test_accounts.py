@@ -24,8 +24,9 @@ from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.secretbox import key_file_for
+from tests.conftest import ALICE
 from tests.harness import BotHarness
-from tests.test_tracking import eventually
+from tests.test_tracking import FAST_NOTIFIER, FAST_TRACKING, eventually, finished
 
 IG_POST = "https://www.instagram.com/p/Cabc123/"
 BOB = "bob@example.com"
@@ -199,13 +200,14 @@ async def test_own_account_takes_precedence_over_the_operators(
     anna = harness.user(501, "Anna")
     await anna.send("/account")
     assert "the bot's shared SMMLaba account: al***@example.com" in anna.last_message.text
+    await order_likes(anna)  # an allowlisted member orders on the operator's account
     await connect(anna, BOB, bob.api_key)
     await anna.send("/account")
     assert "your own SMMLaba account: b***@example.com" in anna.last_message.text
     assert "💰 Balance: 500.00 RUB" in anna.last_message.text
     await order_likes(anna)
-    [add] = [r for r in harness.panel.requests if r.action == "add"]
-    assert add.username == BOB
+    adds = [r.username for r in harness.panel.requests if r.action == "add"]
+    assert adds == [ALICE, BOB]
 
 
 async def test_disconnect_removes_the_key_after_confirmation(
@@ -439,3 +441,34 @@ async def test_admins_hear_of_a_long_outage_and_the_recovery(with_admin: BotHarn
     await asyncio.sleep(0.5)  # and each is said once
     assert len(alerts("⚠️ Admin")) == 1
     assert len(alerts("✅ Admin")) == 1
+
+
+async def test_orders_on_a_linked_account_are_tracked_with_its_key(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    bob: Account,
+    tmp_path: Path,
+) -> None:
+    harness = await make_harness(
+        telegram,
+        panel,
+        panel_url,
+        None,
+        tmp_path / "b.sqlite3",
+        access="open",
+        tracker=FAST_TRACKING,
+        notifier=FAST_NOTIFIER,
+        check_interval_seconds=FAST_TRACKING.base_interval,
+    )
+    try:
+        bobby = harness.user(801, "Bob")
+        await connect(bobby, BOB, bob.api_key)
+        await order_likes(bobby)
+        panel.clock.advance(10_000)
+        await eventually(lambda: finished(bobby, "7000000") == 1)
+        checks = {r.username for r in panel.requests if r.action == "check"}
+        assert checks == {BOB}
+    finally:
+        await harness.stop()
+    assert not harness.emulator.violations
