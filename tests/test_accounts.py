@@ -26,9 +26,8 @@ from bot.sandbox.telegram import serve as serve_telegram
 from bot.secretbox import key_file_for
 from tests.conftest import ALICE
 from tests.harness import BotHarness
-from tests.test_tracking import FAST_NOTIFIER, FAST_TRACKING, eventually, finished
+from tests.test_tracking import FAST_NOTIFIER, FAST_TRACKING, eventually, finished, place
 
-IG_POST = "https://www.instagram.com/p/Cabc123/"
 BOB = "bob@example.com"
 # Shaped like a real token, so the redaction test also proves the shape rule.
 REAL_LOOKING_TOKEN = "7012345678:AAHk3vQ9mZ2xR8tLpW4yN6bC1dF5gJ0sUeVi"
@@ -75,15 +74,7 @@ async def connect(user: SimulatedUser, email: str, api_key: str) -> None:
 
 
 async def order_likes(user: SimulatedUser) -> None:
-    await user.send("/start")
-    await user.press("🛒 New order")
-    await user.press("Instagram")
-    await user.press("Likes")
-    await user.press("Instagram Likes")
-    await user.press("🛒 Order this")
-    await user.send(IG_POST)
-    await user.send("100")
-    await user.press("✅ Confirm")
+    await place(user, "100")
 
 
 def database_bytes(directory: Path) -> bytes:
