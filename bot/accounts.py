@@ -56,6 +56,7 @@ class Accounts:
         self._box = box
         self._redactor = redactor
         self.health = health
+        self._team = settings.team  # computed once: it is asked on every update
         self._catalogs: dict[str, Catalog] = {}
         self._linked: dict[int, Account] = {}
         self.operator: Account | None = None
@@ -89,7 +90,7 @@ class Accounts:
         linked = self._linked.get(user_id)
         if linked is not None:
             return linked
-        if self.operator is not None and user_id in self._settings.team:
+        if self.operator is not None and user_id in self._team:
             return self.operator
         return None
 
