@@ -167,6 +167,28 @@ class Tracker(BackgroundLoop):
         self.breaker.succeeded()
         await self._observed(order, status)
 
+    async def seen(self, order: Order, status: OrderStatus) -> bool:
+        """Record what the person's own Refresh learned; False if nothing changed. Not announced:
+        they are looking at it. The next check compares with it, so it is not announced later
+        either."""
+        state = state_of(status, self._config.status_states)
+        if (state, status.status, status.status_text, status.remain) == (
+            order.state,
+            order.status_code,
+            order.status_text,
+            order.remain,
+        ):
+            return False
+        result = CheckResult(
+            state=state,
+            status_code=status.status,
+            status_text=status.status_text,
+            remain=status.remain,
+            next_check_at=None if state.is_final else order.next_check_at,
+        )
+        await orders.record_check(self._db, order.id, result, event=True)
+        return True
+
     async def _observed(self, order: Order, status: OrderStatus) -> None:
         state = state_of(status, self._config.status_states)
         changed = state is not order.state or status.status_text != (order.status_text or "")

@@ -20,10 +20,10 @@ from storage import users
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-async def refuse(event: TelegramObject, text: str, **reply: Any) -> None:
+async def refuse(event: TelegramObject, text: str) -> None:
     """Say no: a reply to a message, an alert on a button."""
     if isinstance(event, Message):
-        await event.answer(text, **reply)
+        await event.answer(text)
     elif isinstance(event, CallbackQuery):
         await event.answer(text[:200], show_alert=True)
 

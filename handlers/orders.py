@@ -20,7 +20,7 @@ from bot.catalog import Catalog
 from bot.config import Settings
 from bot.formatting import money, number, progress_bar, quote, short
 from bot.smmlaba import Panel, PanelError, PanelException
-from bot.statuses import state_of
+from bot.tracker import Tracker
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, OrderCard, OrdersPage
 from handlers.middlewares import ask_to_connect
@@ -28,7 +28,7 @@ from handlers.order import start_wizard
 from handlers.screens import Event
 from storage import orders
 from storage.db import Database
-from storage.orders import CheckResult, Order, OrderState
+from storage.orders import Order, OrderState
 
 PER_PAGE = 5
 
@@ -173,6 +173,7 @@ async def refresh(
     callback_data: OrderCard,
     db: Database,
     accounts: Accounts,
+    tracker: Tracker,
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -192,27 +193,9 @@ async def refresh(
     except PanelException:
         callback_answer.text = _("⚠️ SMMLaba isn't answering right now. Try again in a few minutes.")
         return
-    new_state = state_of(status)
-    if (new_state, status.status, status.status_text, status.remain) == (
-        order.state,
-        order.status_code,
-        order.status_text,
-        order.remain,
-    ):
+    if not await tracker.seen(order, status):
         callback_answer.text = _("No change since the last check.")
         return
-    await orders.record_check(
-        db,
-        order.id,
-        CheckResult(
-            state=new_state,
-            status_code=status.status,
-            status_text=status.status_text,
-            remain=status.remain,
-            next_check_at=None if new_state.is_final else order.next_check_at,
-        ),
-        event=True,
-    )
     updated = await orders.get_for_user(db, callback.from_user.id, order.id)
     assert updated is not None
     await screens.show(
