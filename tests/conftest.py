@@ -116,11 +116,5 @@ async def harness(
     """The real bot, running. Any request it made that Telegram would refuse fails the test."""
     emulator, telegram_url = telegram
     bot = BotHarness(emulator, telegram_url, panel, panel_url, alice, tmp_path / "bot.sqlite3")
-    await bot.start()
-    try:
+    async with bot.running():
         yield bot
-    finally:
-        await bot.stop()
-    assert not emulator.violations, "requests Telegram would refuse:\n" + "\n".join(
-        str(v) for v in emulator.violations
-    )

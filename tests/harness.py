@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,19 @@ class BotHarness:
         self.services: Services | None = None
         self._stack: AsyncExitStack | None = None
         self._polling: asyncio.Task[None] | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[BotHarness]:
+        """Started for the block and stopped after it; then any request the bot made that
+        Telegram would refuse fails the test."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+        assert not self.emulator.violations, "requests Telegram would refuse:\n" + "\n".join(
+            str(v) for v in self.emulator.violations
+        )
 
     async def start(self) -> None:
         self._stack = AsyncExitStack()

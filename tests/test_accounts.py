@@ -38,7 +38,7 @@ def bob(panel: SandboxPanel) -> Account:
     return panel.add_account(BOB, secrets.token_hex(20), "500")
 
 
-async def make_harness(
+def build_harness(
     telegram: tuple[TelegramEmulator, str],
     panel: SandboxPanel,
     panel_url: str,
@@ -47,9 +47,7 @@ async def make_harness(
     **settings: Any,
 ) -> BotHarness:
     emulator, telegram_url = telegram
-    harness = BotHarness(emulator, telegram_url, panel, panel_url, operator, database, **settings)
-    await harness.start()
-    return harness
+    return BotHarness(emulator, telegram_url, panel, panel_url, operator, database, **settings)
 
 
 @pytest.fixture
@@ -57,14 +55,11 @@ async def personal(
     telegram: tuple[TelegramEmulator, str], panel: SandboxPanel, panel_url: str, tmp_path: Path
 ) -> AsyncIterator[BotHarness]:
     """Personal mode, open to anyone: no operator account, everyone links their own."""
-    harness = await make_harness(
+    harness = build_harness(
         telegram, panel, panel_url, None, tmp_path / "bot.sqlite3", access="open"
     )
-    try:
+    async with harness.running():
         yield harness
-    finally:
-        await harness.stop()
-    assert not harness.emulator.violations
 
 
 async def connect(user: SimulatedUser, email: str, api_key: str) -> None:
@@ -94,10 +89,10 @@ def sealed_key(harness: BotHarness, user_id: int) -> bytes | None:
 async def test_an_outsider_is_refused_in_personal_mode(
     telegram: tuple[TelegramEmulator, str], panel: SandboxPanel, panel_url: str, tmp_path: Path
 ) -> None:
-    harness = await make_harness(
+    harness = build_harness(
         telegram, panel, panel_url, None, tmp_path / "b.sqlite3", allowed_users=frozenset({801})
     )
-    try:
+    async with harness.running():
         stranger = harness.user(999, "Stranger")
         for text in ("/start", "/connect", "bob@example.com", "/balance"):
             await stranger.send(text)
@@ -108,8 +103,6 @@ async def test_an_outsider_is_refused_in_personal_mode(
         await member.send("/start")
         assert "link your SMMLaba account" in member.last_message.text
         assert member.last_message.button_labels[0] == "🔗 Link my SMMLaba account"
-    finally:
-        await harness.stop()
 
 
 async def test_without_an_account_browsing_asks_to_link_one(personal: BotHarness) -> None:
@@ -285,8 +278,7 @@ async def test_no_secret_in_the_database_or_the_logs(
             tmp_path / "bot.sqlite3",
             log_level="DEBUG",
         )
-        await harness.start()
-        try:
+        async with harness.running():
             anna = harness.user(501, "Anna")
             await order_likes(anna)  # on the operator's account
             await connect(anna, BOB, "f" * 32)  # a wrong key first
@@ -297,8 +289,6 @@ async def test_no_secret_in_the_database_or_the_logs(
             panel.set_faults()
             logging.getLogger("test").info("token %s key %s", REAL_LOOKING_TOKEN, bob.api_key)
             while_running = database_bytes(tmp_path)  # the WAL holds the latest writes
-        finally:
-            await harness.stop()
     assert sealed_key(harness, 501) is not None
 
     secrets_ = {
@@ -328,7 +318,7 @@ async def test_a_flood_from_one_person_costs_the_panel_little(
     tmp_path: Path,
 ) -> None:
     burst, rate = 5, 1.0
-    harness = await make_harness(
+    harness = build_harness(
         telegram,
         panel,
         panel_url,
@@ -337,7 +327,7 @@ async def test_a_flood_from_one_person_costs_the_panel_little(
         throttle_burst=burst,
         throttle_per_second=rate,
     )
-    try:
+    async with harness.running():
         flooder, neighbour = harness.user(501, "Flood"), harness.user(502, "Neighbour")
         started = time.monotonic()
         updates = [await flooder.send("/balance", wait=False) for _ in range(50)]
@@ -354,9 +344,6 @@ async def test_a_flood_from_one_person_costs_the_panel_little(
         assert burst <= len(answered) <= allowed
         assert len(warned) == 1
         assert harness.panel_calls("balance") <= allowed + 1  # the neighbour's one
-    finally:
-        await harness.stop()
-    assert not harness.emulator.violations
 
 
 # -- admins -------------------------------------------------------------------------------
@@ -370,7 +357,7 @@ async def with_admin(
     alice: Account,
     tmp_path: Path,
 ) -> AsyncIterator[BotHarness]:
-    harness = await make_harness(
+    harness = build_harness(
         telegram,
         panel,
         panel_url,
@@ -379,11 +366,8 @@ async def with_admin(
         admin_ids=frozenset({42}),
         panel_alert_after_seconds=0.3,
     )
-    try:
+    async with harness.running():
         yield harness
-    finally:
-        await harness.stop()
-    assert not harness.emulator.violations
 
 
 async def test_admin_commands_are_for_admins_only(with_admin: BotHarness) -> None:
@@ -441,7 +425,7 @@ async def test_orders_on_a_linked_account_are_tracked_with_its_key(
     bob: Account,
     tmp_path: Path,
 ) -> None:
-    harness = await make_harness(
+    harness = build_harness(
         telegram,
         panel,
         panel_url,
@@ -452,7 +436,7 @@ async def test_orders_on_a_linked_account_are_tracked_with_its_key(
         notifier=FAST_NOTIFIER,
         check_interval_seconds=FAST_TRACKING.base_interval,
     )
-    try:
+    async with harness.running():
         bobby = harness.user(801, "Bob")
         await connect(bobby, BOB, bob.api_key)
         await order_likes(bobby)
@@ -460,6 +444,3 @@ async def test_orders_on_a_linked_account_are_tracked_with_its_key(
         await eventually(lambda: finished(bobby, "7000000") == 1)
         checks = {r.username for r in panel.requests if r.action == "check"}
         assert checks == {BOB}
-    finally:
-        await harness.stop()
-    assert not harness.emulator.violations

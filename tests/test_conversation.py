@@ -428,8 +428,7 @@ async def test_catalog_unavailable_without_cache_says_so(
     emulator, telegram_url = telegram
     panel.set_faults(html_rate=1.0)  # down since before the first start: nothing cached
     bot = BotHarness(emulator, telegram_url, panel, panel_url, alice, tmp_path / "new.sqlite3")
-    await bot.start()
-    try:
+    async with bot.running():
         anna = bot.user(501, "Anna")
         await anna.send("/start")
         await anna.press("🛒 New order")
@@ -438,9 +437,6 @@ async def test_catalog_unavailable_without_cache_says_so(
         await anna.press("🏠 Menu")
         await anna.press("🛒 New order")
         assert "Choose a platform" in anna.last_message.text
-    finally:
-        await bot.stop()
-    assert not emulator.violations
 
 
 # -- restarts, stale and forged input ----------------------------------------------------
@@ -625,6 +621,35 @@ async def test_my_orders_card_refresh_and_order_again(harness: BotHarness) -> No
     assert listing.index("#7000001") < listing.index("#7000000")  # newest first
 
 
+async def test_refresh_reads_status_codes_as_configured(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> None:
+    emulator, telegram_url = telegram
+    bot = BotHarness(
+        emulator,
+        telegram_url,
+        panel,
+        panel_url,
+        alice,
+        tmp_path / "b.sqlite3",
+        smmlaba_status_map={"1": "in_progress"},  # this panel's 1 means it has started
+    )
+    async with bot.running():
+        anna = bot.user(501, "Anna")
+        await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+        await anna.send("https://instagram.com/p/x")
+        await anna.send("1000")
+        await anna.press("✅ Confirm")
+        await anna.press("📦 View order")
+        assert panel.order_status("7000000")[0] == 1
+        await anna.press("🔄 Refresh")
+        assert "State: in progress" in anna.last_message.text
+
+
 async def test_my_orders_pages(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
     for _ in range(7):
@@ -658,8 +683,7 @@ async def test_only_allowed_people_get_in(
         allowed_users=frozenset({501}),
         admin_ids=frozenset({502}),
     )
-    await bot.start()
-    try:
+    async with bot.running():
         for user_id in (501, 502):
             member = bot.user(user_id, "Member")
             await member.send("/start")
@@ -676,6 +700,3 @@ async def test_only_allowed_people_get_in(
         await stranger.press_data("m:new")
         assert sum(panel.calls.values()) == calls  # an outsider costs the panel nothing
         assert "private" in stranger.callback_answers[-1]
-    finally:
-        await bot.stop()
-    assert not emulator.violations

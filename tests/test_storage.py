@@ -159,20 +159,6 @@ async def test_user_settings_are_stored(db: Database) -> None:
 
 async def test_a_token_is_placed_at_most_once(db: Database) -> None:
     await add_user(db)
-    first, created = await orders.start_submitting(
-        db,
-        token="tap-1",
-        user_id=1,
-        chat_id=1,
-        account="a",
-        service_id="389",
-        service_name="Likes",
-        params={"count": "100"},
-        quantity=100,
-        total=Decimal("0.05"),
-    )
-    assert created
-    assert first.state is OrderState.SUBMITTING
 
     async def tap() -> tuple[orders.Order, bool]:
         return await orders.start_submitting(
@@ -187,6 +173,10 @@ async def test_a_token_is_placed_at_most_once(db: Database) -> None:
             quantity=100,
             total=Decimal("0.05"),
         )
+
+    first, created = await tap()
+    assert created
+    assert first.state is OrderState.SUBMITTING
 
     results = await asyncio.gather(*(tap() for _ in range(10)))
     assert not any(created for _, created in results)

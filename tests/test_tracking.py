@@ -58,15 +58,10 @@ async def tracking(
         tracker=FAST_TRACKING,
         notifier=FAST_NOTIFIER,
         check_interval_seconds=FAST_TRACKING.base_interval,
-        allowed_users=frozenset({501, *range(600, 610), *range(700, 710)}),
         admin_ids=frozenset({42}),
     )
-    await bot.start()
-    try:
+    async with bot.running():
         yield bot
-    finally:
-        await bot.stop()
-    assert not emulator.violations, "\n".join(str(v) for v in emulator.violations)
 
 
 async def eventually(condition: Callable[[], bool], within: float = 15.0) -> None:
