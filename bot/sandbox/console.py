@@ -18,6 +18,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TextIO
 
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.app import running
@@ -73,8 +74,11 @@ async def run_demo(
     console = Console(out)
     emulator.listeners.append(console.show)
     async with AsyncExitStack() as stack:
+        secret_key = None
         if database is None:
             database = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "demo.sqlite3"
+            # Gone with the database: no key file to make, and no warning to back it up.
+            secret_key = SecretStr(Fernet.generate_key().decode())
         panel_url = await stack.enter_async_context(serve_panel(panel))
         telegram_url = await stack.enter_async_context(serve_telegram(emulator))
         settings = Settings(
@@ -85,6 +89,7 @@ async def run_demo(
             smmlaba_username=account.username,
             smmlaba_apikey=SecretStr(account.api_key),
             database_path=database,
+            bot_secret_key=secret_key,
             allowed_users=frozenset({DEMO_USER_ID}),
             check_interval_seconds=2,
             log_level="WARNING",
