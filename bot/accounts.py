@@ -67,10 +67,10 @@ class Accounts:
     def __repr__(self) -> str:
         return f"Accounts(operator={self.operator is not None}, linked={len(self._linked)})"
 
-    async def load(self) -> None:
-        """Open every stored key. One that does not open means the wrong BOT_SECRET_KEY (or
-        key file): refuse to start rather than act as if those people never linked."""
-        sealed = await users.linked_accounts(self._db)
+    def load(self, sealed: list[tuple[int, str, bytes]]) -> None:
+        """Open every stored key (`users.linked_accounts`). One that does not open means the
+        wrong BOT_SECRET_KEY (or key file): refuse to start rather than act as if those people
+        never linked."""
         failed = 0
         for user_id, username, key in sealed:
             try:

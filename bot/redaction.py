@@ -35,11 +35,13 @@ class Redactor:
     def add(self, secret: str) -> None:
         if len(secret) >= SHORTEST_SECRET and secret not in self._secrets:
             self._secrets.add(secret)
+            self._pattern = None  # rebuilt by the next redaction, not once per key added
+
+    def redact(self, text: str) -> str:
+        if self._pattern is None and self._secrets:
             # Longest first, so a secret that contains another is hidden whole.
             alternatives = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(item) for item in alternatives))
-
-    def redact(self, text: str) -> str:
         if self._pattern is not None:
             text = self._pattern.sub(MASK, text)
         return BOT_TOKEN_SHAPE.sub(MASK, text)
