@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Dispatcher
-from pydantic import SecretStr
 
 from bot.app import Services, running
-from bot.config import Settings
 from bot.notifier import NotifierConfig
 from bot.sandbox.panel import Account, SandboxPanel
+from bot.sandbox.settings import sandbox_settings
 from bot.sandbox.telegram import HandledMarker, SimulatedUser, TelegramEmulator
 from bot.tracker import TrackerConfig
 
@@ -43,16 +42,13 @@ class BotHarness:
         self.emulator = emulator
         self.panel = panel
         self.account = account
-        self.settings = Settings(
-            _env_file=None,
-            bot_token=SecretStr(emulator.token),
-            telegram_api_url=telegram_url,
-            smmlaba_api_url=panel_url,
-            # No operator account: personal mode, where people link their own.
-            smmlaba_username=None if account is None else account.username,
-            smmlaba_apikey=None if account is None else SecretStr(account.api_key),
+        self.settings = sandbox_settings(
+            token=emulator.token,
+            telegram_url=telegram_url,
+            panel_url=panel_url,
+            operator=account,
+            database=database,
             smmlaba_timeout_seconds=settings.pop("smmlaba_timeout_seconds", 2.0),
-            database_path=database,
             allowed_users=settings.pop("allowed_users", TEAM),
             # Tests type faster than people; the throttling test sets its own limits.
             throttle_burst=settings.pop("throttle_burst", 1000),

@@ -10,8 +10,8 @@ import httpx
 from pydantic import SecretStr
 
 from bot.app import build_webhook_app, running
-from bot.config import Settings
 from bot.sandbox.panel import Account
+from bot.sandbox.settings import sandbox_settings
 from bot.sandbox.telegram import TelegramEmulator
 from bot.serving import serve_app
 
@@ -23,14 +23,12 @@ async def test_updates_need_the_secret_token(
 ) -> None:
     emulator, telegram_url = telegram
     anna = emulator.user(501, "Anna")
-    settings = Settings(
-        _env_file=None,
-        bot_token=SecretStr(emulator.token),
-        telegram_api_url=telegram_url,
-        smmlaba_api_url=panel_url,
-        smmlaba_username=alice.username,
-        smmlaba_apikey=SecretStr(alice.api_key),
-        database_path=tmp_path / "bot.sqlite3",
+    settings = sandbox_settings(
+        token=emulator.token,
+        telegram_url=telegram_url,
+        panel_url=panel_url,
+        operator=alice,
+        database=tmp_path / "bot.sqlite3",
         allowed_users=frozenset({501}),
         webhook_url="https://bot.example.com/telegram/hook",
         webhook_secret=SecretStr(SECRET),

@@ -22,9 +22,9 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.app import running
-from bot.config import Settings
 from bot.sandbox.panel import SandboxClock, demo_panel
 from bot.sandbox.panel import serve as serve_panel
+from bot.sandbox.settings import sandbox_settings
 from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 
@@ -81,14 +81,12 @@ async def run_demo(
             secret_key = SecretStr(Fernet.generate_key().decode())
         panel_url = await stack.enter_async_context(serve_panel(panel))
         telegram_url = await stack.enter_async_context(serve_telegram(emulator))
-        settings = Settings(
-            _env_file=None,
-            bot_token=SecretStr(emulator.token),
-            telegram_api_url=telegram_url,
-            smmlaba_api_url=panel_url,
-            smmlaba_username=account.username,
-            smmlaba_apikey=SecretStr(account.api_key),
-            database_path=database,
+        settings = sandbox_settings(
+            token=emulator.token,
+            telegram_url=telegram_url,
+            panel_url=panel_url,
+            operator=account,
+            database=database,
             bot_secret_key=secret_key,
             allowed_users=frozenset({DEMO_USER_ID}),
             check_interval_seconds=2,
