@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -105,16 +106,33 @@ async def telegram() -> AsyncIterator[tuple[TelegramEmulator, str]]:
         yield emulator, url
 
 
+BotFactory = Callable[..., BotHarness]
+
+
 @pytest.fixture
-async def harness(
+def make_bot(
     telegram: tuple[TelegramEmulator, str],
     panel: SandboxPanel,
     panel_url: str,
     alice: Account,
     tmp_path: Path,
-) -> AsyncIterator[BotHarness]:
-    """The real bot, running. Any request it made that Telegram would refuse fails the test."""
+) -> BotFactory:
+    """Builds (does not start) the real bot on the sandboxes: Alice's account is the operator's
+    unless `operator` says otherwise (None: personal mode); other keywords are settings."""
     emulator, telegram_url = telegram
-    bot = BotHarness(emulator, telegram_url, panel, panel_url, alice, tmp_path / "bot.sqlite3")
-    async with bot.running():
+
+    def make(
+        *, operator: Account | None = alice, database: str = "bot.sqlite3", **settings: Any
+    ) -> BotHarness:
+        return BotHarness(
+            emulator, telegram_url, panel, panel_url, operator, tmp_path / database, **settings
+        )
+
+    return make
+
+
+@pytest.fixture
+async def harness(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
+    """The real bot, running. Any request it made that Telegram would refuse fails the test."""
+    async with make_bot().running() as bot:
         yield bot

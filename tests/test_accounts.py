@@ -11,7 +11,6 @@ import stat
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -24,7 +23,7 @@ from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.secretbox import key_file_for
-from tests.conftest import ALICE
+from tests.conftest import ALICE, BotFactory
 from tests.harness import BotHarness
 from tests.test_tracking import FAST_NOTIFIER, FAST_TRACKING, eventually, finished, place
 
@@ -38,27 +37,10 @@ def bob(panel: SandboxPanel) -> Account:
     return panel.add_account(BOB, secrets.token_hex(20), "500")
 
 
-def build_harness(
-    telegram: tuple[TelegramEmulator, str],
-    panel: SandboxPanel,
-    panel_url: str,
-    operator: Account | None,
-    database: Path,
-    **settings: Any,
-) -> BotHarness:
-    emulator, telegram_url = telegram
-    return BotHarness(emulator, telegram_url, panel, panel_url, operator, database, **settings)
-
-
 @pytest.fixture
-async def personal(
-    telegram: tuple[TelegramEmulator, str], panel: SandboxPanel, panel_url: str, tmp_path: Path
-) -> AsyncIterator[BotHarness]:
+async def personal(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
     """Personal mode, open to anyone: no operator account, everyone links their own."""
-    harness = build_harness(
-        telegram, panel, panel_url, None, tmp_path / "bot.sqlite3", access="open"
-    )
-    async with harness.running():
+    async with make_bot(operator=None, access="open").running() as harness:
         yield harness
 
 
@@ -87,11 +69,9 @@ def sealed_key(harness: BotHarness, user_id: int) -> bytes | None:
 
 
 async def test_an_outsider_is_refused_in_personal_mode(
-    telegram: tuple[TelegramEmulator, str], panel: SandboxPanel, panel_url: str, tmp_path: Path
+    make_bot: BotFactory, panel: SandboxPanel
 ) -> None:
-    harness = build_harness(
-        telegram, panel, panel_url, None, tmp_path / "b.sqlite3", allowed_users=frozenset({801})
-    )
+    harness = make_bot(operator=None, allowed_users=frozenset({801}))
     async with harness.running():
         stranger = harness.user(999, "Stranger")
         for text in ("/start", "/connect", "bob@example.com", "/balance"):
@@ -310,23 +290,9 @@ async def test_no_secret_in_the_database_or_the_logs(
 # -- throttling ---------------------------------------------------------------------------
 
 
-async def test_a_flood_from_one_person_costs_the_panel_little(
-    telegram: tuple[TelegramEmulator, str],
-    panel: SandboxPanel,
-    panel_url: str,
-    alice: Account,
-    tmp_path: Path,
-) -> None:
+async def test_a_flood_from_one_person_costs_the_panel_little(make_bot: BotFactory) -> None:
     burst, rate = 5, 1.0
-    harness = build_harness(
-        telegram,
-        panel,
-        panel_url,
-        alice,
-        tmp_path / "b.sqlite3",
-        throttle_burst=burst,
-        throttle_per_second=rate,
-    )
+    harness = make_bot(throttle_burst=burst, throttle_per_second=rate)
     async with harness.running():
         flooder, neighbour = harness.user(501, "Flood"), harness.user(502, "Neighbour")
         started = time.monotonic()
@@ -350,22 +316,8 @@ async def test_a_flood_from_one_person_costs_the_panel_little(
 
 
 @pytest.fixture
-async def with_admin(
-    telegram: tuple[TelegramEmulator, str],
-    panel: SandboxPanel,
-    panel_url: str,
-    alice: Account,
-    tmp_path: Path,
-) -> AsyncIterator[BotHarness]:
-    harness = build_harness(
-        telegram,
-        panel,
-        panel_url,
-        alice,
-        tmp_path / "bot.sqlite3",
-        admin_ids=frozenset({42}),
-        panel_alert_after_seconds=0.3,
-    )
+async def with_admin(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
+    harness = make_bot(admin_ids=frozenset({42}), panel_alert_after_seconds=0.3)
     async with harness.running():
         yield harness
 
@@ -419,18 +371,10 @@ async def test_admins_hear_of_a_long_outage_and_the_recovery(with_admin: BotHarn
 
 
 async def test_orders_on_a_linked_account_are_tracked_with_its_key(
-    telegram: tuple[TelegramEmulator, str],
-    panel: SandboxPanel,
-    panel_url: str,
-    bob: Account,
-    tmp_path: Path,
+    make_bot: BotFactory, panel: SandboxPanel, bob: Account
 ) -> None:
-    harness = build_harness(
-        telegram,
-        panel,
-        panel_url,
-        None,
-        tmp_path / "b.sqlite3",
+    harness = make_bot(
+        operator=None,
         access="open",
         tracker=FAST_TRACKING,
         notifier=FAST_NOTIFIER,

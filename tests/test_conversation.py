@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from bot.sandbox.catalog import builtin_catalog, synthetic_catalog
-from bot.sandbox.panel import Account, SandboxPanel
-from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
+from bot.sandbox.panel import SandboxPanel
+from bot.sandbox.telegram import SimulatedUser
 from handlers.callbacks import OrderCard, ServiceCard, Step
 from storage import orders
 from storage.orders import OrderState
-from tests.conftest import ALICE
+from tests.conftest import ALICE, BotFactory
 from tests.harness import BotHarness
 
 IG_POST = "https://www.instagram.com/p/Cx1?igsh=a&b=<c>"
@@ -419,15 +418,10 @@ async def test_an_add_timeout_is_uncertain_and_never_retried(harness: BotHarness
 
 
 async def test_catalog_unavailable_without_cache_says_so(
-    telegram: tuple[TelegramEmulator, str],
-    panel: SandboxPanel,
-    panel_url: str,
-    alice: Account,
-    tmp_path: Path,
+    make_bot: BotFactory, panel: SandboxPanel
 ) -> None:
-    emulator, telegram_url = telegram
     panel.set_faults(html_rate=1.0)  # down since before the first start: nothing cached
-    bot = BotHarness(emulator, telegram_url, panel, panel_url, alice, tmp_path / "new.sqlite3")
+    bot = make_bot()
     async with bot.running():
         anna = bot.user(501, "Anna")
         await anna.send("/start")
@@ -622,22 +616,10 @@ async def test_my_orders_card_refresh_and_order_again(harness: BotHarness) -> No
 
 
 async def test_refresh_reads_status_codes_as_configured(
-    telegram: tuple[TelegramEmulator, str],
-    panel: SandboxPanel,
-    panel_url: str,
-    alice: Account,
-    tmp_path: Path,
+    make_bot: BotFactory, panel: SandboxPanel
 ) -> None:
-    emulator, telegram_url = telegram
-    bot = BotHarness(
-        emulator,
-        telegram_url,
-        panel,
-        panel_url,
-        alice,
-        tmp_path / "b.sqlite3",
-        smmlaba_status_map={"1": "in_progress"},  # this panel's 1 means it has started
-    )
+    # This panel's 1 means the order has started.
+    bot = make_bot(smmlaba_status_map={"1": "in_progress"})
     async with bot.running():
         anna = bot.user(501, "Anna")
         await start_order(anna, "Instagram", "Likes", "Instagram Likes")
@@ -665,24 +647,8 @@ async def test_my_orders_pages(harness: BotHarness) -> None:
     assert "#7000000" in anna.last_message.text
 
 
-async def test_only_allowed_people_get_in(
-    telegram: tuple[TelegramEmulator, str],
-    panel: SandboxPanel,
-    panel_url: str,
-    alice: Account,
-    tmp_path: Path,
-) -> None:
-    emulator, telegram_url = telegram
-    bot = BotHarness(
-        emulator,
-        telegram_url,
-        panel,
-        panel_url,
-        alice,
-        tmp_path / "b.sqlite3",
-        allowed_users=frozenset({501}),
-        admin_ids=frozenset({502}),
-    )
+async def test_only_allowed_people_get_in(make_bot: BotFactory, panel: SandboxPanel) -> None:
+    bot = make_bot(allowed_users=frozenset({501}), admin_ids=frozenset({502}))
     async with bot.running():
         for user_id in (501, 502):
             member = bot.user(user_id, "Member")

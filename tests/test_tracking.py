@@ -7,18 +7,16 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from bot.notifier import NotifierConfig
-from bot.sandbox.panel import Account, SandboxPanel
-from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
+from bot.sandbox.telegram import SimulatedUser
 from bot.tracker import TrackerConfig
 from storage import orders, outbox, users
 from storage.orders import OrderState
 from storage.outbox import OutboxStatus
-from tests.conftest import ALICE
+from tests.conftest import ALICE, BotFactory
 from tests.harness import BotHarness
 
 FAST_TRACKING = TrackerConfig(
@@ -40,21 +38,8 @@ FINAL_WORDS = {
 
 
 @pytest.fixture
-async def tracking(
-    telegram: tuple[TelegramEmulator, str],
-    panel: SandboxPanel,
-    panel_url: str,
-    alice: Account,
-    tmp_path: Path,
-) -> AsyncIterator[BotHarness]:
-    emulator, telegram_url = telegram
-    bot = BotHarness(
-        emulator,
-        telegram_url,
-        panel,
-        panel_url,
-        alice,
-        tmp_path / "bot.sqlite3",
+async def tracking(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
+    bot = make_bot(
         tracker=FAST_TRACKING,
         notifier=FAST_NOTIFIER,
         check_interval_seconds=FAST_TRACKING.base_interval,
