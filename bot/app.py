@@ -16,7 +16,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
@@ -37,6 +36,7 @@ from bot.panel_watch import PanelWatch
 from bot.redaction import Redactor, redacting_logs
 from bot.secretbox import load_secret_box
 from bot.serving import serve_app
+from bot.smmlaba.pool import panel_http
 from bot.statuses import DEFAULT_STATUS_STATES
 from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
@@ -185,7 +185,7 @@ async def running(
         stack.push_async_callback(db.close)
         linked = await users.linked_accounts(db)
         box = load_secret_box(settings, stored_secrets=len(linked))
-        http = await stack.enter_async_context(httpx.AsyncClient())
+        http = await stack.enter_async_context(panel_http())
         accounts = Accounts(settings, db, http, box, redactor, PanelHealth())
         stack.push_async_callback(accounts.close)
         accounts.load(linked)

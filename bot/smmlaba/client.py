@@ -24,6 +24,7 @@ from pydantic import SecretStr, ValidationError
 from bot.health import PanelHealth
 from bot.smmlaba.errors import PanelError, PanelException, PanelProtocolError, PanelUnavailable
 from bot.smmlaba.models import OrderStatus, PlacedOrder, Service, to_decimal
+from bot.smmlaba.pool import panel_http
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class SmmLabaClient:
         self._retry = retry or RetryPolicy()
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(headers={"User-Agent": "smmbot/0.1"})
+        self._http = http or panel_http()
 
     def __repr__(self) -> str:
         return f"SmmLabaClient(url={self._url!r}, username={self._username!r})"
