@@ -29,7 +29,8 @@ def panel_http(lanes: int = LANES) -> httpx.AsyncClient:
 class LaneTransport(httpx.AsyncBaseTransport):
     def __init__(self, lanes: int) -> None:
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self._lanes = [httpx.AsyncHTTPTransport(limits=one) for _ in range(lanes)]
+        tls = httpx.create_ssl_context()  # loading the CA store takes ~15 ms: once, not per lane
+        self._lanes = [httpx.AsyncHTTPTransport(verify=tls, limits=one) for _ in range(lanes)]
         # Last in, first out: a quiet bot keeps reusing one warm connection.
         self._free: asyncio.LifoQueue[httpx.AsyncHTTPTransport] = asyncio.LifoQueue()
         for lane in self._lanes:
