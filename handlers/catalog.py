@@ -6,7 +6,7 @@ Everything here is served from the catalog snapshot: no click waits on the panel
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -19,6 +19,7 @@ from bot.params import amount_range, fields_of
 from bot.smmlaba import Service
 from handlers import keyboards, screens
 from handlers.callbacks import CategoryPage, Menu, PlatformPage, Platforms, ServiceCard
+from handlers.filters import TypedText
 from handlers.middlewares import require_panel
 from handlers.screens import Event
 from handlers.states import SearchWizard
@@ -36,7 +37,7 @@ def build_router() -> Router:
     router.callback_query.register(service_card, ServiceCard.filter())
     router.message.register(search_command, Command("search"))
     router.callback_query.register(search_button, Menu.filter(F.to == "search"))
-    router.message.register(search_typed, SearchWizard.query, F.text)
+    router.message.register(search_typed, StateFilter(SearchWizard.query), TypedText())
     return router
 
 

@@ -11,7 +11,7 @@ import re
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -23,6 +23,7 @@ from bot.smmlaba import PanelError, PanelException
 from handlers import keyboards, screens
 from handlers.account import unavailable
 from handlers.callbacks import Link
+from handlers.filters import TypedText
 from handlers.screens import Event
 from handlers.states import ConnectForm
 
@@ -36,9 +37,8 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.message.register(connect_command, Command("connect"))
     router.callback_query.register(connect_button, Link.filter(F.action.in_({"connect", "email"})))
-    typed = F.text & ~F.text.startswith("/")  # a command still works mid-form
-    router.message.register(email_typed, ConnectForm.email, typed)
-    router.message.register(key_typed, ConnectForm.api_key, typed)
+    router.message.register(email_typed, StateFilter(ConnectForm.email), TypedText())
+    router.message.register(key_typed, StateFilter(ConnectForm.api_key), TypedText())
     router.message.register(account_command, Command("account"))
     router.callback_query.register(account_button, Link.filter(F.action == "account"))
     router.message.register(disconnect_command, Command("disconnect"))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from aiogram import F, Router
+from aiogram import Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -27,6 +28,7 @@ from bot.smmlaba import Panel, PanelException, Service
 from handlers import keyboards, screens
 from handlers.callbacks import Confirm, OrderService, Step
 from handlers.catalog import card_text
+from handlers.filters import NotText, TypedText
 from handlers.middlewares import require_panel
 from handlers.screens import Event
 from handlers.states import OrderWizard
@@ -49,11 +51,12 @@ class WizardData(BaseModel):
 def build_router() -> Router:
     router = Router(name=__name__)
     require_panel(router)
+    entering, confirming = StateFilter(OrderWizard.entering), StateFilter(OrderWizard.confirming)
     router.callback_query.register(begin, OrderService.filter())
-    router.callback_query.register(entering_step, OrderWizard.entering, Step.filter())
-    router.message.register(typed_value, OrderWizard.entering, F.text, ~F.text.startswith("/"))
-    router.message.register(not_text, OrderWizard.entering, ~F.text)
-    router.callback_query.register(confirming_step, OrderWizard.confirming, Step.filter())
+    router.callback_query.register(entering_step, entering, Step.filter())
+    router.message.register(typed_value, entering, TypedText())
+    router.message.register(not_text, entering, NotText())
+    router.callback_query.register(confirming_step, confirming, Step.filter())
     router.callback_query.register(confirm, Confirm.filter())
     return router
 

@@ -580,6 +580,14 @@ async def test_search_by_button_and_nothing_found(harness: BotHarness) -> None:
     assert anna.last_message.button_labels[0] == "YouTube Subscribers"
 
 
+async def test_a_command_while_search_waits_for_words_is_a_command(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await anna.send("/start")
+    await anna.press("🔍 Search")
+    await anna.send("/orders")
+    assert anna.last_message.text == "📦 You have no orders yet."
+
+
 # -- my orders ---------------------------------------------------------------------------
 
 
