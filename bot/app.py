@@ -42,7 +42,7 @@ from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
 from handlers import build_routers
 from handlers.errors import unexpected_error
-from handlers.middlewares import Access, KnownUsers, PanelAccount, Throttle
+from handlers.middlewares import Access, KnownUsers, PanelAccount, SaveConversations, Throttle
 from storage import orders, users
 from storage.db import Database
 from storage.fsm import SQLiteStorage
@@ -105,8 +105,9 @@ class Services:
 
 
 def build_dispatcher(services: Services) -> Dispatcher:
+    conversations = SQLiteStorage(services.db)
     dispatcher = Dispatcher(
-        storage=SQLiteStorage(services.db),
+        storage=conversations,
         events_isolation=SimpleEventIsolation(),
         settings=services.settings,
         db=services.db,
@@ -114,6 +115,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
         tracker=services.tracker,
         i18n=services.i18n,
     )
+    # Inside aiogram's FSM middleware, so within its event-isolation lock.
+    dispatcher.update.outer_middleware(SaveConversations(conversations))
     user_locale = UserLocale(services.i18n)
     user_locale.setup(dispatcher)
     dispatcher["user_locale"] = user_locale

@@ -1,5 +1,6 @@
 """Middlewares that decide what reaches the handlers, in the order they run: throttling,
-access, the person's row, their panel account; and, on the routers that need it, a panel."""
+access, the person's row, their panel account; and, on the routers that need it, a panel.
+Around them all, `SaveConversations` writes what each update changed in its conversation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
 
@@ -16,6 +18,7 @@ from bot.config import Settings
 from bot.ratelimit import TokenBucket
 from handlers import keyboards, screens
 from storage import users
+from storage.fsm import SQLiteStorage
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -26,6 +29,23 @@ async def refuse(event: TelegramObject, text: str) -> None:
         await event.answer(text)
     elif isinstance(event, CallbackQuery):
         await event.answer(text[:200], show_alert=True)
+
+
+class SaveConversations(BaseMiddleware):
+    """After each update, handled or not, failed or not, write the change it made to its
+    conversation (the storage keeps it in memory until then): one write, after the answer
+    went out, and before aiogram lets the same chat's next update in."""
+
+    def __init__(self, storage: SQLiteStorage) -> None:
+        self._storage = storage
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            conversation: FSMContext | None = data.get("state")
+            if conversation is not None:
+                await self._storage.save(conversation.key)
 
 
 class Throttle(BaseMiddleware):

@@ -4,8 +4,12 @@ Keyed by every field of `StorageKey`. Data is stored as JSON: what goes in must 
 and dict keys come back as strings (handlers keep string keys for that reason).
 
 Every update reads the state, and most read the data, so recent conversations are also kept
-in memory (write-through: SQLite is written first, then the copy). That is right for the one
-process that owns the database; several processes would share aiogram's RedisStorage instead.
+in memory. Changes go to memory at once and to SQLite at `save(key)`, which the bot calls
+after each update (`handlers.middlewares.SaveConversations`), still inside aiogram's
+event-isolation lock: an update that set the state and the data two or three times costs one
+statement, run after its answer went out, and the same chat's next update is let in only
+once it is on disk. `close()` writes whatever is left. That is right for the one process
+that owns the database; several processes would share aiogram's RedisStorage instead.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ _KEY = (
 
 
 Key = tuple[int, int, int, int, str, str]
+Record = tuple[str | None, str]  # state, data as JSON
 
 
 def _key(key: StorageKey) -> Key:
@@ -45,40 +50,63 @@ def _key(key: StorageKey) -> Key:
 class SQLiteStorage(BaseStorage):
     def __init__(self, db: Database, *, cached_conversations: int = 10_000) -> None:
         self._db = db
-        self._cache: OrderedDict[Key, tuple[str | None, str]] = OrderedDict()
+        self._cache: OrderedDict[Key, Record] = OrderedDict()
         self._cache_size = cached_conversations
+        self._pending: dict[Key, Record] = {}  # written to memory, not yet to SQLite
 
-    async def _load(self, key: Key) -> tuple[str | None, str]:
-        """(state, data as JSON) for `key`, from memory or else from SQLite."""
-        record = self._cache.get(key)
+    async def _load(self, key: Key) -> Record:
+        """(state, data as JSON) for `key`: pending, else from memory, else from SQLite."""
+        record = self._pending.get(key) or self._cache.get(key)
         if record is None:
             row = await self._db.fetchone(f"SELECT state, data FROM fsm WHERE {_KEY}", key)  # noqa: S608
             record = (None, "{}") if row is None else (row["state"], row["data"])
         self._remember(key, record)
         return record
 
-    def _remember(self, key: Key, record: tuple[str | None, str]) -> None:
+    def _remember(self, key: Key, record: Record) -> None:
         self._cache[key] = record
         self._cache.move_to_end(key)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    def _change(self, key: Key, record: Record) -> None:
+        self._remember(key, record)
+        self._pending[key] = record
+
+    async def save(self, key: StorageKey) -> None:
+        """Write `key`'s pending change, if it has one: one statement."""
+        await self._write(_key(key))
+
+    async def flush(self) -> None:
+        """Write every pending change."""
+        for stored in list(self._pending):
+            await self._write(stored)
+
+    async def _write(self, stored: Key) -> None:
+        record = self._pending.pop(stored, None)
+        if record is None:
+            return
+        try:
+            await self._db.execute(
+                """
+                INSERT INTO fsm (bot_id, chat_id, user_id, thread_id, business_connection_id,
+                                 destiny, state, data, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET state = excluded.state, data = excluded.data,
+                                          updated_at = excluded.updated_at
+                """,
+                (*stored, *record, time.time()),
+            )
+        except BaseException:
+            self._pending.setdefault(stored, record)  # unless changed again meanwhile
+            raise
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         stored = _key(key)
         current, data = await self._load(stored)
-        if current == value:
-            return  # already so: most updates set the state they are in
-        await self._db.execute(
-            """
-            INSERT INTO fsm (bot_id, chat_id, user_id, thread_id, business_connection_id,
-                             destiny, state, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
-            """,
-            (*stored, value, time.time()),
-        )
-        self._remember(stored, (value, data))
+        if current != value:  # most updates set the state they are in
+            self._change(stored, (value, data))
 
     async def get_state(self, key: StorageKey) -> str | None:
         state, _ = await self._load(_key(key))
@@ -92,18 +120,8 @@ class SQLiteStorage(BaseStorage):
         encoded = json.dumps(data, ensure_ascii=False)
         stored = _key(key)
         state, current = await self._load(stored)
-        if current == encoded:
-            return
-        await self._db.execute(
-            """
-            INSERT INTO fsm (bot_id, chat_id, user_id, thread_id, business_connection_id,
-                             destiny, data, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
-            """,
-            (*stored, encoded, time.time()),
-        )
-        self._remember(stored, (state, encoded))
+        if current != encoded:
+            self._change(stored, (state, encoded))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         _, encoded = await self._load(_key(key))
@@ -111,4 +129,5 @@ class SQLiteStorage(BaseStorage):
         return data
 
     async def close(self) -> None:
-        """The database belongs to the application, which closes it."""
+        """Write what is pending; the database belongs to the application, which closes it."""
+        await self.flush()

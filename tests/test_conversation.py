@@ -5,6 +5,8 @@ Telegram would refuse (see the `harness` fixture)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 from decimal import Decimal
 
 import pytest
@@ -450,6 +452,20 @@ async def test_a_restart_mid_wizard_continues_at_the_same_step(harness: BotHarne
     assert "Amount: 500" in check
     await anna.press("✅ Confirm")
     assert "placed" in anna.last_message.text
+
+
+async def test_each_step_is_on_disk_once_it_is_answered(harness: BotHarness) -> None:
+    # What a crash right after this step would leave: read the file from outside the bot.
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Telegram", "Reactions", "Telegram Post Reactions")
+    await anna.send("https://t.me/chan/1")
+    with sqlite3.connect(harness.settings.database_path) as outside:
+        state, data = outside.execute("SELECT state, data FROM fsm WHERE user_id = 501").fetchone()
+    assert state == "OrderWizard:entering"
+    wizard = json.loads(data)
+    assert wizard["step"] == 1
+    assert "https://t.me/chan/1" in wizard["values"].values()
+    assert wizard["live"] == anna.last_message.message_id
 
 
 async def test_stale_and_unknown_buttons_expire_politely(harness: BotHarness) -> None:

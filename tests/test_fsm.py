@@ -131,6 +131,7 @@ async def test_the_conversation_survives_a_restart(tmp_path: Path) -> None:
         storage = SQLiteStorage(db)
         await storage.set_state(KEY, Wizard.entering)
         await storage.set_data(KEY, {"service": "389", "step": 1})
+        await storage.close()  # aiogram's shutdown does this
     async with await Database.open(path) as db:
         storage = SQLiteStorage(db)
         assert await storage.get_state(KEY) == "Wizard:entering"
@@ -146,3 +147,53 @@ async def test_conversations_beyond_the_memory_bound_are_read_back(db: Database)
     for n, key in enumerate(keys):
         assert await storage.get_state(key) == "Wizard:entering"
         assert await storage.get_data(key) == {"n": n}
+
+
+async def stored_rows(db: Database) -> dict[int, tuple[str | None, str]]:
+    rows = await db.fetchall("SELECT chat_id, state, data FROM fsm")
+    return {row["chat_id"]: (row["state"], row["data"]) for row in rows}
+
+
+async def test_changes_reach_sqlite_at_flush_all_at_once(db: Database) -> None:
+    storage = SQLiteStorage(db)
+    first, second = StorageKey(bot_id=1, chat_id=1, user_id=1), StorageKey(1, 2, 2)
+    await storage.set_state(first, Wizard.choosing)
+    await storage.set_data(first, {"step": 0})
+    await storage.set_data(first, {"step": 1})
+    await storage.set_state(second, Wizard.entering)
+    assert await stored_rows(db) == {}
+    assert await storage.get_data(first) == {"step": 1}  # memory answers meanwhile
+    await storage.flush()
+    assert await stored_rows(db) == {
+        1: ("Wizard:choosing", '{"step": 1}'),
+        2: ("Wizard:entering", "{}"),
+    }
+    await storage.set_state(first, None)
+    await storage.flush()
+    assert (await stored_rows(db))[1] == (None, '{"step": 1}')
+    await storage.flush()  # nothing pending: nothing to do
+
+
+async def test_pending_changes_outlive_the_memory_bound(db: Database) -> None:
+    storage = SQLiteStorage(db, cached_conversations=2)
+    keys = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in range(5)]
+    for n, key in enumerate(keys):
+        await storage.set_data(key, {"n": n})
+    for n, key in enumerate(keys):
+        assert await storage.get_data(key) == {"n": n}
+    await storage.flush()
+    fresh = SQLiteStorage(db)
+    for n, key in enumerate(keys):
+        assert await fresh.get_data(key) == {"n": n}
+
+
+async def test_save_writes_one_conversation(db: Database) -> None:
+    storage = SQLiteStorage(db)
+    other = StorageKey(bot_id=1, chat_id=2, user_id=2)
+    await storage.set_data(KEY, {"n": 1})
+    await storage.set_data(other, {"n": 2})
+    await storage.save(KEY)
+    assert await stored_rows(db) == {KEY.chat_id: (None, '{"n": 1}')}
+    await storage.save(KEY)  # nothing pending for it any more
+    await storage.close()
+    assert (await stored_rows(db))[2] == (None, '{"n": 2}')
