@@ -36,12 +36,19 @@ class LaneTransport(httpx.AsyncBaseTransport):
         for lane in self._lanes:
             self._free.put_nowait(lane)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def _take_lane(self, request: httpx.Request) -> httpx.AsyncHTTPTransport:
+        try:
+            return self._free.get_nowait()  # most of the time: no task, no wait
+        except asyncio.QueueEmpty:
+            pass
         wait = request.extensions.get("timeout", {}).get("pool")
         try:
-            lane = await asyncio.wait_for(self._free.get(), wait)
+            return await asyncio.wait_for(self._free.get(), wait)
         except TimeoutError:
             raise httpx.PoolTimeout("no free connection to the panel", request=request) from None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        lane = await self._take_lane(request)
         try:
             response = await lane.handle_async_request(request)
         except BaseException:
