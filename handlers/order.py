@@ -7,6 +7,7 @@ returns the person to the field concerned. Confirm places the order at most once
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from decimal import Decimal
 
@@ -317,21 +318,21 @@ async def typed_value(
     try:
         value = spec.check(message.text or "")
     except InvalidValue as problem:
-        await screens.retire(message, data.live)
-        await show_prompt(
-            message, state, service, fields, data, warning=str(problem), new_message=True
+        await asyncio.gather(
+            screens.retire(message, data.live),
+            show_prompt(
+                message, state, service, fields, data, warning=str(problem), new_message=True
+            ),
         )
         return
     data.values[spec.param] = value
-    # The answered prompt stays in the chat as a record of what was given.
-    if data.live is not None:
-        await message.bot.edit_message_text(  # type: ignore[union-attr]
-            text=f"✓ {quote(spec.label)}: {shown(spec, value)}",
-            chat_id=message.chat.id,
-            message_id=data.live,
-        )
-    await advance(
-        message, state, service, fields, data, panel=panel, settings=settings, new_message=True
+    # The answered prompt stays in the chat as a record of what was given, edited while the
+    # next screen is made (the confirmation waits on the panel for the balance).
+    await asyncio.gather(
+        screens.retire(message, data.live, f"✓ {quote(spec.label)}: {shown(spec, value)}"),
+        advance(
+            message, state, service, fields, data, panel=panel, settings=settings, new_message=True
+        ),
     )
 
 
@@ -529,8 +530,24 @@ async def confirm(
         ),
         first_check_in=settings.check_interval_seconds,
     )
-    await screens.retire(callback, data.live)
-    cur = quote(settings.panel_currency)
+    # The confirmation loses its buttons while the outcome is told.
+    await asyncio.gather(
+        screens.retire(callback, data.live),
+        tell(callback, state, data, fields, placement, callback_answer, settings.panel_currency),
+    )
+
+
+async def tell(
+    callback: CallbackQuery,
+    state: FSMContext,
+    data: WizardData,
+    fields: list[FieldSpec],
+    placement: ordering.Placement,
+    callback_answer: CallbackAnswer,
+    currency: str,
+) -> None:
+    """What became of the order: placed, refused (back to the field concerned), or unknown."""
+    cur = quote(currency)
     order = placement.order
     if placement.outcome is Outcome.PLACED:
         await state.clear()

@@ -43,14 +43,20 @@ async def send(
     return await event.bot.send_message(event.from_user.id, text, reply_markup=reply_markup)  # type: ignore[union-attr]
 
 
-async def retire(event: Event, message_id: int | None) -> None:
-    """Take the buttons off a message that is no longer the live one."""
+async def retire(event: Event, message_id: int | None, text: str | None = None) -> None:
+    """Take the buttons off a message that is no longer the live one; with `text`, that
+    text replaces it (an answered prompt becomes the record of the answer). Cosmetic: a
+    message Telegram no longer lets us edit stays as it is."""
     if message_id is None or event.bot is None or event.from_user is None:
         return
+    chat_id = event.from_user.id
     try:
-        await event.bot.edit_message_reply_markup(
-            chat_id=event.from_user.id, message_id=message_id, reply_markup=None
-        )
+        if text is None:
+            await event.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+        else:
+            await event.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id)
     except TelegramBadRequest as exc:
         logger.debug("could not retire message %s: %s", message_id, exc.message)
 
