@@ -122,14 +122,16 @@ class Access(BaseMiddleware):
 
 class KnownUsers(BaseMiddleware):
     """Every person gets a `users` row on their first update after start-up (orders and
-    notifications need it); later updates cost nothing. /start refreshes it anyway."""
+    notifications need it); later updates cost nothing, except /start, which refreshes it:
+    it is how someone who had blocked the bot comes back (and is marked active again)."""
 
     def __init__(self) -> None:
         self._known: set[int] = set()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         person: User | None = data.get("event_from_user")
-        if person is not None and person.id not in self._known:
+        starting = isinstance(event, Message) and (event.text or "").startswith("/start")
+        if person is not None and (starting or person.id not in self._known):
             await users.touch(
                 data["db"],
                 person.id,

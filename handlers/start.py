@@ -13,8 +13,6 @@ from bot.formatting import quote
 from bot.smmlaba import Panel
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, Noop
-from storage import users
-from storage.db import Database
 
 
 def build_router() -> Router:
@@ -46,16 +44,10 @@ def help_text() -> str:
     )
 
 
-async def start(message: Message, state: FSMContext, db: Database, panel: Panel | None) -> None:
+async def start(message: Message, state: FSMContext, panel: Panel | None) -> None:
+    # The KnownUsers middleware has just refreshed the person's row: /start always does.
     assert message.from_user is not None
     person = message.from_user
-    await users.touch(
-        db,
-        person.id,
-        chat_id=message.chat.id,
-        first_name=person.first_name,
-        telegram_language=person.language_code,
-    )
     await state.clear()
     greeting = _(
         "👋 Hi, {name}! I place orders on your SMMLaba account and tell you when they're done."
