@@ -10,7 +10,11 @@ added latency) in another; this one runs the Telegram emulator and the users. Tw
 Then a bare aiogram bot (no FSM, storage, catalog or panel) answers the same number of updates
 with the same kinds of Telegram calls: the floor of this stack on this machine.
 
-    python -m benchmarks.flow [--users 200] [--think-ms 1000]
+Three rounds of all that by default, each with a fresh bot, its own users and database: this
+machine is shared and a single round's figures moved by a factor of two from one minute to
+the next. The figures are medians over the rounds (`each_round` lists the main ones).
+
+    python -m benchmarks.flow [--users 200] [--think-ms 1000] [--rounds 3]
 
 Prints one JSON line last.
 """
@@ -214,66 +218,124 @@ async def panel_calls(url: str) -> int:
     return sum(calls.get(action, 0) for action in ("balance", "add", "check"))
 
 
-async def measure(users: int, think_ms: float) -> dict[str, Any]:
+@dataclass
+class Round:
+    """One round: the bot (throughput, then latency) and, right after, the bare bot."""
+
+    throughput: RunResult
+    latency: RunResult
+    floor: RunResult
+    bot_cpu: float
+    bare_cpu: float
+    panel_calls: int
+
+    @property
+    def ratio(self) -> float:
+        return self.updates_per_s / self.bare_per_s
+
+    @property
+    def updates_per_s(self) -> float:
+        return self.throughput.updates / self.throughput.seconds
+
+    @property
+    def bare_per_s(self) -> float:
+        return self.floor.updates / self.floor.seconds
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "updates_per_s": round(self.updates_per_s, 1),
+            "bare_updates_per_s": round(self.bare_per_s, 1),
+            "ratio_to_bare": round(self.ratio, 3),
+            "p99_ms": round(percentile(self.latency.latencies, 0.99) * 1000, 1),
+        }
+
+
+async def measure(users: int, think_ms: float, rounds: int) -> dict[str, Any]:
     emulator = TelegramEmulator()
     async with AsyncExitStack() as stack:
         panel_url, username, api_key = await start_panel(stack)
         telegram_url = await stack.enter_async_context(serve_telegram(emulator))
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        # Each round has users of its own: three groups of ids (bot throughput, bot latency,
+        # bare bot) per round.
+        firsts = [1_000_000 * (1 + n) for n in range(3 * rounds)]
         env = {
             "BOT_TOKEN": emulator.token,
             "TELEGRAM_API_URL": telegram_url,
             "SMMLABA_API_URL": panel_url,
             "SMMLABA_USERNAME": username,
             "SMMLABA_APIKEY": api_key,
-            "DATABASE_PATH": str(workdir / "bot.sqlite3"),
-            "ALLOWED_USERS": ",".join(
-                str(first + n) for first in (1_000_000, 2_000_000) for n in range(users)
-            ),
+            "ALLOWED_USERS": ",".join(str(first + n) for first in firsts for n in range(users)),
             "LOG_LEVEL": "WARNING",
         }
-        bot = await start_process(["-m", "bot", "run"], env, emulator)
-        try:
-            before = await panel_calls(panel_url)
-            cpu = cpu_seconds(bot.pid)
-            calls_mark = len(emulator.calls)
-            throughput = await run_users(emulator, FLOW, users, 1_000_000, 0)
-            calls_end = len(emulator.calls)
-            bot_cpu = cpu_seconds(bot.pid) - cpu
-            orders_calls = await panel_calls(panel_url) - before
-            latency = await run_users(emulator, FLOW, users, 2_000_000, think_ms)
-        finally:
-            await stop_process(bot)
-        payload = typical_payload(emulator.calls[calls_mark:calls_end])
-        env.update(payload)
-        bare = await start_process(["-m", "benchmarks.flow", "--bare-bot"], env, emulator)
-        try:
-            cpu = cpu_seconds(bare.pid)
-            floor = await run_users(emulator, BARE_FLOW, users, 3_000_000, 0)
-            bare_cpu = cpu_seconds(bare.pid) - cpu
-        finally:
-            await stop_process(bare)
-    updates_per_s = throughput.updates / throughput.seconds
-    bare_per_s = floor.updates / floor.seconds
+        done: list[Round] = []
+        payload: dict[str, str] = {}
+        for number in range(rounds):
+            first_bot, first_latency, first_bare = firsts[3 * number : 3 * number + 3]
+            # A fresh database: no open orders from earlier rounds for the tracker to check.
+            env["DATABASE_PATH"] = str(workdir / f"bot-{number}.sqlite3")
+            bot = await start_process(["-m", "bot", "run"], env, emulator)
+            try:
+                before = await panel_calls(panel_url)
+                cpu = cpu_seconds(bot.pid)
+                calls_mark = len(emulator.calls)
+                throughput = await run_users(emulator, FLOW, users, first_bot, 0)
+                calls_end = len(emulator.calls)
+                bot_cpu = cpu_seconds(bot.pid) - cpu
+                orders_calls = await panel_calls(panel_url) - before
+                latency = await run_users(emulator, FLOW, users, first_latency, think_ms)
+            finally:
+                await stop_process(bot)
+            payload = payload or typical_payload(emulator.calls[calls_mark:calls_end])
+            bare = await start_process(
+                ["-m", "benchmarks.flow", "--bare-bot"], env | payload, emulator
+            )
+            try:
+                cpu = cpu_seconds(bare.pid)
+                floor = await run_users(emulator, BARE_FLOW, users, first_bare, 0)
+                bare_cpu = cpu_seconds(bare.pid) - cpu
+            finally:
+                await stop_process(bare)
+            done.append(Round(throughput, latency, floor, bot_cpu, bare_cpu, orders_calls))
+    # The machine is shared: each figure is the median over the rounds (the ratio is taken
+    # within each round, bot and bare bot measured minutes apart at most).
+    latencies = [value for r in done for value in r.latency.latencies]
+    by_step: dict[str, list[float]] = {}
+    for r in done:
+        for step, values in r.latency.by_step.items():
+            by_step.setdefault(step, []).extend(values)
+    updates = sum(r.throughput.updates for r in done)
     return {
         "users": users,
-        "updates": throughput.updates,
-        "updates_per_s": round(updates_per_s, 1),
-        "bare_updates_per_s": round(bare_per_s, 1),
-        "ratio_to_bare": round(updates_per_s / bare_per_s, 3),
-        "telegram_calls_per_update": round(throughput.telegram_calls / throughput.updates, 2),
-        "bare_telegram_calls_per_update": round(floor.telegram_calls / floor.updates, 2),
+        "rounds": rounds,
+        "updates": done[0].throughput.updates,  # per run
+        "updates_per_s": round(statistics.median(r.updates_per_s for r in done), 1),
+        "bare_updates_per_s": round(statistics.median(r.bare_per_s for r in done), 1),
+        "ratio_to_bare": round(statistics.median(r.ratio for r in done), 3),
+        "telegram_calls_per_update": round(
+            sum(r.throughput.telegram_calls for r in done) / updates, 2
+        ),
+        "bare_telegram_calls_per_update": round(
+            sum(r.floor.telegram_calls for r in done) / sum(r.floor.updates for r in done), 2
+        ),
         "bare_payload": {key.lower(): int(value) for key, value in payload.items()},
-        "p50_ms": round(statistics.median(latency.latencies) * 1000, 1),
-        "p99_ms": round(percentile(latency.latencies, 0.99) * 1000, 1),
-        "throughput_p99_ms": round(percentile(throughput.latencies, 0.99) * 1000, 1),
-        "bot_cpu_ms_per_update": round(bot_cpu / throughput.updates * 1000, 2),
-        "bare_cpu_ms_per_update": round(bare_cpu / floor.updates * 1000, 2),
-        "panel_calls_per_order": round(orders_calls / users, 2),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(
+            statistics.median(percentile(r.latency.latencies, 0.99) for r in done) * 1000, 1
+        ),
+        "p99_ms_all_rounds": round(percentile(latencies, 0.99) * 1000, 1),
+        "throughput_p99_ms": round(
+            statistics.median(percentile(r.throughput.latencies, 0.99) for r in done) * 1000, 1
+        ),
+        "bot_cpu_ms_per_update": round(sum(r.bot_cpu for r in done) / updates * 1000, 2),
+        "bare_cpu_ms_per_update": round(
+            sum(r.bare_cpu for r in done) / sum(r.floor.updates for r in done) * 1000, 2
+        ),
+        "panel_calls_per_order": round(sum(r.panel_calls for r in done) / (users * rounds), 2),
         "step_p99_ms": {
-            step: round(percentile(values, 0.99) * 1000, 1)
-            for step, values in latency.by_step.items()
+            step: round(percentile(values, 0.99) * 1000, 1) for step, values in by_step.items()
         },
+        "each_round": [r.figures() for r in done],
         "spec_violations": len(emulator.violations),
     }
 
@@ -339,12 +401,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--think-ms", type=float, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="figures are medians over rounds")
     parser.add_argument("--bare-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_bot:
         run_bare_bot()
         return
-    print(json.dumps(asyncio.run(measure(args.users, args.think_ms)), ensure_ascii=False))
+    figures = asyncio.run(measure(args.users, args.think_ms, args.rounds))
+    print(json.dumps(figures, ensure_ascii=False))
 
 
 if __name__ == "__main__":
