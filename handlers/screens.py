@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -57,7 +57,7 @@ async def retire(event: Event, message_id: int | None, text: str | None = None) 
             )
         else:
             await event.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id)
-    except TelegramBadRequest as exc:
+    except TelegramAPIError as exc:  # whatever went wrong, the step itself goes on
         logger.debug("could not retire message %s: %s", message_id, exc.message)
 
 

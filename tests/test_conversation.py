@@ -562,6 +562,21 @@ async def test_an_unexpected_failure_is_logged_and_explained(
     assert "Choose a platform" in menu.text
 
 
+async def test_a_prompt_that_cannot_be_edited_does_not_stop_the_order(harness: BotHarness) -> None:
+    # Turning the answered prompt into "✓ Link: ..." is cosmetic: Telegram refusing it (a
+    # 500 here) must not cost the step.
+    anna = harness.user(501, "Anna")
+    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
+    prompt = anna.last_message
+    harness.emulator.fail_next("editMessageText", 500)
+    await anna.send("https://instagram.com/p/x")
+    assert "Step 2 of 2" in anna.last_message.text
+    assert "Step 1 of 2" in prompt.text  # left as it was
+    await anna.send("1000")
+    await anna.press("✅ Confirm")
+    assert "placed" in anna.last_message.text
+
+
 # -- search ------------------------------------------------------------------------------
 
 
