@@ -28,6 +28,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.accounts import Accounts
+from bot.balances import BalancesAhead
 from bot.config import Settings
 from bot.health import PanelHealth
 from bot.i18n import UserLocale, build_i18n
@@ -123,7 +124,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
     throttle = Throttle(services.settings.throttle_per_second, services.settings.throttle_burst)
     access = Access(services.settings)
     known_users = KnownUsers()
-    panel_account = PanelAccount(services.accounts)
+    panel_account = PanelAccount(services.accounts, BalancesAhead())
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(throttle)
         observer.outer_middleware(access)

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import Accounts
+from bot.balances import BalancesAhead
 from bot.config import Settings
 from bot.ratelimit import TokenBucket
 from handlers import keyboards, screens
@@ -144,19 +145,25 @@ class KnownUsers(BaseMiddleware):
 
 
 class PanelAccount(BaseMiddleware):
-    """Puts the person's panel account in the handler data: `panel`, `catalog` and `account`
-    (its name, which orders record), all None when they have none yet."""
+    """Puts the person's panel account in the handler data: `panel`, `catalog`, `account`
+    (its name, which orders record) and `balance` (theirs on it, as the order wizard asks
+    for it), all None when they have none yet."""
 
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, balances: BalancesAhead) -> None:
         self._accounts = accounts
+        self._balances = balances
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         person: User | None = data.get("event_from_user")
         account = None if person is None else self._accounts.for_user(person.id)
         data["panel_account"] = account
-        data["panel"] = None if account is None else account.panel
-        data["catalog"] = None if account is None else account.catalog
-        data["account"] = None if account is None else account.name
+        if person is None or account is None:
+            data["panel"] = data["catalog"] = data["account"] = data["balance"] = None
+        else:
+            data["panel"] = account.panel
+            data["catalog"] = account.catalog
+            data["account"] = account.name
+            data["balance"] = self._balances.of(person.id, account.panel)
         return await handler(event, data)
 
 

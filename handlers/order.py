@@ -20,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel, ValidationError
 
 from bot import ordering
+from bot.balances import Balance
 from bot.catalog import Catalog, CatalogSnapshot
 from bot.config import Settings
 from bot.formatting import money, number, quote, short
@@ -162,10 +163,13 @@ async def show_prompt(
     fields: list[FieldSpec],
     data: WizardData,
     *,
+    balance: Balance,
     warning: str = "",
     new_message: bool = False,
 ) -> None:
     await state.set_state(OrderWizard.entering)
+    if data.editing or data.step == len(fields) - 1:
+        balance.ask()  # the confirmation comes next: its balance is on the way meanwhile
     spec = fields[data.step]
     text = prompt_text(service, fields, data, warning)
     markup = keyboards.prompt(spec, has_value=spec.param in data.values)
@@ -183,7 +187,7 @@ async def begin(
     catalog: Catalog,
     state: FSMContext,
     callback_answer: CallbackAnswer,
-    panel: Panel,
+    balance: Balance,
     settings: Settings,
 ) -> None:
     snapshot = await catalog.snapshot()
@@ -191,7 +195,7 @@ async def begin(
     if service is None:
         await screens.expired(callback, callback_answer)
         return
-    await start_wizard(callback, state, service, {}, panel=panel, settings=settings)
+    await start_wizard(callback, state, service, {}, balance=balance, settings=settings)
 
 
 async def start_wizard(
@@ -200,14 +204,14 @@ async def start_wizard(
     service: Service,
     values: dict[str, str],
     *,
-    panel: Panel,
+    balance: Balance,
     settings: Settings,
 ) -> None:
     """Begin an order for `service`; with `values` (Order again) go straight to the check."""
     fields = fields_of(service)
     data = WizardData(service=service.id, values=dict(values))
     await state.set_data(data.model_dump())
-    await review(event, state, service, fields, data, panel=panel, settings=settings)
+    await review(event, state, service, fields, data, balance=balance, settings=settings)
 
 
 async def advance(
@@ -217,16 +221,25 @@ async def advance(
     fields: list[FieldSpec],
     data: WizardData,
     *,
-    panel: Panel,
+    balance: Balance,
     settings: Settings,
     new_message: bool,
 ) -> None:
     if not data.editing and data.step + 1 < len(fields):
         data.step += 1
-        await show_prompt(event, state, service, fields, data, new_message=new_message)
+        await show_prompt(
+            event, state, service, fields, data, balance=balance, new_message=new_message
+        )
         return
     await review(
-        event, state, service, fields, data, panel=panel, settings=settings, new_message=new_message
+        event,
+        state,
+        service,
+        fields,
+        data,
+        balance=balance,
+        settings=settings,
+        new_message=new_message,
     )
 
 
@@ -235,7 +248,7 @@ async def entering_step(
     callback_data: Step,
     state: FSMContext,
     catalog: Catalog,
-    panel: Panel,
+    balance: Balance,
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -249,10 +262,10 @@ async def entering_step(
         await cancelled(callback, state)
     elif action == "back":
         if data.editing:
-            await review(callback, state, service, fields, data, panel=panel, settings=settings)
+            await review(callback, state, service, fields, data, balance=balance, settings=settings)
         elif data.step > 0:
             data.step -= 1
-            await show_prompt(callback, state, service, fields, data)
+            await show_prompt(callback, state, service, fields, data, balance=balance)
         else:
             await state.clear()
             snapshot = await catalog.snapshot()
@@ -275,7 +288,7 @@ async def entering_step(
             service,
             fields,
             data,
-            panel=panel,
+            balance=balance,
             settings=settings,
             new_message=False,
         )
@@ -287,7 +300,7 @@ async def entering_step(
             service,
             fields,
             data,
-            panel=panel,
+            balance=balance,
             settings=settings,
             new_message=False,
         )
@@ -298,7 +311,7 @@ async def entering_step(
             service,
             fields,
             data,
-            panel=panel,
+            balance=balance,
             settings=settings,
             new_message=False,
         )
@@ -307,7 +320,7 @@ async def entering_step(
 
 
 async def typed_value(
-    message: Message, state: FSMContext, catalog: Catalog, panel: Panel, settings: Settings
+    message: Message, state: FSMContext, catalog: Catalog, balance: Balance, settings: Settings
 ) -> None:
     data = await load(state)
     found = await service_of(message, data, catalog, state)
@@ -321,7 +334,14 @@ async def typed_value(
         await asyncio.gather(
             screens.retire(message, data.live),
             show_prompt(
-                message, state, service, fields, data, warning=str(problem), new_message=True
+                message,
+                state,
+                service,
+                fields,
+                data,
+                balance=balance,
+                warning=str(problem),
+                new_message=True,
             ),
         )
         return
@@ -331,7 +351,14 @@ async def typed_value(
     await asyncio.gather(
         screens.retire(message, data.live, f"✓ {quote(spec.label)}: {shown(spec, value)}"),
         advance(
-            message, state, service, fields, data, panel=panel, settings=settings, new_message=True
+            message,
+            state,
+            service,
+            fields,
+            data,
+            balance=balance,
+            settings=settings,
+            new_message=True,
         ),
     )
 
@@ -374,7 +401,7 @@ async def review(
     fields: list[FieldSpec],
     data: WizardData,
     *,
-    panel: Panel,
+    balance: Balance,
     settings: Settings,
     new_message: bool = False,
 ) -> None:
@@ -384,16 +411,23 @@ async def review(
         data.step, warning = problem
         data.editing = False
         await show_prompt(
-            event, state, service, fields, data, warning=warning, new_message=new_message
+            event,
+            state,
+            service,
+            fields,
+            data,
+            balance=balance,
+            warning=warning,
+            new_message=new_message,
         )
         return
     data.editing = False
     data.token = secrets.token_urlsafe(12)
     try:
-        balance: Decimal | None = await panel.balance()
+        funds: Decimal | None = await balance.get()
     except PanelException:
-        balance = None
-    text = confirmation_text(service, fields, data.values, balance, settings.panel_currency)
+        funds = None
+    text = confirmation_text(service, fields, data.values, funds, settings.panel_currency)
     markup = keyboards.confirmation(data.token)
     message = await (
         screens.send(event, text, markup) if new_message else screens.show(event, text, markup)
@@ -443,7 +477,7 @@ async def confirming_step(
     callback_data: Step,
     state: FSMContext,
     catalog: Catalog,
-    panel: Panel,
+    balance: Balance,
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -461,7 +495,7 @@ async def confirming_step(
             callback, _("Which value do you want to change?"), keyboards.change(fields)
         )
     elif action == "review":
-        await review(callback, state, service, fields, data, panel=panel, settings=settings)
+        await review(callback, state, service, fields, data, balance=balance, settings=settings)
     elif action in ("field", "fix"):
         if action == "fix":
             index = next(i for i, spec in enumerate(fields) if spec.param == data.refused)
@@ -469,7 +503,7 @@ async def confirming_step(
             await screens.expired(callback, callback_answer)
             return
         data.step, data.editing, data.token = index, True, None
-        await show_prompt(callback, state, service, fields, data)
+        await show_prompt(callback, state, service, fields, data, balance=balance)
     else:
         await screens.expired(callback, callback_answer)
 

@@ -16,10 +16,11 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import Accounts
+from bot.balances import Balance
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.formatting import money, number, progress_bar, quote, short
-from bot.smmlaba import Panel, PanelError, PanelException
+from bot.smmlaba import PanelError, PanelException
 from bot.tracker import Tracker
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, OrderCard, OrdersPage
@@ -208,7 +209,7 @@ async def again(
     callback_data: OrderCard,
     db: Database,
     catalog: Catalog | None,
-    panel: Panel | None,
+    balance: Balance | None,
     settings: Settings,
     state: FSMContext,
     callback_answer: CallbackAnswer,
@@ -216,7 +217,7 @@ async def again(
     order = await owned(callback, db, callback_data.order, callback_answer)
     if order is None:
         return
-    if catalog is None or panel is None:
+    if catalog is None or balance is None:
         await ask_to_connect(callback)
         return
     snapshot = await catalog.snapshot()
@@ -224,7 +225,7 @@ async def again(
     if service is None:
         callback_answer.text = _("This service is no longer offered.")
         return
-    await start_wizard(callback, state, service, order.params, panel=panel, settings=settings)
+    await start_wizard(callback, state, service, order.params, balance=balance, settings=settings)
 
 
 async def mute(

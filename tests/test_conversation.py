@@ -163,6 +163,8 @@ async def test_order_with_link_and_amount(harness: BotHarness) -> None:
     result = anna.last_message
     assert "✅ Order #7000000 placed · 0.125 RUB" in result.text
     assert result.button_labels == ["📦 View order"]
+    # The balance was asked for while the amount was typed, and only then.
+    assert harness.panel_calls("balance") == 1
     assert check.button_labels == []  # the confirmation can't be pressed again
     request = harness.panel.requests[-1]
     assert (request.action, request.fields) == (
