@@ -564,10 +564,16 @@ async def confirm(
         ),
         first_check_in=settings.check_interval_seconds,
     )
-    # The confirmation loses its buttons while the outcome is told.
+    if placement.outcome is Outcome.ALREADY:
+        callback_answer.text = _("This order was already sent.")
+        await screens.retire(callback, data.live)
+        return
+    # The tap is answered, and the confirmation loses its buttons, while the outcome is told.
+    callback_answer.disable()
     await asyncio.gather(
+        screens.answer(callback),
         screens.retire(callback, data.live),
-        tell(callback, state, data, fields, placement, callback_answer, settings.panel_currency),
+        tell(callback, state, data, fields, placement, settings.panel_currency),
     )
 
 
@@ -577,7 +583,6 @@ async def tell(
     data: WizardData,
     fields: list[FieldSpec],
     placement: ordering.Placement,
-    callback_answer: CallbackAnswer,
     currency: str,
 ) -> None:
     """What became of the order: placed, refused (back to the field concerned), or unknown."""
@@ -616,5 +621,3 @@ async def tell(
             ),
             keyboards.to_menu(),
         )
-    else:
-        callback_answer.text = _("This order was already sent.")

@@ -43,6 +43,12 @@ async def send(
     return await event.bot.send_message(event.from_user.id, text, reply_markup=reply_markup)  # type: ignore[union-attr]
 
 
+async def answer(callback: CallbackQuery) -> None:
+    """Stop the tapped button's spinner, for a handler that does so itself (alongside its
+    screen) rather than leave it to CallbackAnswerMiddleware, after it."""
+    await callback.answer()
+
+
 async def retire(event: Event, message_id: int | None, text: str | None = None) -> None:
     """Take the buttons off a message that is no longer the live one; with `text`, that
     text replaces it (an answered prompt becomes the record of the answer). Cosmetic: a
