@@ -39,8 +39,10 @@ class BalancesAhead:
     def ask(self, user_id: int, panel: Panel) -> None:
         now = self._clock()
         earlier = self._asked.get(user_id)
-        if earlier is not None and earlier.panel is panel and self._fresh(earlier):
-            return
+        if earlier is not None:
+            if earlier.panel is panel and self._fresh(earlier):
+                return
+            earlier.answer.cancel()  # of no use now, and nothing else holds it
         self._forget_stale(now)
         answer = asyncio.create_task(panel.balance())
         # Whoever takes it sees a failure; one nobody takes must not be reported as lost.
@@ -49,9 +51,11 @@ class BalancesAhead:
 
     async def take(self, user_id: int, panel: Panel) -> Decimal:
         asked = self._asked.pop(user_id, None)
-        if asked is not None and asked.panel is panel and self._fresh(asked):
-            with contextlib.suppress(PanelException):  # asked again below
-                return await asyncio.shield(asked.answer)
+        if asked is not None:
+            if asked.panel is panel and self._fresh(asked):
+                with contextlib.suppress(PanelException):  # asked again below
+                    return await asyncio.shield(asked.answer)
+            asked.answer.cancel()
         return await panel.balance()
 
     def _fresh(self, asked: _Asked) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import pytest
@@ -21,6 +21,16 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (2 s at most) for what a request asked ahead does in the background."""
+    for _ in range(200):
+        if condition():
+            await asyncio.sleep(0.05)  # and for its answer to be read
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the request asked ahead did not happen")
 
 
 @pytest.fixture
@@ -49,8 +59,9 @@ async def test_an_answer_older_than_fresh_for_is_asked_again(
     clock = Clock()
     balance = BalancesAhead(fresh_for=20, clock=clock).of(501, alices)
     balance.ask()
-    clock.now += 21  # the person took their time over the last value
+    await until(lambda: panel.calls["balance"] == 1)  # answered: 1000
     panel.accounts[ALICE].balance = Decimal("7.5")
+    clock.now += 21  # the person took their time over the last value
     assert await balance.get() == Decimal("7.5")
     assert panel.calls["balance"] == 2
 
@@ -59,11 +70,7 @@ async def test_a_failed_answer_is_asked_again(alices: SmmLabaClient, panel: Sand
     balance = BalancesAhead(clock=Clock()).of(501, alices)
     panel.set_faults(html_rate=1.0, actions=["balance"])
     balance.ask()
-    for _ in range(200):  # until the request asked ahead has given up
-        if panel.calls["balance"] == FAST_RETRY.attempts:
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
+    await until(lambda: panel.calls["balance"] == FAST_RETRY.attempts)  # it has given up
     panel.set_faults()
     assert await balance.get() == Decimal("1000")
     assert panel.calls["balance"] == FAST_RETRY.attempts + 1
