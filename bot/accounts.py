@@ -103,7 +103,6 @@ class Accounts:
         return self._client(username, SecretStr(api_key))
 
     async def link(self, user_id: int, username: str, api_key: str) -> Account:
-        self._redactor.add(api_key)
         await users.set_panel_account(self._db, user_id, username, self._box.seal(user_id, api_key))
         account = self._account(username, SecretStr(api_key), personal=True)
         account.catalog.use(account.panel)

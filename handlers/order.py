@@ -276,35 +276,7 @@ async def entering_step(
                 card_text(service, settings),
                 keyboards.service_card(service, platform, category),
             )
-    elif (
-        action == "pick"
-        and spec.kind is FieldKind.CHOICE
-        and 0 <= callback_data.index < len(spec.choices)
-    ):
-        data.values[spec.param] = spec.choices[callback_data.index]
-        await advance(
-            callback,
-            state,
-            service,
-            fields,
-            data,
-            balance=balance,
-            settings=settings,
-            new_message=False,
-        )
-    elif action == "skip" and not spec.required:
-        data.values.pop(spec.param, None)
-        await advance(
-            callback,
-            state,
-            service,
-            fields,
-            data,
-            balance=balance,
-            settings=settings,
-            new_message=False,
-        )
-    elif action == "keep" and spec.param in data.values:
+    elif answered(spec, callback_data, data.values):
         await advance(
             callback,
             state,
@@ -317,6 +289,20 @@ async def entering_step(
         )
     else:
         await screens.expired(callback, callback_answer)
+
+
+def answered(spec: FieldSpec, button: Step, values: dict[str, str]) -> bool:
+    """Apply a prompt's button (a choice, Skip, Keep) to `values`; False if it does not fit
+    the prompt (an old button, or forged)."""
+    if button.action == "pick" and spec.kind is FieldKind.CHOICE:
+        if not 0 <= button.index < len(spec.choices):
+            return False
+        values[spec.param] = spec.choices[button.index]
+        return True
+    if button.action == "skip" and not spec.required:
+        values.pop(spec.param, None)
+        return True
+    return button.action == "keep" and spec.param in values
 
 
 async def typed_value(

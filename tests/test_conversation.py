@@ -36,6 +36,14 @@ async def start_order(user: SimulatedUser, platform: str, category: str, service
     await user.press("🛒 Order this")
 
 
+async def place_likes(user: SimulatedUser, link: str, amount: str) -> None:
+    """A whole order of Instagram Likes, confirmed."""
+    await start_order(user, "Instagram", "Likes", "Instagram Likes")
+    await user.send(link)
+    await user.send(amount)
+    await user.press("✅ Confirm")
+
+
 def placed_orders(harness: BotHarness) -> int:
     return harness.panel_calls("add")
 
@@ -499,10 +507,7 @@ async def test_a_service_gone_from_the_catalog_ends_the_wizard_cleanly(harness: 
 
 async def test_someone_elses_order_is_never_shown(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
-    await anna.send("https://instagram.com/p/secret-post")
-    await anna.send("100")
-    await anna.press("✅ Confirm")
+    await place_likes(anna, "https://instagram.com/p/secret-post", "100")
     assert harness.services is not None
     [order] = await orders.list_for_user(harness.services.db, 501, limit=1)
 
@@ -626,10 +631,7 @@ async def test_a_command_while_search_waits_for_words_is_a_command(harness: BotH
 
 async def test_my_orders_card_refresh_and_order_again(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
-    await anna.send("https://instagram.com/p/x")
-    await anna.send("1000")
-    await anna.press("✅ Confirm")
+    await place_likes(anna, "https://instagram.com/p/x", "1000")
     await anna.press("📦 View order")
     card = anna.last_message
     assert "Order #7000000" in card.text
@@ -663,10 +665,7 @@ async def test_refresh_reads_status_codes_as_configured(
     bot = make_bot(smmlaba_status_map={"1": "in_progress"})
     async with bot.running():
         anna = bot.user(501, "Anna")
-        await start_order(anna, "Instagram", "Likes", "Instagram Likes")
-        await anna.send("https://instagram.com/p/x")
-        await anna.send("1000")
-        await anna.press("✅ Confirm")
+        await place_likes(anna, "https://instagram.com/p/x", "1000")
         await anna.press("📦 View order")
         assert panel.order_status("7000000")[0] == 1
         await anna.press("🔄 Refresh")
@@ -676,10 +675,7 @@ async def test_refresh_reads_status_codes_as_configured(
 async def test_my_orders_pages(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
     for _ in range(7):
-        await start_order(anna, "Instagram", "Likes", "Instagram Likes")
-        await anna.send("https://instagram.com/p/x")
-        await anna.send("100")
-        await anna.press("✅ Confirm")
+        await place_likes(anna, "https://instagram.com/p/x", "100")
     await anna.send("/orders")
     assert "page 1/2" in anna.last_message.text
     assert "#7000006" in anna.last_message.text
