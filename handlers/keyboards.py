@@ -57,9 +57,15 @@ def pages(count: int, per_page: int = PER_PAGE) -> int:
     return max(1, -(-count // per_page))
 
 
-def page_slice(items: Sequence[T], page: int, per_page: int = PER_PAGE) -> Sequence[T]:
-    page = min(max(page, 0), pages(len(items), per_page) - 1)
-    return items[page * per_page : (page + 1) * per_page]
+def page_of(
+    items: Sequence[T], page: int, per_page: int = PER_PAGE
+) -> tuple[Sequence[T], int, int]:
+    """(the items on `page`, that page, the number of pages): a page out of range (a stale
+    button after the catalog shrank) shows the nearest one. Only the visible items become
+    buttons: a category may hold hundreds of services."""
+    total = pages(len(items), per_page)
+    page = min(max(page, 0), total - 1)
+    return items[page * per_page : (page + 1) * per_page], page, total
 
 
 def pager(
@@ -149,14 +155,13 @@ def to_menu() -> InlineKeyboardMarkup:
 
 
 def platforms(snapshot: CatalogSnapshot, page: int) -> InlineKeyboardMarkup:
+    shown, page, total = page_of(snapshot.platforms, page)
     items = [
-        button(label(f"{p.name} ({p.service_count})"), PlatformPage(platform=p.key))
-        for p in snapshot.platforms
+        button(label(f"{p.name} ({p.service_count})"), PlatformPage(platform=p.key)) for p in shown
     ]
-    total = pages(len(items))
     return markup(
         [
-            *grid(page_slice(items, page), 2),
+            *grid(items, 2),
             pager(page, total, lambda n: Platforms(page=n)),
             [button(_("⬅️ Back"), Menu(to="home")), button(_("✖️ Cancel"), Menu(to="home"))],
         ]
@@ -164,32 +169,32 @@ def platforms(snapshot: CatalogSnapshot, page: int) -> InlineKeyboardMarkup:
 
 
 def categories(platform: Platform, page: int) -> InlineKeyboardMarkup:
+    shown, page, total = page_of(platform.categories, page)
     items = [
         button(
             label(f"{c.name} ({len(c.services)})"),
             CategoryPage(platform=platform.key, category=c.key),
         )
-        for c in platform.categories
+        for c in shown
     ]
     return markup(
         [
-            *grid(page_slice(items, page), 2),
-            pager(page, pages(len(items)), lambda n: PlatformPage(platform=platform.key, page=n)),
+            *grid(items, 2),
+            pager(page, total, lambda n: PlatformPage(platform=platform.key, page=n)),
             back_cancel(Platforms()),
         ]
     )
 
 
 def services(platform: Platform, category: Category, page: int) -> InlineKeyboardMarkup:
-    items = [
-        button(label(s.name), ServiceCard(service=service_key(s.id))) for s in category.services
-    ]
+    shown, page, total = page_of(category.services, page)
+    items = [button(label(s.name), ServiceCard(service=service_key(s.id))) for s in shown]
     return markup(
         [
-            *grid(page_slice(items, page), 1),
+            *grid(items, 1),
             pager(
                 page,
-                pages(len(items)),
+                total,
                 lambda n: CategoryPage(platform=platform.key, category=category.key, page=n),
             ),
             back_cancel(PlatformPage(platform=platform.key)),

@@ -14,7 +14,7 @@ import pytest
 from bot.sandbox.catalog import builtin_catalog, synthetic_catalog
 from bot.sandbox.panel import SandboxPanel
 from bot.sandbox.telegram import SimulatedUser
-from handlers.callbacks import OrderCard, ServiceCard, Step
+from handlers.callbacks import CategoryPage, OrderCard, ServiceCard, Step
 from storage import orders
 from storage.orders import OrderState
 from tests.conftest import ALICE, BotFactory
@@ -147,6 +147,16 @@ async def test_long_lists_page(harness: BotHarness) -> None:
     assert "You'll be asked for" in anna.last_message.text
     for label in anna.last_message.button_labels:
         assert len(label) <= 30
+    await anna.press("⬅️ Back")
+    # A page past the end (a pager button kept while the catalog shrank) shows the last one.
+    forward = anna.last_message.find_button("▶️")
+    assert forward is not None
+    assert forward.callback_data is not None
+    beyond = CategoryPage.unpack(forward.callback_data).model_copy(update={"page": 99})
+    await anna.press_data(beyond.pack())
+    last_page = anna.last_message.button_labels
+    assert "6/6" in last_page
+    assert "▶️" not in last_page
 
 
 # -- full orders of differently shaped services ------------------------------------------
