@@ -9,12 +9,15 @@ from handlers import account, admin, catalog, connect, errors, order, orders, se
 
 def build_routers() -> list[Router]:
     """Fresh routers on every call: a router can belong to one dispatcher only, and tests build
-    many dispatchers in one process. The order matters: commands first, the fallbacks last."""
+    many dispatchers in one process. Each router's filters are disjoint from the others' (own
+    callback prefixes, own states, commands kept out of typed values), so their order only
+    decides cost: aiogram tries routers in turn, so the ones most updates are for (ordering,
+    browsing) come first. The fallbacks must stay last."""
     return [
+        order.build_router(),
+        catalog.build_router(),
         start.build_router(),
         connect.build_router(),
-        catalog.build_router(),
-        order.build_router(),
         orders.build_router(),
         account.build_router(),
         settings.build_router(),
