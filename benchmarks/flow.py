@@ -60,12 +60,17 @@ BARE_FLOW = [(kind, "Next" if kind == "press" else text) for kind, text in FLOW]
 
 @dataclass
 class Tracker:
-    """Knows when the bot has answered an update: a button press is answered by its
-    answerCallbackQuery (sent last), a message by the next sendMessage to that chat."""
+    """Knows when the bot has answered an update. The person sees the answer with the first
+    request that completes it: a button press's answerCallbackQuery, a message's next
+    sendMessage to that chat. An update is fully answered by the last request the bot makes
+    to that chat for it (the outcome, the old prompt's retired buttons...): that is what
+    latency measures, read when the person has thought and is about to act again."""
 
     emulator: TelegramEmulator
     pending_queries: dict[str, asyncio.Future[float]] = field(default_factory=dict)
     pending_chats: dict[int, asyncio.Future[float]] = field(default_factory=dict)
+    query_users: dict[str, int] = field(default_factory=dict)
+    last_call: dict[int, float] = field(default_factory=dict)  # chat -> its latest request
     latencies: list[float] = field(default_factory=list)
     by_step: dict[str, list[float]] = field(default_factory=dict)
 
@@ -76,13 +81,21 @@ class Tracker:
         now = time.monotonic()
         future: asyncio.Future[float] | None = None
         if method == "answerCallbackQuery":
-            future = self.pending_queries.pop(params["callback_query_id"], None)
-        elif method == "sendMessage":
-            future = self.pending_chats.pop(params["chat_id"], None)
+            query = params["callback_query_id"]
+            future = self.pending_queries.pop(query, None)
+            chat = self.query_users.pop(query, None)
+        else:
+            chat = params.get("chat_id")
+        if isinstance(chat, int):
+            self.last_call[chat] = now
+            if method == "sendMessage":
+                future = self.pending_chats.pop(chat, None)
         if future is not None and not future.done():
             future.set_result(now)
 
-    async def step(self, user: SimulatedUser, kind: str, text: str) -> None:
+    async def step(self, user: SimulatedUser, kind: str, text: str) -> float | None:
+        """Send the update and wait until the person sees the answer; returns the update's
+        delivery time to the bot."""
         done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         # Registered before the bot could possibly answer: nothing below awaits in between.
         if kind == "send":
@@ -92,12 +105,19 @@ class Tracker:
             update_id = await user.press(text, wait=False)
             update = self.emulator.pending_update(update_id)
             assert update is not None
-            self.pending_queries[update["callback_query"]["id"]] = done
-        answered = await asyncio.wait_for(done, 30)
-        delivered = self.emulator.delivered_at(update_id)
+            query = update["callback_query"]["id"]
+            self.pending_queries[query] = done
+            self.query_users[query] = user.id
+        await asyncio.wait_for(done, 30)
+        return self.emulator.delivered_at(update_id)
+
+    def record(self, user: SimulatedUser, text: str, delivered: float | None) -> None:
+        """The update's latency: from its delivery to the bot's last request to the chat so
+        far."""
         if delivered is not None:
-            self.latencies.append(answered - delivered)
-            self.by_step.setdefault(text[:24], []).append(answered - delivered)
+            latency = self.last_call[user.id] - delivered
+            self.latencies.append(latency)
+            self.by_step.setdefault(text[:24], []).append(latency)
 
 
 @dataclass
@@ -125,9 +145,10 @@ async def run_users(
         if think_ms:
             await asyncio.sleep(rng.uniform(0, think_ms) / 1000)
         for kind, text in flow:
-            await tracker.step(user, kind, text)
+            delivered = await tracker.step(user, kind, text)
             if think_ms:
                 await asyncio.sleep(rng.uniform(0.5, 1.5) * think_ms / 1000)
+            tracker.record(user, text, delivered)
 
     started = time.monotonic()
     await asyncio.gather(*(one(first_id + n) for n in range(users)))
