@@ -55,7 +55,10 @@ FLOW: list[tuple[str, str]] = [
     ("send", "250"),
     ("press", "✅ Confirm"),
 ]
-BARE_FLOW = [(kind, "Next" if kind == "press" else text) for kind, text in FLOW]
+# The bare bot's buttons: "Done" (the last press, like Confirm) answers with three calls.
+BARE_FLOW = [(kind, "Next" if kind == "press" else text) for kind, text in FLOW[:-1]] + [
+    ("press", "Done")
+]
 
 
 @dataclass
@@ -170,7 +173,7 @@ def typical_payload(calls: list[Call]) -> dict[str, str]:
             buttons.append(sum(len(row) for row in rows))
     return {
         "BARE_TEXT_CHARS": str(round(statistics.mean(texts or [10]))),
-        "BARE_BUTTONS": str(max(1, round(statistics.mean(buttons or [1])))),
+        "BARE_BUTTONS": str(max(2, round(statistics.mean(buttons or [2])))),
     }
 
 
@@ -370,16 +373,26 @@ def run_bare_bot() -> None:
 
     from aiogram import Bot, Dispatcher
     from aiogram.client.telegram import TelegramAPIServer
-    from aiogram.filters import CommandStart
+    from aiogram.filters import CommandStart, Filter
     from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
     from bot.telegram_session import BotSession
     from handlers.filters import TypedText
 
+    class DataIs(Filter):
+        def __init__(self, data: str) -> None:
+            self.data = data
+
+        async def __call__(self, callback: CallbackQuery) -> bool:
+            return callback.data == self.data
+
     filler = "x" * int(os.environ.get("BARE_TEXT_CHARS", "10"))
-    buttons = [InlineKeyboardButton(text="Next", callback_data="next")] + [
+    buttons = [
+        InlineKeyboardButton(text="Next", callback_data="next"),
+        InlineKeyboardButton(text="Done", callback_data="done"),
+    ] + [
         InlineKeyboardButton(text=f"Option {n}", callback_data=f"o:{n}:a1b2c3d4")
-        for n in range(1, int(os.environ.get("BARE_BUTTONS", "1")))
+        for n in range(2, int(os.environ.get("BARE_BUTTONS", "2")))
     ]
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -402,12 +415,21 @@ def run_bare_bot() -> None:
         await callback.message.edit_text(f"Screen {callback.id} {filler}", reply_markup=keyboard)
         await callback.answer()
 
+    async def done(callback: CallbackQuery, bot: Bot) -> None:
+        """Confirm's three calls: the buttons retired, the outcome sent, the tap answered
+        (last, so the run counts all three)."""
+        assert isinstance(callback.message, Message)
+        await callback.message.edit_reply_markup(reply_markup=None)
+        await bot.send_message(callback.from_user.id, f"Done {callback.id} {filler}")
+        await callback.answer()
+
     handlers: list[tuple[Callable[..., Awaitable[None]], Any]] = [
         (command, CommandStart()),
         (typed, TypedText()),
     ]
     for handler, condition in handlers:
         dispatcher.message.register(handler, condition)
+    dispatcher.callback_query.register(done, DataIs("done"))
     dispatcher.callback_query.register(pressed)
     bot = Bot(
         os.environ["BOT_TOKEN"],
