@@ -39,9 +39,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiogram import Bot, Dispatcher
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.filters import CommandStart, Filter
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.sandbox.telegram import Call, SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
+from bot.telegram_session import BotSession
+from handlers.filters import TypedText
 
 # One order of Instagram Likes: a command, five presses, two typed values, Confirm.
 FLOW: list[tuple[str, str]] = [
@@ -364,35 +370,17 @@ async def measure(users: int, think_ms: float, rounds: int) -> dict[str, Any]:
     }
 
 
-def run_bare_bot() -> None:
-    """A bot with nothing but aiogram: the same calls per update as the flow, with texts and
-    keyboards of the flow's average size. It gets the bot's session (aiogram's response models
-    kept warm), frozen start-up objects and filters that run on the event loop too: those are
-    fixes to the framework's costs, not our logic, and the floor should have them."""
-    import gc
-
-    from aiogram import Bot, Dispatcher
-    from aiogram.client.telegram import TelegramAPIServer
-    from aiogram.filters import CommandStart, Filter
-    from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-
-    from bot.telegram_session import BotSession
-    from handlers.filters import TypedText
-
-    class DataIs(Filter):
-        def __init__(self, data: str) -> None:
-            self.data = data
-
-        async def __call__(self, callback: CallbackQuery) -> bool:
-            return callback.data == self.data
-
-    filler = "x" * int(os.environ.get("BARE_TEXT_CHARS", "10"))
+def bare_dispatcher(text_chars: int, button_count: int) -> Dispatcher:
+    """A dispatcher with nothing but aiogram: the same calls per update as the flow, with
+    texts and keyboards of the flow's average size, and filters that run on the event loop
+    (a fix to the framework's cost, not our logic: the floor should have it)."""
+    filler = "x" * text_chars
     buttons = [
         InlineKeyboardButton(text="Next", callback_data="next"),
         InlineKeyboardButton(text="Done", callback_data="done"),
     ] + [
         InlineKeyboardButton(text=f"Option {n}", callback_data=f"o:{n}:a1b2c3d4")
-        for n in range(2, int(os.environ.get("BARE_BUTTONS", "2")))
+        for n in range(2, button_count)
     ]
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -431,6 +419,25 @@ def run_bare_bot() -> None:
         dispatcher.message.register(handler, condition)
     dispatcher.callback_query.register(done, DataIs("done"))
     dispatcher.callback_query.register(pressed)
+    return dispatcher
+
+
+class DataIs(Filter):
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+    async def __call__(self, callback: CallbackQuery) -> bool:
+        return callback.data == self.data
+
+
+def run_bare_bot() -> None:
+    """The bare bot's process. It gets the bot's session (aiogram's response models kept
+    warm) and frozen start-up objects: fixes to the framework's costs, not our logic."""
+    import gc
+
+    dispatcher = bare_dispatcher(
+        int(os.environ.get("BARE_TEXT_CHARS", "10")), int(os.environ.get("BARE_BUTTONS", "2"))
+    )
     bot = Bot(
         os.environ["BOT_TOKEN"],
         session=BotSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"])),
