@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 
 from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel, ValidationError
@@ -74,10 +75,85 @@ async def save(state: FSMContext, data: WizardData) -> None:
     await state.set_data(data.model_dump())
 
 
-async def service_of(
-    event: Event, data: WizardData | None, catalog: Catalog, state: FSMContext
-) -> tuple[Service, list[FieldSpec]] | None:
-    """The service the wizard is about; when it is gone, say so and leave the wizard."""
+@dataclass
+class Wizard:
+    """An order in progress, for the length of one update: what each of the wizard's
+    screens needs, gathered once."""
+
+    event: Event
+    state: FSMContext
+    service: Service
+    fields: list[FieldSpec]
+    data: WizardData
+    balance: Balance
+    settings: Settings
+
+    @property
+    def spec(self) -> FieldSpec:
+        """The field being asked for."""
+        return self.fields[self.data.step]
+
+    async def show_prompt(self, *, warning: str = "", new_message: bool = False) -> None:
+        data = self.data
+        await self.state.set_state(OrderWizard.entering)
+        if data.editing or data.step == len(self.fields) - 1:
+            self.balance.ask()  # the confirmation comes next: its balance is on the way
+        text = prompt_text(self.service, self.fields, data, warning)
+        markup = keyboards.prompt(self.spec, has_value=self.spec.param in data.values)
+        await self._show(text, markup, new_message=new_message)
+        await self.save()
+
+    async def advance(self, *, new_message: bool) -> None:
+        """On to the next prompt; after the last one (or the one value being changed), to
+        the confirmation."""
+        if not self.data.editing and self.data.step + 1 < len(self.fields):
+            self.data.step += 1
+            await self.show_prompt(new_message=new_message)
+        else:
+            await self.review(new_message=new_message)
+
+    async def review(self, *, new_message: bool = False) -> None:
+        """Show the confirmation: every value, the exact total and the balance."""
+        data = self.data
+        data.editing = False
+        problem = first_problem(self.fields, data.values)
+        if problem is not None:
+            data.step, warning = problem
+            await self.show_prompt(warning=warning, new_message=new_message)
+            return
+        data.token = secrets.token_urlsafe(12)
+        try:
+            funds: Decimal | None = await self.balance.get()
+        except PanelException:
+            funds = None
+        text = confirmation_text(
+            self.service, self.fields, data.values, funds, self.settings.panel_currency
+        )
+        await self._show(text, keyboards.confirmation(data.token), new_message=new_message)
+        await self.state.set_state(OrderWizard.confirming)
+        await self.save()
+
+    async def save(self) -> None:
+        await save(self.state, self.data)
+
+    async def _show(self, text: str, markup: InlineKeyboardMarkup, *, new_message: bool) -> None:
+        """The screen, as a new message or in place of the one tapped: the live one now."""
+        if new_message:
+            message = await screens.send(self.event, text, markup)
+        else:
+            message = await screens.show(self.event, text, markup)
+        self.data.live = message.message_id
+
+
+async def wizard_of(
+    event: Event,
+    state: FSMContext,
+    data: WizardData | None,
+    catalog: Catalog,
+    balance: Balance,
+    settings: Settings,
+) -> Wizard | None:
+    """The order in progress; when its service is gone, say so and leave the wizard."""
     snapshot: CatalogSnapshot | None = await catalog.snapshot()
     service = snapshot.by_id(data.service) if (snapshot and data) else None
     if service is None or data is None:
@@ -88,21 +164,23 @@ async def service_of(
             keyboards.main_menu(),
         )
         return None
-    return service, fields_of(service)
+    return Wizard(event, state, service, fields_of(service), data, balance, settings)
 
 
-async def wizard_at(
-    callback: CallbackQuery, state: FSMContext, catalog: Catalog, callback_answer: CallbackAnswer
-) -> tuple[WizardData, Service, list[FieldSpec]] | None:
-    """The wizard a button belongs to: only the live message's buttons count."""
+async def live_wizard(
+    callback: CallbackQuery,
+    state: FSMContext,
+    catalog: Catalog,
+    balance: Balance,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> Wizard | None:
+    """The order a button belongs to: only the live message's buttons count."""
     data = await load(state)
     if data is None or callback.message is None or callback.message.message_id != data.live:
         await screens.expired(callback, callback_answer)
         return None
-    found = await service_of(callback, data, catalog, state)
-    if found is None:
-        return None
-    return data, *found
+    return await wizard_of(callback, state, data, catalog, balance, settings)
 
 
 # -- prompts -----------------------------------------------------------------------------
@@ -156,31 +234,6 @@ def shown(spec: FieldSpec, value: str) -> str:
     return quote(short(value))
 
 
-async def show_prompt(
-    event: Event,
-    state: FSMContext,
-    service: Service,
-    fields: list[FieldSpec],
-    data: WizardData,
-    *,
-    balance: Balance,
-    warning: str = "",
-    new_message: bool = False,
-) -> None:
-    await state.set_state(OrderWizard.entering)
-    if data.editing or data.step == len(fields) - 1:
-        balance.ask()  # the confirmation comes next: its balance is on the way meanwhile
-    spec = fields[data.step]
-    text = prompt_text(service, fields, data, warning)
-    markup = keyboards.prompt(spec, has_value=spec.param in data.values)
-    if new_message:
-        message = await screens.send(event, text, markup)
-    else:
-        message = await screens.show(event, text, markup)
-    data.live = message.message_id
-    await save(state, data)
-
-
 async def begin(
     callback: CallbackQuery,
     callback_data: OrderService,
@@ -208,39 +261,8 @@ async def start_wizard(
     settings: Settings,
 ) -> None:
     """Begin an order for `service`; with `values` (Order again) go straight to the check."""
-    fields = fields_of(service)
     data = WizardData(service=service.id, values=dict(values))
-    await state.set_data(data.model_dump())
-    await review(event, state, service, fields, data, balance=balance, settings=settings)
-
-
-async def advance(
-    event: Event,
-    state: FSMContext,
-    service: Service,
-    fields: list[FieldSpec],
-    data: WizardData,
-    *,
-    balance: Balance,
-    settings: Settings,
-    new_message: bool,
-) -> None:
-    if not data.editing and data.step + 1 < len(fields):
-        data.step += 1
-        await show_prompt(
-            event, state, service, fields, data, balance=balance, new_message=new_message
-        )
-        return
-    await review(
-        event,
-        state,
-        service,
-        fields,
-        data,
-        balance=balance,
-        settings=settings,
-        new_message=new_message,
-    )
+    await Wizard(event, state, service, fields_of(service), data, balance, settings).review()
 
 
 async def entering_step(
@@ -252,43 +274,36 @@ async def entering_step(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    current = await wizard_at(callback, state, catalog, callback_answer)
-    if current is None:
+    wizard = await live_wizard(callback, state, catalog, balance, settings, callback_answer)
+    if wizard is None:
         return
-    data, service, fields = current
-    spec = fields[data.step]
-    action = callback_data.action
+    data, action = wizard.data, callback_data.action
     if action == "cancel":
         await cancelled(callback, state)
     elif action == "back":
         if data.editing:
-            await review(callback, state, service, fields, data, balance=balance, settings=settings)
+            await wizard.review()
         elif data.step > 0:
             data.step -= 1
-            await show_prompt(callback, state, service, fields, data, balance=balance)
+            await wizard.show_prompt()
         else:
             await state.clear()
-            snapshot = await catalog.snapshot()
-            assert snapshot is not None
-            platform, category = snapshot.location(service)
-            await screens.show(
-                callback,
-                card_text(service, settings),
-                keyboards.service_card(service, platform, category),
-            )
-    elif answered(spec, callback_data, data.values):
-        await advance(
-            callback,
-            state,
-            service,
-            fields,
-            data,
-            balance=balance,
-            settings=settings,
-            new_message=False,
-        )
+            await back_to_card(callback, wizard.service, catalog, settings)
+    elif answered(wizard.spec, callback_data, data.values):
+        await wizard.advance(new_message=False)
     else:
         await screens.expired(callback, callback_answer)
+
+
+async def back_to_card(
+    callback: CallbackQuery, service: Service, catalog: Catalog, settings: Settings
+) -> None:
+    snapshot = await catalog.snapshot()
+    assert snapshot is not None
+    platform, category = snapshot.location(service)
+    await screens.show(
+        callback, card_text(service, settings), keyboards.service_card(service, platform, category)
+    )
 
 
 def answered(spec: FieldSpec, button: Step, values: dict[str, str]) -> bool:
@@ -308,44 +323,24 @@ def answered(spec: FieldSpec, button: Step, values: dict[str, str]) -> bool:
 async def typed_value(
     message: Message, state: FSMContext, catalog: Catalog, balance: Balance, settings: Settings
 ) -> None:
-    data = await load(state)
-    found = await service_of(message, data, catalog, state)
-    if found is None or data is None:
+    wizard = await wizard_of(message, state, await load(state), catalog, balance, settings)
+    if wizard is None:
         return
-    service, fields = found
-    spec = fields[data.step]
+    spec, prompt = wizard.spec, wizard.data.live
     try:
         value = spec.check(message.text or "")
     except InvalidValue as problem:
         await asyncio.gather(
-            screens.retire(message, data.live),
-            show_prompt(
-                message,
-                state,
-                service,
-                fields,
-                data,
-                balance=balance,
-                warning=str(problem),
-                new_message=True,
-            ),
+            screens.retire(message, prompt),
+            wizard.show_prompt(warning=str(problem), new_message=True),
         )
         return
-    data.values[spec.param] = value
+    wizard.data.values[spec.param] = value
     # The answered prompt stays in the chat as a record of what was given, edited while the
     # next screen is made (the confirmation waits on the panel for the balance).
     await asyncio.gather(
-        screens.retire(message, data.live, f"✓ {quote(spec.label)}: {shown(spec, value)}"),
-        advance(
-            message,
-            state,
-            service,
-            fields,
-            data,
-            balance=balance,
-            settings=settings,
-            new_message=True,
-        ),
+        screens.retire(message, prompt, f"✓ {quote(spec.label)}: {shown(spec, value)}"),
+        wizard.advance(new_message=True),
     )
 
 
@@ -378,49 +373,6 @@ def first_problem(fields: list[FieldSpec], values: dict[str, str]) -> tuple[int,
         except InvalidValue as problem:
             return index, str(problem)
     return None
-
-
-async def review(
-    event: Event,
-    state: FSMContext,
-    service: Service,
-    fields: list[FieldSpec],
-    data: WizardData,
-    *,
-    balance: Balance,
-    settings: Settings,
-    new_message: bool = False,
-) -> None:
-    """Show the confirmation: every value, the exact total and the balance."""
-    problem = first_problem(fields, data.values)
-    if problem is not None:
-        data.step, warning = problem
-        data.editing = False
-        await show_prompt(
-            event,
-            state,
-            service,
-            fields,
-            data,
-            balance=balance,
-            warning=warning,
-            new_message=new_message,
-        )
-        return
-    data.editing = False
-    data.token = secrets.token_urlsafe(12)
-    try:
-        funds: Decimal | None = await balance.get()
-    except PanelException:
-        funds = None
-    text = confirmation_text(service, fields, data.values, funds, settings.panel_currency)
-    markup = keyboards.confirmation(data.token)
-    message = await (
-        screens.send(event, text, markup) if new_message else screens.show(event, text, markup)
-    )
-    data.live = message.message_id
-    await state.set_state(OrderWizard.confirming)
-    await save(state, data)
 
 
 def confirmation_text(
@@ -467,21 +419,21 @@ async def confirming_step(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    current = await wizard_at(callback, state, catalog, callback_answer)
-    if current is None:
+    wizard = await live_wizard(callback, state, catalog, balance, settings, callback_answer)
+    if wizard is None:
         return
-    data, service, fields = current
+    data, fields = wizard.data, wizard.fields
     action, index = callback_data.action, callback_data.index
     if action == "cancel":
         await cancelled(callback, state)
     elif action == "change" or (action == "fix" and data.refused is None):
         data.token = None
-        await save(state, data)
+        await wizard.save()
         await screens.show(
             callback, _("Which value do you want to change?"), keyboards.change(fields)
         )
     elif action == "review":
-        await review(callback, state, service, fields, data, balance=balance, settings=settings)
+        await wizard.review()
     elif action in ("field", "fix"):
         if action == "fix":
             index = next(i for i, spec in enumerate(fields) if spec.param == data.refused)
@@ -489,7 +441,7 @@ async def confirming_step(
             await screens.expired(callback, callback_answer)
             return
         data.step, data.editing, data.token = index, True, None
-        await show_prompt(callback, state, service, fields, data, balance=balance)
+        await wizard.show_prompt()
     else:
         await screens.expired(callback, callback_answer)
 
@@ -510,6 +462,7 @@ async def confirm(
     db: Database,
     catalog: Catalog,
     panel: Panel,
+    balance: Balance,
     settings: Settings,
     account: str,
     callback_answer: CallbackAnswer,
@@ -530,10 +483,10 @@ async def confirm(
         else:
             callback_answer.text = _("This order was already sent.")
         return
-    found = await service_of(callback, data, catalog, state)
-    if found is None:
+    wizard = await wizard_of(callback, state, data, catalog, balance, settings)
+    if wizard is None:
         return
-    service, fields = found
+    service = wizard.service
     placement = await ordering.place(
         db,
         panel,
@@ -559,20 +512,14 @@ async def confirm(
     await asyncio.gather(
         screens.answer(callback),
         screens.retire(callback, data.live),
-        tell(callback, state, data, fields, placement, settings.panel_currency),
+        tell(wizard, placement),
     )
 
 
-async def tell(
-    callback: CallbackQuery,
-    state: FSMContext,
-    data: WizardData,
-    fields: list[FieldSpec],
-    placement: ordering.Placement,
-    currency: str,
-) -> None:
+async def tell(wizard: Wizard, placement: ordering.Placement) -> None:
     """What became of the order: placed, refused (back to the field concerned), or unknown."""
-    cur = quote(currency)
+    callback, state, data = wizard.event, wizard.state, wizard.data
+    cur = quote(wizard.settings.panel_currency)
     order = placement.order
     if placement.outcome is Outcome.PLACED:
         await state.clear()
@@ -587,7 +534,7 @@ async def tell(
         )
     elif placement.outcome is Outcome.REJECTED:
         data.token = None
-        data.refused = refused_field(fields, f"{placement.refusal} {placement.detail}")
+        data.refused = refused_field(wizard.fields, f"{placement.refusal} {placement.detail}")
         message = await screens.send(
             callback,
             _("❌ The panel refused the order: «{reason}».").format(
@@ -596,7 +543,7 @@ async def tell(
             keyboards.refusal(),
         )
         data.live = message.message_id
-        await save(state, data)
+        await wizard.save()
     elif placement.outcome is Outcome.UNCERTAIN:
         await state.clear()
         await screens.send(
