@@ -432,8 +432,10 @@ class DataIs(Filter):
 
 def run_bare_bot() -> None:
     """The bare bot's process. It gets the bot's session (aiogram's response models kept
-    warm) and frozen start-up objects: fixes to the framework's costs, not our logic."""
+    warm), frozen start-up objects and event loop: the framework's, not our logic."""
     import gc
+
+    from bot.app import event_loop_factory
 
     dispatcher = bare_dispatcher(
         int(os.environ.get("BARE_TEXT_CHARS", "10")), int(os.environ.get("BARE_BUTTONS", "2"))
@@ -444,7 +446,8 @@ def run_bare_bot() -> None:
     )
     gc.collect()
     gc.freeze()
-    asyncio.run(dispatcher.start_polling(bot, handle_signals=True))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(dispatcher.start_polling(bot, handle_signals=True))
 
 
 def main() -> None:

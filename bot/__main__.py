@@ -80,11 +80,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(settings: Settings) -> int:
-    from bot.app import run_bot
+    from bot.app import event_loop_factory, run_bot
 
     settings.require_bot_token()
     settings.configure_logging()
-    asyncio.run(run_bot(settings))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(run_bot(settings))
     return EXIT_OK
 
 
