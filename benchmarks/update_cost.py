@@ -22,7 +22,6 @@ import asyncio
 import gc
 import itertools
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -37,8 +36,11 @@ from aiogram.client.session.base import BaseSession
 from aiogram.methods.base import TelegramMethod, TelegramType
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, Update
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from benchmarks.flow import BARE_FLOW, FLOW, bare_dispatcher, panel_calls, start_panel
+from bot.app import running
+from bot.config import Settings
 from bot.smmlaba import Panel
 
 BOT_TOKEN = "42:update-cost"  # noqa: S105 (the stub accepts any token)
@@ -195,35 +197,27 @@ async def panel_request_cost(panel: Panel, requests: int = 200) -> float:
 
 
 async def measure(users: int, runs: int) -> dict[str, Any]:
-    from bot.app import running
-    from bot.config import Settings
-
     async with AsyncExitStack() as stack:
         panel_url, username, api_key = await start_panel(stack)
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         everyone = range(1_000_000, 1_000_000 + users * (runs + 1))
-        os.environ.update(
-            {
-                "BOT_TOKEN": BOT_TOKEN,
-                "SMMLABA_API_URL": panel_url,
-                "SMMLABA_USERNAME": username,
-                "SMMLABA_APIKEY": api_key,
-                "ALLOWED_USERS": ",".join(map(str, everyone)),
-                "DATABASE_PATH": str(workdir / "bot.sqlite3"),
-                "BOT_SECRET_KEY": Fernet.generate_key().decode(),
-                "LOG_LEVEL": "WARNING",
-            }
+        settings = Settings(
+            _env_file=None,
+            bot_token=SecretStr(BOT_TOKEN),
+            smmlaba_api_url=panel_url,
+            smmlaba_username=username,
+            smmlaba_apikey=SecretStr(api_key),
+            allowed_users=frozenset(everyone),
+            database_path=workdir / "bot.sqlite3",
+            bot_secret_key=SecretStr(Fernet.generate_key().decode()),
         )
         bot_runs: list[dict[str, float]] = []
         bare_runs: list[dict[str, float]] = []
-        async with running(Settings()) as (bot, dispatcher, services):
+        async with running(settings) as (bot, dispatcher, services):
             session = StubSession()
             bot.session = session
             bare = bare_dispatcher(text_chars=76, button_count=4)
             people = People(bot, session)
-            gc.collect()
-            gc.freeze()
-            sys.setswitchinterval(0.0005)  # as `bot run` sets it
             for run in range(runs + 1):  # run 0 warms up
                 group = everyone[run * users : (run + 1) * users]
                 bot_cost = await walk(dispatcher, bot, people, FLOW, group)
@@ -261,6 +255,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    # As `smmbot run` does: start-up objects out of the collector's way, SQLite's thread
+    # switched to often.
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(0.0005)
     print(json.dumps(asyncio.run(measure(args.users, args.runs)), ensure_ascii=False))
 
 
