@@ -71,10 +71,6 @@ async def load(state: FSMContext) -> WizardData | None:
         return None
 
 
-async def save(state: FSMContext, data: WizardData) -> None:
-    await state.set_data(data.model_dump())
-
-
 @dataclass
 class Wizard:
     """An order in progress, for the length of one update: what each of the wizard's
@@ -134,7 +130,7 @@ class Wizard:
         await self.save()
 
     async def save(self) -> None:
-        await save(self.state, self.data)
+        await self.state.set_data(self.data.model_dump())
 
     async def _show(self, text: str, markup: InlineKeyboardMarkup, *, new_message: bool) -> None:
         """The screen, as a new message or in place of the one tapped: the live one now."""
