@@ -108,3 +108,27 @@ async def test_the_demo_command_through_its_stdin_and_stdout(tmp_path: Path) -> 
             process.kill()
         await process.wait()
     assert process.returncode == 0
+
+
+async def test_input_typed_ahead_is_read_against_the_screen_it_was_meant_for(
+    tmp_path: Path,
+) -> None:
+    # Every line at once, then the end of input (`printf ... | smmbot demo`): each line waits
+    # for the answer to the one before, so "1" presses the button of the screen it was meant for.
+    typed = "".join(f"{line}\n" for _, line in SCRIPT if line is not None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    shown, _ = await asyncio.wait_for(process.communicate(typed.encode()), 60)
+    chat = shown.decode()
+    assert "✅ Order #7000000 placed · 0.125 RUB" in chat, chat
+    assert chat.rstrip().endswith("Bye!")
+    assert process.returncode == 0

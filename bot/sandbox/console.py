@@ -101,7 +101,7 @@ async def run_demo(
             f"SMMLaba bot demo: an emulated panel and Telegram, {account.balance} RUB to spend.\n"
         )
         out.write(HELP + "\n")
-        await person.send("/start", wait=False)
+        await answered(emulator, await person.send("/start", wait=False))
         lines = read_in_background(read_line)
         try:
             while True:
@@ -114,15 +114,24 @@ async def run_demo(
                 label = console.choice(typed)
                 try:
                     if label is not None and console.latest is not None:
-                        await person.press(label, message=console.latest, wait=False)
+                        update_id = await person.press(label, message=console.latest, wait=False)
                     else:
-                        await person.send(typed, wait=False)
+                        update_id = await person.send(typed, wait=False)
                 except AssertionError as exc:
                     out.write(f"({exc})\n> ")
+                    continue
+                await answered(emulator, update_id)
         finally:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()
             await polling
+
+
+async def answered(emulator: TelegramEmulator, update_id: int) -> None:
+    """Until the bot has answered (or 10 s passed): a line typed ahead, or piped in, is read
+    against the screen it was typed for, and "1" presses that screen's first button."""
+    with contextlib.suppress(TimeoutError):
+        await emulator.wait_handled(update_id, within=10)
 
 
 def read_in_background(read_line: Callable[[], str]) -> asyncio.Queue[str | None]:
