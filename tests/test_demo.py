@@ -67,20 +67,24 @@ async def test_a_full_order_and_its_notification_in_the_terminal(tmp_path: Path)
     assert (tmp_path / "demo.sqlite3").exists()
 
 
-async def test_the_demo_command_through_its_stdin_and_stdout(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
+async def start_demo(workdir: Path, *options: str) -> asyncio.subprocess.Process:
+    """`smmbot demo` in its own process, talked to through its stdin and stdout."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "demo",
-        "--time-scale",
-        "5000",
-        cwd=tmp_path,
+        *options,
+        cwd=workdir,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+
+
+async def test_the_demo_command_through_its_stdin_and_stdout(tmp_path: Path) -> None:
+    process = await start_demo(tmp_path, "--time-scale", "5000")
     assert process.stdin is not None
     assert process.stdout is not None
     shown = ""
@@ -116,17 +120,7 @@ async def test_input_typed_ahead_is_read_against_the_screen_it_was_meant_for(
     # Every line at once, then the end of input (`printf ... | smmbot demo`): each line waits
     # for the answer to the one before, so "1" presses the button of the screen it was meant for.
     typed = "".join(f"{line}\n" for _, line in SCRIPT if line is not None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "demo",
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await start_demo(tmp_path)
     shown, _ = await asyncio.wait_for(process.communicate(typed.encode()), 60)
     chat = shown.decode()
     assert "✅ Order #7000000 placed · 0.125 RUB" in chat, chat
