@@ -33,7 +33,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -420,12 +419,8 @@ def bare_dispatcher(text_chars: int, button_count: int) -> Dispatcher:
         await bot.send_message(callback.from_user.id, f"Done {callback.id} {filler}")
         await callback.answer()
 
-    handlers: list[tuple[Callable[..., Awaitable[None]], Any]] = [
-        (command, CommandStart()),
-        (typed, TypedText()),
-    ]
-    for handler, condition in handlers:
-        dispatcher.message.register(handler, condition)
+    dispatcher.message.register(command, CommandStart())
+    dispatcher.message.register(typed, TypedText())
     dispatcher.callback_query.register(done, DataIs("done"))
     dispatcher.callback_query.register(pressed)
     return dispatcher

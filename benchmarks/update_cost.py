@@ -41,6 +41,7 @@ from pydantic import SecretStr
 from benchmarks.flow import BARE_FLOW, FLOW, bare_dispatcher, panel_calls, start_panel
 from bot.app import running
 from bot.config import Settings
+from bot.sandbox.telegram import ChatMessage
 from bot.smmlaba import Panel
 
 BOT_TOKEN = "42:update-cost"  # noqa: S105 (the stub accepts any token)
@@ -120,20 +121,29 @@ class People:
         if kind == "send":
             return self._update({"message": self._typed(user_id, text)})
         message_id, screen, keyboard = self._session.screens[user_id]
-        markup = keyboard.model_dump(exclude_none=True) if keyboard else None
+        shown = ChatMessage(
+            user_id,
+            message_id,
+            from_bot=True,
+            text=screen,
+            reply_markup=keyboard.model_dump(exclude_none=True) if keyboard else None,
+        )
+        button = shown.find_button(text)  # as the emulator's people find buttons
+        if button is None or button.callback_data is None:
+            raise RuntimeError(f"no button {text!r} in {shown.button_labels}")
         return self._update(
             {
                 "callback_query": {
                     "id": str(next(self._ids)),
                     "from": self._person(user_id),
                     "chat_instance": str(user_id),
-                    "data": button_data(keyboard, text),
+                    "data": button.callback_data,
                     "message": {
                         "message_id": message_id,
-                        "date": int(time.time()),
+                        "date": shown.date,
                         "chat": {"id": user_id, "type": "private"},
                         "text": screen,
-                        "reply_markup": markup,
+                        "reply_markup": shown.reply_markup,
                     },
                 }
             }
@@ -156,18 +166,6 @@ class People:
         return Update.model_validate(
             {"update_id": next(self._ids), **payload}, context={"bot": self._bot}
         )
-
-
-def button_data(keyboard: InlineKeyboardMarkup | None, label: str) -> str:
-    """The button labelled `label`, or else the one label that starts with it ("Instagram"
-    for "Instagram (13)"), as the emulator's users find buttons."""
-    buttons = [button for row in (keyboard.inline_keyboard if keyboard else []) for button in row]
-    found = [b for b in buttons if b.text == label] or [
-        b for b in buttons if b.text.startswith(label)
-    ]
-    if len(found) != 1 or found[0].callback_data is None:
-        raise RuntimeError(f"no button {label!r} in {[b.text for b in buttons]}")
-    return found[0].callback_data
 
 
 async def walk(
@@ -216,6 +214,7 @@ async def measure(users: int, runs: int) -> dict[str, Any]:
         async with running(settings) as (bot, dispatcher, services):
             session = StubSession()
             bot.session = session
+            # The size of the bot's screens here, as benchmarks.flow measures it ("bare_payload").
             bare = bare_dispatcher(text_chars=76, button_count=4)
             people = People(bot, session)
             for run in range(runs + 1):  # run 0 warms up

@@ -45,7 +45,9 @@ async def send(
 
 async def answer(callback: CallbackQuery) -> None:
     """Stop the tapped button's spinner, for a handler that does so itself (alongside its
-    screen) rather than leave it to CallbackAnswerMiddleware, after it."""
+    screen) rather than leave it to CallbackAnswerMiddleware, after it. A coroutine, for
+    `asyncio.gather`: `callback.answer()` itself is an unhashable pydantic model, which
+    gather refuses."""
     await callback.answer()
 
 
