@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from bot.sandbox.panel import ERR_BALANCE, ERR_CREDENTIALS, ERR_ORDER, ERR_SERVICE, SandboxPanel
 from bot.smmlaba import (
     PanelError,
+    PanelNotSent,
     PanelProtocolError,
     PanelUnavailable,
     RetryPolicy,
@@ -23,6 +24,14 @@ from bot.smmlaba import (
 from tests.conftest import ALICE, FAST_RETRY, CannedPanel
 
 LINK = "https://www.instagram.com/p/Cx1_z-9?igsh=a&b=c d#frag ещё/Привет"
+ORDER = {"url": "https://instagram.com/p/abc", "count": "100"}
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def test_test_action_accepts_good_credentials(client: SmmLabaClient) -> None:
@@ -177,17 +186,43 @@ async def test_a_hung_request_times_out_as_unavailable(
 
 
 async def test_a_refused_connection_is_unavailable(caplog: pytest.LogCaptureFixture) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Nothing listens on `port` any more.
-    async with SmmLabaClient(
-        ALICE, SecretStr("k"), url=f"http://127.0.0.1:{port}/vkapi/v1/", retry=FAST_RETRY
-    ) as client:
-        with pytest.raises(PanelUnavailable, match="ConnectError"):
+    url = f"http://127.0.0.1:{closed_port()}/vkapi/v1/"
+    async with SmmLabaClient(ALICE, SecretStr("k"), url=url, retry=FAST_RETRY) as client:
+        with pytest.raises(PanelNotSent, match="ConnectError"):
             await client.test()
+    # Reads retry a request that was not sent like any other unavailable panel.
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retries) == FAST_RETRY.attempts - 1
+
+
+async def test_an_add_to_a_refused_connection_was_not_sent() -> None:
+    key = "f" * 32
+    url = f"http://127.0.0.1:{closed_port()}/vkapi/v1/"
+    async with SmmLabaClient(ALICE, SecretStr(key), url=url, retry=FAST_RETRY) as client:
+        with pytest.raises(PanelNotSent, match="ConnectError") as failed:
+            await client.add("389", ORDER)
+    assert failed.value.action == "add"
+    assert key not in str(failed.value)
+
+
+async def test_an_add_that_cannot_connect_in_time_was_not_sent() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # never accepted: once its queue is full, the kernel drops new SYNs
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(2)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        try:
+            async with SmmLabaClient(
+                ALICE, SecretStr("k"), url=f"http://127.0.0.1:{port}/", timeout=0.3
+            ) as client:
+                with pytest.raises(PanelNotSent, match="ConnectTimeout"):
+                    await client.add("389", ORDER)
+        finally:
+            for filler in fillers:
+                filler.close()
 
 
 async def test_add_is_sent_exactly_once_when_it_times_out(
@@ -198,10 +233,12 @@ async def test_add_is_sent_exactly_once_when_it_times_out(
     async with SmmLabaClient(
         ALICE, SecretStr(account.api_key), url=panel_url, timeout=0.2, retry=FAST_RETRY
     ) as slow:
-        with pytest.raises(PanelUnavailable):
-            await slow.add("389", {"url": "https://instagram.com/p/abc", "count": "100"})
+        with pytest.raises(PanelUnavailable) as failed:
+            await slow.add("389", ORDER)
         await slow.balance()  # reads still work: the fault is limited to `add`
     assert panel.calls["add"] == 1
+    # The panel read the whole request: it may have placed the order.
+    assert not isinstance(failed.value, PanelNotSent)
 
 
 @pytest.mark.parametrize("fault", ["html_rate", "bad_json_rate", "error_rate"])

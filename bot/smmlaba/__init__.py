@@ -1,7 +1,13 @@
 """The SMMLaba panel: its client, its answers and its failures."""
 
 from bot.smmlaba.client import DEFAULT_URL, RetryPolicy, SmmLabaClient
-from bot.smmlaba.errors import PanelError, PanelException, PanelProtocolError, PanelUnavailable
+from bot.smmlaba.errors import (
+    PanelError,
+    PanelException,
+    PanelNotSent,
+    PanelProtocolError,
+    PanelUnavailable,
+)
 from bot.smmlaba.models import OrderStatus, PlacedOrder, Price, Service, ServiceParam
 from bot.smmlaba.protocol import Panel
 
@@ -11,6 +17,7 @@ __all__ = [
     "Panel",
     "PanelError",
     "PanelException",
+    "PanelNotSent",
     "PanelProtocolError",
     "PanelUnavailable",
     "PlacedOrder",

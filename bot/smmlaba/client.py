@@ -2,7 +2,8 @@
 
 Reads (`test`, `balance`, `services`, `check`) are retried with exponential backoff and jitter
 when the panel is unavailable. `add` is sent exactly once: a lost answer to `add` may still have
-placed an order, and only a person can decide what to do about that.
+placed an order, and only a person can decide what to do about that; `PanelNotSent` says it
+cannot have.
 """
 
 from __future__ import annotations
@@ -22,13 +23,27 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from bot.health import PanelHealth
-from bot.smmlaba.errors import PanelError, PanelException, PanelProtocolError, PanelUnavailable
+from bot.smmlaba.errors import (
+    PanelError,
+    PanelException,
+    PanelNotSent,
+    PanelProtocolError,
+    PanelUnavailable,
+)
 from bot.smmlaba.models import OrderStatus, PlacedOrder, Service, to_decimal
-from bot.smmlaba.pool import panel_http
+from bot.smmlaba.pool import URGENT, panel_http
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://smmlaba.com/vkapi/v1/"
+
+# Actions a person waits for: they may use the connections kept free of background checks.
+URGENT_ACTIONS = frozenset({"test", "balance", "add"})
+
+# Failures before any byte of the request was written: no free connection, or no connection
+# could be opened (httpcore raises these only while connecting, TLS included). A failure on a
+# kept-alive connection (`WriteError`, `ReadError`, ...) may come after the panel read it all.
+NOT_SENT = (httpx.PoolTimeout, httpx.ConnectError, httpx.ConnectTimeout)
 
 ModelT = TypeVar("ModelT", OrderStatus, PlacedOrder)
 
@@ -119,7 +134,8 @@ class SmmLabaClient:
         return _parse("check", OrderStatus, message)
 
     async def add(self, service_id: str, params: Mapping[str, str]) -> PlacedOrder:
-        """Place an order. Never retried: on `PanelUnavailable` the order may or may not exist."""
+        """Place an order. Never retried: on `PanelUnavailable` the order may or may not exist,
+        unless it is `PanelNotSent`."""
         fields = {"service": service_id, **params}
         message = await self._call("add", fields)
         return _parse("add", PlacedOrder, message)
@@ -154,16 +170,19 @@ class SmmLabaClient:
         form = {"username": self._username, "apikey": self._api_key.get_secret_value()}
         form["action"] = action
         form.update(fields)
+        extensions = {URGENT: True} if action in URGENT_ACTIONS else {}
         started = time.monotonic()
         try:
-            response = await self._http.post(self._url, data=form, timeout=self._timeout)
-        except httpx.TimeoutException as exc:
-            raise PanelUnavailable(
-                action, self._scrub(f"timed out ({type(exc).__name__})")
-            ) from None
+            response = await self._http.post(
+                self._url, data=form, timeout=self._timeout, extensions=extensions
+            )
         except httpx.HTTPError as exc:
-            reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
-            raise PanelUnavailable(action, self._scrub(reason)) from None
+            if isinstance(exc, httpx.TimeoutException):
+                reason = f"timed out ({type(exc).__name__})"
+            else:
+                reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            failure = PanelNotSent if isinstance(exc, NOT_SENT) else PanelUnavailable
+            raise failure(action, self._scrub(reason)) from None
         logger.debug(
             "panel %s -> HTTP %s in %.3fs", action, response.status_code, time.monotonic() - started
         )

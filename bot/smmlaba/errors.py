@@ -24,10 +24,19 @@ class PanelError(PanelException):
 class PanelUnavailable(PanelException):
     """The panel could not be reached or did not answer with its JSON envelope."""
 
+    note = ""
+
     def __init__(self, action: str, reason: str) -> None:
         self.action = action
         self.reason = reason
-        super().__init__(f"panel unavailable during {action!r}: {reason}")
+        super().__init__(f"panel unavailable during {action!r}{self.note}: {reason}")
+
+
+class PanelNotSent(PanelUnavailable):
+    """The request never left this process (no free connection, or none could be opened): the
+    panel did not see it, so an `add` that failed this way placed no order."""
+
+    note = " (not sent)"
 
 
 class PanelProtocolError(PanelException):

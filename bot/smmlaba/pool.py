@@ -8,6 +8,10 @@ it keeps alive, it closed and reopened one for about every other request. So the
 a set of lanes, each an httpx transport with one kept-alive connection and never more than
 one request: a request waits for a free lane, first come first served, and takes it until its
 response is closed.
+
+Requests marked `URGENT` (someone is waiting for the answer) may take any free lane; the others
+may hold at most `lanes - reserved` at once, so background checks stuck on a slow panel never
+leave a person's order waiting for a connection.
 """
 
 from __future__ import annotations
@@ -18,16 +22,25 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 
 LANES = 16
+RESERVED = 4
 USER_AGENT = "smmbot/0.1"
 
+URGENT = "smmbot.urgent"
+"""Request extension: `extensions={URGENT: True}` lets a request use the reserved lanes."""
 
-def panel_http(lanes: int = LANES) -> httpx.AsyncClient:
-    """An HTTP client for the panel with at most `lanes` requests in flight."""
-    return httpx.AsyncClient(transport=LaneTransport(lanes), headers={"User-Agent": USER_AGENT})
+
+def panel_http(lanes: int = LANES, reserved: int = RESERVED) -> httpx.AsyncClient:
+    """An HTTP client for the panel with at most `lanes` requests in flight, `reserved` of them
+    kept for `URGENT` requests."""
+    return httpx.AsyncClient(
+        transport=LaneTransport(lanes, reserved), headers={"User-Agent": USER_AGENT}
+    )
 
 
 class LaneTransport(httpx.AsyncBaseTransport):
-    def __init__(self, lanes: int) -> None:
+    def __init__(self, lanes: int, reserved: int = 0) -> None:
+        if not 0 <= reserved < lanes:
+            raise ValueError(f"reserved must be in [0, lanes): {reserved} of {lanes} lanes")
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         tls = httpx.create_ssl_context()  # loading the CA store takes ~15 ms: once, not per lane
         self._lanes = [httpx.AsyncHTTPTransport(verify=tls, limits=one) for _ in range(lanes)]
@@ -35,27 +48,46 @@ class LaneTransport(httpx.AsyncBaseTransport):
         self._free: asyncio.LifoQueue[httpx.AsyncHTTPTransport] = asyncio.LifoQueue()
         for lane in self._lanes:
             self._free.put_nowait(lane)
+        # Taken before a lane by every request that is not urgent, given back with the lane.
+        self._background = asyncio.Semaphore(lanes - reserved)
 
-    async def _take_lane(self, request: httpx.Request) -> httpx.AsyncHTTPTransport:
-        try:
-            return self._free.get_nowait()  # most of the time: no task, no wait
-        except asyncio.QueueEmpty:
-            pass
+    async def _take_lane(
+        self, request: httpx.Request, background: bool
+    ) -> httpx.AsyncHTTPTransport:
+        if not (background and self._background.locked()) and not self._free.empty():
+            # Most of the time: no task, no wait (an unlocked semaphore is taken at once).
+            if background:
+                await self._background.acquire()
+            return self._free.get_nowait()
         wait = request.extensions.get("timeout", {}).get("pool")
         try:
-            return await asyncio.wait_for(self._free.get(), wait)
+            async with asyncio.timeout(wait):  # one deadline for the budget and the lane
+                if background:
+                    await self._background.acquire()
+                try:
+                    return await self._free.get()
+                except BaseException:
+                    if background:
+                        self._background.release()
+                    raise
         except TimeoutError:
             raise httpx.PoolTimeout("no free connection to the panel", request=request) from None
 
+    def _give_back(self, lane: httpx.AsyncHTTPTransport, background: bool) -> None:
+        self._free.put_nowait(lane)
+        if background:
+            self._background.release()
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        lane = await self._take_lane(request)
+        background = not request.extensions.get(URGENT, False)
+        lane = await self._take_lane(request, background)
         try:
             response = await lane.handle_async_request(request)
         except BaseException:
-            self._free.put_nowait(lane)
+            self._give_back(lane, background)
             raise
         assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _ClosingStream(response.stream, lambda: self._free.put_nowait(lane))
+        response.stream = _ClosingStream(response.stream, lambda: self._give_back(lane, background))
         return response
 
     async def aclose(self) -> None:
