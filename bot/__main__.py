@@ -74,7 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--username", default="demo@example.com")
     sandbox.add_argument("--apikey", help="the demo account's key (random by default)")
     sandbox.add_argument("--balance", type=Decimal, default=Decimal("5000"))
-    for knob in ("latency", "error-rate", "html-rate", "hang-rate", "bad-json-rate"):
+    for knob in (
+        "latency",
+        "error-rate",
+        "html-rate",
+        "hang-rate",
+        "bad-json-rate",
+        "lost-answer-rate",
+    ):
         sandbox.add_argument(f"--{knob}", type=float, default=0.0)
     return parser
 
@@ -151,6 +158,7 @@ async def _sandbox_panel(args: argparse.Namespace) -> int:
         html_rate=args.html_rate,
         hang_rate=args.hang_rate,
         bad_json_rate=args.bad_json_rate,
+        lost_answer_rate=args.lost_answer_rate,
     )
     panel, account = demo_panel(
         username=args.username,

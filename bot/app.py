@@ -11,9 +11,10 @@ import gc
 import logging
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -33,6 +34,7 @@ from bot.config import Settings
 from bot.health import PanelHealth
 from bot.i18n import UserLocale, build_i18n
 from bot.notifier import Notifier, NotifierConfig
+from bot.ordering import Placements
 from bot.panel_watch import PanelWatch
 from bot.redaction import Redactor, redacting_logs
 from bot.secretbox import load_secret_box
@@ -43,8 +45,15 @@ from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
 from handlers import build_routers
 from handlers.errors import unexpected_error
-from handlers.middlewares import Access, KnownUsers, PanelAccount, SaveConversations, Throttle
-from storage import orders, users
+from handlers.middlewares import (
+    Access,
+    InFlight,
+    KnownUsers,
+    PanelAccount,
+    SaveConversations,
+    Throttle,
+)
+from storage import orders, outbox, users
 from storage.db import Database
 from storage.fsm import SQLiteStorage
 from storage.orders import OrderState
@@ -93,16 +102,26 @@ class Services:
     tracker: Tracker
     notifier: Notifier
     watch: PanelWatch
+    placements: Placements
+    in_flight: InFlight = field(default_factory=InFlight)
 
     async def start_background(self) -> None:
+        # Whatever the last run left half done: messages it meant to send itself, orders it
+        # sent without an answer.
+        await outbox.release_claims(self.db, time.time())
+        await self.placements.expire_stale()
+        self.placements.start()
         self.tracker.start()
         self.notifier.start()
         self.watch.start()
 
     async def stop_background(self) -> None:
+        # Updates under way (an order being sent) end before anything they use is closed.
+        await self.in_flight.drained(self.placements.answer_within)
         await self.watch.stop()
         await self.tracker.stop()
         await self.notifier.stop()
+        await self.placements.stop()
 
 
 def build_dispatcher(services: Services) -> Dispatcher:
@@ -114,9 +133,12 @@ def build_dispatcher(services: Services) -> Dispatcher:
         db=services.db,
         accounts=services.accounts,
         tracker=services.tracker,
+        notifier=services.notifier,
+        placements=services.placements,
         i18n=services.i18n,
     )
     # Inside aiogram's FSM middleware, so within its event-isolation lock.
+    dispatcher.update.outer_middleware(services.in_flight)
     dispatcher.update.outer_middleware(SaveConversations(conversations))
     user_locale = UserLocale(services.i18n)
     user_locale.setup(dispatcher)
@@ -169,6 +191,7 @@ def notifier_settings(settings: Settings) -> NotifierConfig:
     return NotifierConfig(
         per_second=settings.notify_per_second,
         per_chat_per_second=settings.notify_per_chat_per_second,
+        currency=settings.panel_currency,
     )
 
 
@@ -211,6 +234,8 @@ async def running(
             ),
             notifier=notifier,
             watch=PanelWatch(accounts, db, settings),
+            # An `add` may wait the timeout for a connection, then the timeout for an answer.
+            placements=Placements(db, answer_within=2 * settings.smmlaba_timeout_seconds + 1),
         )
         yield bot, build_dispatcher(services), services
 

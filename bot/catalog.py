@@ -16,6 +16,9 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
 
 from bot.smmlaba import Panel, PanelException, Service
 from storage import catalog as catalog_cache
@@ -178,6 +181,22 @@ class CatalogSnapshot:
         return [item[3] for item in scored[:limit]]
 
 
+def _readable(entries: Iterable[dict[str, Any]]) -> list[Service]:
+    """The cached services that still pass today's checks: a cache written by an older
+    version may hold one the models now refuse (an absurd price), which must not break every
+    menu."""
+    services: list[Service] = []
+    dropped = 0
+    for entry in entries:
+        try:
+            services.append(Service.model_validate(entry))
+        except ValidationError:
+            dropped += 1
+    if dropped:
+        logger.warning("dropped %d cached services that are no longer valid", dropped)
+    return services
+
+
 def _words(text: str) -> list[str]:
     return [word.casefold() for word in _WORD.findall(text)]
 
@@ -232,8 +251,8 @@ class Catalog:
         async with self._lock:
             if self._current is None:
                 cached = await catalog_cache.load(self._db, self._account)
-                if cached is not None:
-                    services = [Service.model_validate(s) for s in cached.services]
+                services = _readable(cached.services) if cached is not None else []
+                if cached is not None and services:
                     self._current = CatalogSnapshot(services, cached.fetched_at)
         if self._current is None:
             return await self.refresh()
@@ -242,11 +261,21 @@ class Catalog:
         return self._current
 
     async def refresh(self) -> CatalogSnapshot | None:
-        """Fetch from the panel now; on failure keep what there is (and log why)."""
+        """Fetch from the panel now; on failure (an empty list is one) keep what there is, and
+        log why."""
         try:
             services = await self._panel.services()
         except PanelException as exc:
             logger.warning("catalog refresh failed: %s", exc)
+            return self._current
+        if not services:
+            # A panel that sells nothing is a panel fault, not news: keep what there is (its
+            # age unchanged, so it is asked again like after any failed refresh), and with
+            # nothing yet, stay unloaded so the next look asks again rather than in `ttl`.
+            kept = len(self._current) if self._current is not None else 0
+            logger.warning(
+                "catalog refresh failed: the panel listed no services; kept the %d we have", kept
+            )
             return self._current
         fetched_at = self._clock()
         snapshot = CatalogSnapshot(services, fetched_at)

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from aiogram import Bot
@@ -32,8 +33,9 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.background import BackgroundLoop
-from bot.formatting import duration, number, progress_bar, quote, short, utc_time
+from bot.formatting import duration, money, number, progress_bar, quote, short, utc_time
 from bot.i18n import locale_for
+from bot.ordering import ORDER_PLACED, ORDER_REFUSED, ORDER_UNCERTAIN
 from bot.panel_watch import PANEL_DOWN, PANEL_UP
 from handlers import keyboards
 from storage import outbox, users
@@ -53,6 +55,7 @@ class NotifierConfig:
     max_attempts: int = 8
     retry_base: float = 2.0
     retry_max: float = 300.0
+    currency: str = "RUB"
 
 
 class Notifier(BackgroundLoop):
@@ -119,10 +122,16 @@ class Notifier(BackgroundLoop):
                 return
             await asyncio.sleep(window - (now - self._sent_times[0]))
 
-    async def _deliver(self, message: OutboxMessage) -> None:
+    async def deliver(self, message: OutboxMessage, *, locale: str | None = None) -> None:
+        """Send one queued message now, for the code that queued it under a claim; if Telegram
+        refuses, the row stays queued and the loop sends it when its time comes. `locale`: the
+        person's, when the caller knows it already."""
+        await self._deliver(message, locale)
+
+    async def _deliver(self, message: OutboxMessage, locale: str | None = None) -> None:
         self._last_sent[message.chat_id] = self._clock()
         try:
-            text, markup = await self.render(message)
+            text, markup = await self.render(message, locale)
             await self._bot.send_message(message.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             self._paused_until = self._clock() + exc.retry_after
@@ -160,16 +169,52 @@ class Notifier(BackgroundLoop):
         logger.info("notification %s failed (%s); retry in %.1fs", message.id, error, delay)
         await outbox.retry_later(self._db, message.id, error, self._clock() + delay)
 
-    async def render(self, message: OutboxMessage) -> tuple[str, InlineKeyboardMarkup | None]:
-        user = await users.get(self._db, message.user_id)
-        language = (user.language or user.telegram_language) if user else None
-        with self._i18n.context(), self._i18n.use_locale(locale_for(self._i18n, language)):
+    async def render(
+        self, message: OutboxMessage, locale: str | None = None
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
+        if locale is None:
+            user = await users.get(self._db, message.user_id)
+            language = (user.language or user.telegram_language) if user else None
+            locale = locale_for(self._i18n, language)
+        with self._i18n.context(), self._i18n.use_locale(locale):
             if message.kind == PANEL_DOWN:
                 return panel_down_text(message.payload), None
             if message.kind == PANEL_UP:
                 return panel_up_text(message.payload), None
+            if message.kind in OUTCOMES:
+                return outcome_text(message.kind, message.payload, self._config.currency)
             event = OrderEvent.from_payload(message.payload)
             return status_text(event), keyboards.notification(event.order)
+
+
+OUTCOMES = frozenset({ORDER_PLACED, ORDER_UNCERTAIN, ORDER_REFUSED})
+
+
+def outcome_text(
+    kind: str, payload: dict[str, Any], currency: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """What became of an order the panel was asked to place (see `bot.ordering`)."""
+    order = int(payload["order"])
+    label = quote(str(payload.get("panel_order_id") or ""))
+    if kind == ORDER_PLACED:
+        charged = payload.get("charged")
+        price = f" · {money(Decimal(charged))} {quote(currency)}" if charged else ""
+        if payload.get("saved_late"):
+            text = _("✅ Order #{id} is saved now{price}. I'll message you when it moves.")
+        else:
+            text = _("✅ Order #{id} placed{price}\nI'll message you when it moves.")
+        return text.format(id=label, price=price), keyboards.placed(order)
+    if kind == ORDER_REFUSED:
+        text = _("❌ The panel refused the order: «{reason}». Nothing was charged.").format(
+            reason=quote(short(str(payload.get("error") or ""), 500))
+        )
+        return text, keyboards.placed(order)
+    text = _(
+        "⏳ No answer from the panel about your order of {service}: it may or may not have "
+        "been placed. Look for it on the panel, then tell me what you found, so you are not "
+        "charged twice."
+    ).format(service=quote(short(str(payload.get("service") or ""), 200)))
+    return text, keyboards.uncertain(order)
 
 
 @dataclass(frozen=True)

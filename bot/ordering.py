@@ -1,31 +1,60 @@
-"""Placing an order exactly once per confirmation.
+"""Placing an order exactly once per confirmation, and never leaving its fate in doubt.
 
-The order row is written (state `submitting`, with the confirmation's token) before `add` is
-sent. A second tap on the same Confirm finds the row and never sends `add` again. The panel's
-answer decides the rest: an id -> `placed`; a refusal -> `rejected` with its text; no answer ->
-`uncertain`, since the panel may or may not have taken it, and only the person can check.
+The order row is written, durably, (state `submitting`, with the confirmation's token) before
+`add` is sent. A second tap on the same Confirm finds the row and never sends `add` again. The
+panel's answer decides the rest: an id -> `placed`; a refusal -> `rejected` with its text; no
+answer -> `uncertain`, since the panel may or may not have taken it, and only the person can
+check. A request that provably never left the process (no free connection, no connection at
+all) removes the row again: nothing was ordered, and the same Confirm may be pressed again.
+
+Once the panel has answered, what the person is told goes through the outbox, queued in the
+transaction that records the answer; the handler delivers it at once, the notifier if that
+fails (a 429, a crash). Two things can still keep a row `submitting`, and this module's loop
+settles both:
+- the local write after `add` fails (disk full, database locked): the panel's answer is logged
+  first, the write retried, and kept in memory and retried until storage works again;
+- the process dies while `add` is in flight: once the request can no longer be answered, the
+  row becomes `uncertain` and its person is told which order it is and what to do.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
-from bot.smmlaba import Panel, PanelError, PanelException
+from bot.background import BackgroundLoop
+from bot.smmlaba import Panel, PanelError, PanelException, PanelNotSent, PlacedOrder
 from storage import orders
 from storage.db import Database
-from storage.orders import Order
+from storage.orders import Answered, Order, OrderState
+from storage.outbox import Notification, OutboxMessage
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Outbox kinds: what became of an order the panel was asked to place.
+ORDER_PLACED = "order_placed"
+ORDER_UNCERTAIN = "order_uncertain"
+ORDER_REFUSED = "order_refused"
+
+# How long the handler that queued an outcome has to deliver it before the notifier may.
+DELIVERY_CLAIM = 60.0
+WRITE_RETRIES = (0.1, 0.5, 1.5)  # waits between attempts to record an answer
+SWEEP_EVERY = 2.0
 
 
 class Outcome(StrEnum):
     PLACED = "placed"
     REJECTED = "rejected"
     UNCERTAIN = "uncertain"
+    NOT_SENT = "not_sent"  # never left the process: nothing was ordered
     ALREADY = "already"  # this confirmation was handled before: nothing was sent now
 
 
@@ -46,50 +75,214 @@ class Placement:
     order: Order
     refusal: str | None = None  # the panel's own words, when it refused
     detail: str = ""  # the panel's `message` beside them, which may name the field
+    message: OutboxMessage | None = None  # the durable word to the person, to deliver now
+    recorded: bool = True  # False: the panel took it, the local write is still being retried
 
 
-async def place(
-    db: Database,
-    panel: Panel,
-    *,
-    token: str,
-    user_id: int,
-    chat_id: int,
-    account: str,
-    draft: Draft,
-    first_check_in: float,
-) -> Placement:
-    order, created = await orders.start_submitting(
-        db,
-        token=token,
-        user_id=user_id,
-        chat_id=chat_id,
-        account=account,
-        service_id=draft.service_id,
-        service_name=draft.service_name,
-        params=draft.values,
-        quantity=draft.quantity,
-        total=draft.total,
+def outcome_notification(
+    order: Order, *, claim: float = 0.0, saved_late: bool = False
+) -> Notification:
+    """The message that tells the person what became of `order`, by its state. Its key is
+    one per order and kind: a second attempt to queue it (the error handler, a late answer)
+    queues nothing."""
+    if order.state in (OrderState.SUBMITTING, OrderState.UNCERTAIN):
+        kind = ORDER_UNCERTAIN
+    elif order.state is OrderState.REJECTED:
+        kind = ORDER_REFUSED
+    else:
+        kind = ORDER_PLACED
+    charged = order.charged if order.charged is not None else order.total
+    return Notification(
+        dedupe_key=f"order:{order.id}:{kind}",
+        user_id=order.user_id,
+        chat_id=order.chat_id,
+        kind=kind,
+        payload={
+            "order": order.id,
+            "panel_order_id": order.panel_order_id,
+            "service": order.service_name,
+            "charged": None if charged is None else str(charged),
+            "error": order.error,
+            "saved_late": saved_late,
+        },
+        claim=claim,
     )
-    if not created:
-        return Placement(Outcome.ALREADY, order)
-    try:
-        placed = await panel.add(draft.service_id, draft.values)
-    except PanelError as exc:
-        logger.info("order %s refused by the panel: %s", order.id, exc.text)
-        return Placement(
-            Outcome.REJECTED, await orders.mark_rejected(db, token, exc.text), exc.text
+
+
+@dataclass
+class _Unrecorded:
+    """An answer from the panel that storage has not taken yet."""
+
+    token: str
+    order: Order  # as it will be once recorded
+    placed: PlacedOrder
+    next_check_at: float
+
+
+class Placements(BackgroundLoop):
+    """Places orders, and settles any whose answer could not be recorded or never came."""
+
+    name = "placements"
+
+    def __init__(self, db: Database, *, answer_within: float) -> None:
+        """`answer_within`: the longest an `add` can wait for a connection and an answer."""
+        super().__init__()
+        self._db = db
+        self.answer_within = answer_within
+        self._unrecorded: dict[str, _Unrecorded] = {}
+        self.retry_after = SWEEP_EVERY
+
+    async def place(
+        self,
+        panel: Panel,
+        *,
+        token: str,
+        user_id: int,
+        chat_id: int,
+        account: str,
+        draft: Draft,
+        first_check_in: float,
+    ) -> Placement:
+        order, created = await orders.start_submitting(
+            self._db,
+            token=token,
+            user_id=user_id,
+            chat_id=chat_id,
+            account=account,
+            service_id=draft.service_id,
+            service_name=draft.service_name,
+            params=draft.values,
+            quantity=draft.quantity,
+            total=draft.total,
         )
-    except PanelException as exc:
-        # Never retried: the order may exist on the panel already.
-        logger.warning("order %s uncertain: %s", order.id, exc)
-        return Placement(Outcome.UNCERTAIN, await orders.mark_uncertain(db, token, str(exc)))
-    order = await orders.mark_placed(
-        db,
-        token,
-        panel_order_id=placed.order_id,
-        charged=placed.price,
-        next_check_at=time.time() + first_check_in,
-    )
-    logger.info("order %s placed as panel order %s", order.id, placed.order_id)
-    return Placement(Outcome.PLACED, order)
+        if not created:
+            return Placement(Outcome.ALREADY, order)
+        try:
+            placed = await panel.add(draft.service_id, draft.values)
+        except PanelError as exc:
+            logger.info("order %s refused by the panel: %s", order.id, exc.text)
+            rejected = await orders.mark_rejected(self._db, token, exc.text)
+            return Placement(Outcome.REJECTED, rejected, exc.text, exc.message)
+        except PanelNotSent as exc:
+            logger.warning("order %s not sent: %s", order.id, exc)
+            await orders.forget_unsent(self._db, token)
+            return Placement(Outcome.NOT_SENT, order, detail=str(exc))
+        except BaseException as exc:
+            # No answer, or this task is going away (a stop that could not wait): the order
+            # may exist on the panel. Never retried; recorded even while being cancelled.
+            cause = str(exc) if isinstance(exc, PanelException) else type(exc).__name__
+            logger.warning("order %s uncertain: %s", order.id, cause)
+            uncertain = replace(order, state=OrderState.UNCERTAIN, error=cause)
+            answered = await asyncio.shield(
+                orders.mark_uncertain(
+                    self._db, token, cause, outcome_notification(uncertain, claim=DELIVERY_CLAIM)
+                )
+            )
+            if not isinstance(exc, PanelException):
+                raise
+            return Placement(Outcome.UNCERTAIN, answered.order, message=answered.message)
+        # Before anything else can fail: the one record of an order that storage may not take.
+        logger.warning(
+            "panel took order %s: panel order %s, price %s",
+            order.id,
+            placed.order_id,
+            placed.price,
+        )
+        return await self._record(order, placed, time.time() + first_check_in)
+
+    async def _record(self, order: Order, placed: PlacedOrder, next_check_at: float) -> Placement:
+        token = order.token
+        done = replace(
+            order,
+            state=OrderState.PLACED,
+            panel_order_id=placed.order_id,
+            charged=placed.price,
+            next_check_at=next_check_at,
+        )
+        try:
+            answered = await _retrying(
+                lambda: self._write_placed(token, placed, next_check_at, done, DELIVERY_CLAIM),
+                WRITE_RETRIES,
+            )
+        except Exception as exc:
+            logger.error(
+                "could not record panel order %s for order %s (%s); retrying in the background",
+                placed.order_id,
+                order.id,
+                exc,
+            )
+            self._unrecorded[token] = _Unrecorded(token, done, placed, next_check_at)
+            return Placement(Outcome.PLACED, done, recorded=False)
+        logger.info("order %s placed as panel order %s", order.id, placed.order_id)
+        return Placement(Outcome.PLACED, answered.order, message=answered.message)
+
+    async def _write_placed(
+        self,
+        token: str,
+        placed: PlacedOrder,
+        next_check_at: float,
+        done: Order,
+        claim: float,
+        *,
+        saved_late: bool = False,
+    ) -> Answered:
+        return await orders.mark_placed(
+            self._db,
+            token,
+            panel_order_id=placed.order_id,
+            charged=placed.price,
+            next_check_at=next_check_at,
+            notification=outcome_notification(done, claim=claim, saved_late=saved_late),
+        )
+
+    @property
+    def unrecorded(self) -> int:
+        """Answers from the panel still waiting for storage."""
+        return len(self._unrecorded)
+
+    async def tick(self) -> None:
+        await self.settle()
+        await self.pause(SWEEP_EVERY)
+
+    async def settle(self) -> None:
+        """Record the answers storage refused before, then give up on requests that can no
+        longer be answered."""
+        for token, pending in list(self._unrecorded.items()):
+            await self._write_placed(
+                token, pending.placed, pending.next_check_at, pending.order, 0.0, saved_late=True
+            )
+            del self._unrecorded[token]
+            logger.warning(
+                "panel order %s recorded as order %s at last",
+                pending.placed.order_id,
+                pending.order.id,
+            )
+        await self.expire_stale()
+
+    async def expire_stale(self) -> list[Order]:
+        """Rows still `submitting` after their request's deadline become `uncertain`, and
+        their people are told through the outbox."""
+        expired = []
+        for order in await orders.stale_submitting(self._db, time.time() - self.answer_within):
+            if order.token in self._unrecorded:
+                continue
+            cause = "no answer from the panel before the bot stopped"
+            uncertain = replace(order, state=OrderState.UNCERTAIN, error=cause)
+            answered = await orders.mark_uncertain(
+                self._db, order.token, cause, outcome_notification(uncertain)
+            )
+            if answered.order.state is OrderState.UNCERTAIN:
+                logger.warning("order %s was left sending: now uncertain", order.id)
+                expired.append(answered.order)
+        return expired
+
+
+async def _retrying(write: Callable[[], Awaitable[T]], waits: tuple[float, ...]) -> T:
+    """`write()`, tried again after each of `waits` while it fails."""
+    for wait in waits:
+        try:
+            return await write()
+        except Exception as exc:
+            logger.warning("storage refused a write (%s); again in %.1fs", exc, wait)
+            await asyncio.sleep(wait)
+    return await write()

@@ -1,4 +1,5 @@
-"""The HTTP session to the Bot API, with aiogram's response models kept warm.
+"""The HTTP session to the Bot API, with aiogram's response models kept warm, and button taps
+answered without ever failing the update.
 
 aiogram parametrizes `Response[T]` for every call it makes. pydantic caches parametrized
 models only weakly, so a garbage collection can drop one and the next call rebuilds it: about
@@ -8,11 +9,20 @@ reference to each `Response[T]` for the session's life keeps them cached.
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 import aiogram.methods
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.methods.base import Response, TelegramMethod
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery
+from aiogram.methods.base import Response, TelegramMethod, TelegramType
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+logger = logging.getLogger(__name__)
 
 
 def _returned_types() -> set[Any]:
@@ -26,9 +36,29 @@ def _returned_types() -> set[Any]:
     return types
 
 
+class QuietCallbackAnswers(BaseRequestMiddleware):
+    """A tap Telegram no longer lets us answer (too old: the handler took longer than
+    Telegram waits) only leaves its spinner to time out; the update goes on as if answered."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as exc:
+            if not isinstance(method, AnswerCallbackQuery):
+                raise
+            logger.info("could not answer a button tap: %s", exc.message)
+            return True
+
+
 class BotSession(AiohttpSession):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.middleware(QuietCallbackAnswers())
         self.response_models = tuple(
             Response[returned]  # type: ignore[valid-type]
             for returned in _returned_types()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from bot.background import BackgroundLoop
 from bot.ratelimit import TokenBucket
-from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException
+from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException, PanelProtocolError
 from bot.statuses import DEFAULT_STATUS_STATES, state_of
 from storage import orders, users
 from storage.db import Database
@@ -156,6 +156,18 @@ class Tracker(BackgroundLoop):
             self.breaker.succeeded()  # the panel answered: it is up
             await self._refused(order, exc)
             return
+        except PanelProtocolError as exc:
+            # The panel answered, in a shape refused at the edge (a `remain` of 1e20, say): it
+            # is up, so no pause for every order; and this one backs off like a quiet order,
+            # up to the cap, rather than being asked every base interval forever.
+            self.breaker.succeeded()
+            logger.warning("check of order %s: %s", order.id, exc)
+            quiet = order.quiet_checks + 1
+            result = self._unchanged(
+                order, next_check_at=self._clock() + self._config.interval(quiet), quiet=quiet
+            )
+            await self._record(order, result, None)
+            return
         except PanelException as exc:
             self.breaker.failed()
             logger.info("check of order %s failed: %s", order.id, exc)
@@ -241,7 +253,12 @@ class Tracker(BackgroundLoop):
         await self._record(order, result, await self._notification(order, result))
 
     def _unchanged(
-        self, order: Order, *, next_check_at: float | None, failed_checks: int | None = None
+        self,
+        order: Order,
+        *,
+        next_check_at: float | None,
+        failed_checks: int | None = None,
+        quiet: int | None = None,
     ) -> CheckResult:
         return CheckResult(
             state=order.state,
@@ -249,7 +266,7 @@ class Tracker(BackgroundLoop):
             status_text=order.status_text,
             remain=order.remain,
             next_check_at=next_check_at,
-            quiet_checks=order.quiet_checks,
+            quiet_checks=order.quiet_checks if quiet is None else quiet,
             failed_checks=order.failed_checks if failed_checks is None else failed_checks,
         )
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import account, admin, catalog, connect, errors, order, orders, settings, start
+from handlers import (
+    account,
+    admin,
+    catalog,
+    connect,
+    errors,
+    order,
+    orders,
+    settings,
+    settle,
+    start,
+)
 
 
 def build_routers() -> list[Router]:
@@ -19,6 +30,7 @@ def build_routers() -> list[Router]:
         start.build_router(),
         connect.build_router(),
         orders.build_router(),
+        settle.build_router(),
         account.build_router(),
         settings.build_router(),
         admin.build_router(),

@@ -3,7 +3,15 @@ resolve through the catalog or the database; what no longer resolves is a stale 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Data from a button can be forged. Every number is bounded, so "oc:<30 digits>" fails to unpack
+# (aiogram validates the model: the filter doesn't match, and the button is a stale one) instead
+# of reaching SQLite, whose INTEGER stops at 2**63 - 1. No real id, page or index gets near.
+Number = Annotated[int, Field(ge=0, le=10**12)]
 
 
 class Menu(CallbackData, prefix="m"):
@@ -13,18 +21,18 @@ class Menu(CallbackData, prefix="m"):
 
 
 class Platforms(CallbackData, prefix="pl"):
-    page: int = 0
+    page: Number = 0
 
 
 class PlatformPage(CallbackData, prefix="p"):
     platform: str
-    page: int = 0
+    page: Number = 0
 
 
 class CategoryPage(CallbackData, prefix="c"):
     platform: str
     category: str
-    page: int = 0
+    page: Number = 0
 
 
 class ServiceCard(CallbackData, prefix="s"):
@@ -40,7 +48,7 @@ class Step(CallbackData, prefix="w"):
     keep (the current value)."""
 
     action: str
-    index: int = 0
+    index: Number = 0
 
 
 class Confirm(CallbackData, prefix="ok"):
@@ -48,13 +56,13 @@ class Confirm(CallbackData, prefix="ok"):
 
 
 class OrdersPage(CallbackData, prefix="ol"):
-    page: int = 0
+    page: Number = 0
 
 
 class OrderCard(CallbackData, prefix="oc"):
     """`action`: show, refresh, again, mute, unmute."""
 
-    order: int
+    order: Number
     action: str = "show"
 
 
@@ -78,4 +86,12 @@ class Link(CallbackData, prefix="ln"):
     """Linking one's own panel account: connect, email (start over with another e-mail),
     account, disconnect (asks), unlink (confirmed)."""
 
+    action: str
+
+
+class Settle(CallbackData, prefix="st"):
+    """Settling an order the panel never answered about: `found` (it is on the panel: asks
+    for its id), `absent` (it is not), `track` (yes, the order the panel showed is it)."""
+
+    order: Number
     action: str

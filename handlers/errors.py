@@ -9,7 +9,11 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.ordering import outcome_notification
 from handlers import keyboards, screens
+from handlers.callbacks import Confirm
+from storage import orders, outbox
+from storage.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +37,16 @@ async def unexpected_message(message: Message) -> None:
     )
 
 
-async def unexpected_error(event: ErrorEvent, bot: Bot) -> bool:
+async def unexpected_error(event: ErrorEvent, bot: Bot, db: Database) -> bool:
     """Registered on the dispatcher, so it sees a failure in any router: log the cause, tell
-    the person in one line, never show a traceback."""
+    the person in one line, never show a traceback. A Confirm that got as far as an order is
+    answered with what became of that order, never with "try again"."""
     update = event.update
     logger.error(
         "update %s failed: %s", update.update_id, event.exception, exc_info=event.exception
     )
+    if update.callback_query is not None and await told_about_order(update.callback_query, db):
+        return True
     chat_id = None
     if update.message is not None:
         chat_id = update.message.chat.id
@@ -52,4 +59,32 @@ async def unexpected_error(event: ErrorEvent, bot: Bot) -> bool:
             )
         except Exception:  # the chat may be gone too; the cause is logged above
             logger.exception("could not tell chat %s about the failure", chat_id)
+    return True
+
+
+async def told_about_order(callback: CallbackQuery, db: Database) -> bool:
+    """If the failed tap was a Confirm that created an order, queue (once: the outbox's key is
+    the one the placement itself uses) the message saying what became of it. An order row is
+    written before `add` is sent: no row, no order."""
+    data = callback.data or ""
+    if not data.startswith(f"{Confirm.__prefix__}{Confirm.__separator__}"):
+        return False
+    try:
+        token = Confirm.unpack(data).token
+        order = await orders.get_by_token(db, callback.from_user.id, token)
+        if order is None:
+            return False
+        await outbox.add(db, outcome_notification(order))
+    except Exception:
+        logger.exception("could not look up the order of a failed Confirm")
+        # Whether an order exists is unknown here: not a word that could make it two.
+        await callback.bot.send_message(  # type: ignore[union-attr]
+            callback.from_user.id,
+            _(
+                "Something went wrong on my side while sending your order. Look in 📦 My "
+                "orders before ordering it again."
+            ),
+        )
+        return True
+    logger.info("order %s of the failed update is announced through the outbox", order.id)
     return True

@@ -26,9 +26,10 @@ from handlers.callbacks import (
     PlatformPage,
     Platforms,
     ServiceCard,
+    Settle,
     Step,
 )
-from storage.orders import Order
+from storage.orders import Order, OrderState
 from storage.users import NotifyMode
 
 T = TypeVar("T")
@@ -265,6 +266,34 @@ def placed(order_id: int) -> InlineKeyboardMarkup:
     return markup([[button(_("📦 View order"), OrderCard(order=order_id))]])
 
 
+def _settle_rows(order_id: int) -> Rows:
+    return [
+        [button(_("✅ It's on the panel"), Settle(order=order_id, action="found"))],
+        [button(_("✖️ It isn't there"), Settle(order=order_id, action="absent"))],
+    ]
+
+
+def uncertain(order_id: int) -> InlineKeyboardMarkup:
+    """For an order the panel never answered about: the person says what they found."""
+    return markup(
+        [*_settle_rows(order_id), [button(_("📦 View order"), OrderCard(order=order_id))]]
+    )
+
+
+def settle_prompt(order_id: int) -> InlineKeyboardMarkup:
+    return markup([[button(_("⬅️ Back"), OrderCard(order=order_id))]])
+
+
+def settle_found(order_id: int) -> InlineKeyboardMarkup:
+    """Under what the panel showed for the id the person sent."""
+    return markup(
+        [
+            [button(_("✅ Yes, track it"), Settle(order=order_id, action="track"))],
+            [button(_("⬅️ Back"), OrderCard(order=order_id))],
+        ]
+    )
+
+
 def orders_list(items: Sequence[Order], page: int, total: int) -> InlineKeyboardMarkup:
     buttons = [button(label(order_label(o), 20), OrderCard(order=o.id)) for o in items]
     return markup(
@@ -288,10 +317,19 @@ def notification(order_id: int) -> InlineKeyboardMarkup:
 
 
 def order_label(order: Order) -> str:
+    """`#7000123`, as plain text for a button: the panel's id is the panel's text, so a message
+    (HTML) shows it through `quote()`."""
     return f"#{order.panel_order_id}" if order.panel_order_id else f"№{order.id}"
 
 
 def order_card(order: Order) -> InlineKeyboardMarkup:
+    if order.state is OrderState.UNCERTAIN:
+        return markup(
+            [
+                *_settle_rows(order.id),
+                [button(_("⬅️ My orders"), OrdersPage()), button(_("🏠 Menu"), Menu(to="home"))],
+            ]
+        )
     first = []
     if order.panel_order_id and not order.state.is_final:
         first.append(button(_("🔄 Refresh"), OrderCard(order=order.id, action="refresh")))

@@ -1,9 +1,12 @@
 """Middlewares that decide what reaches the handlers, in the order they run: throttling,
 access, the person's row, their panel account; and, on the routers that need it, a panel.
-Around them all, `SaveConversations` writes what each update changed in its conversation."""
+Around them all, `SaveConversations` writes what each update changed in its conversation, and
+`InFlight` knows which updates are still being handled, so a stop can wait for them."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +25,8 @@ from storage import users
 from storage.fsm import SQLiteStorage
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+logger = logging.getLogger(__name__)
 
 
 async def refuse(event: TelegramObject, text: str) -> None:
@@ -47,6 +52,38 @@ class SaveConversations(BaseMiddleware):
             conversation: FSMContext | None = data.get("state")
             if conversation is not None:
                 await self._storage.save(conversation.key)
+
+
+class InFlight(BaseMiddleware):
+    """Counts the updates being handled. A stop waits for them (`drained`) before closing
+    the database and the panel's connections under them: an order being sent ends placed or
+    uncertain, and its person hears which."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        self._running += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
+
+    async def drained(self, within: float) -> bool:
+        """Wait up to `within` seconds for the updates under way; False if some still run."""
+        if self._running:
+            logger.info("waiting up to %.0fs for %d updates in flight", within, self._running)
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            logger.warning("stopping with %d updates still in flight", self._running)
+            return False
+        return True
 
 
 class Throttle(BaseMiddleware):

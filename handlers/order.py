@@ -11,21 +11,22 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel, ValidationError
 
-from bot import ordering
 from bot.balances import Balance
 from bot.catalog import Catalog, CatalogSnapshot
 from bot.config import Settings
 from bot.formatting import money, number, quote, short
-from bot.ordering import Draft, Outcome
+from bot.ordering import Draft, Outcome, Placement, Placements
 from bot.params import FieldKind, FieldSpec, InvalidValue, fields_of, quantity, total
 from bot.smmlaba import Panel, PanelException, Service
 from handlers import keyboards, screens
@@ -38,6 +39,9 @@ from handlers.states import OrderWizard
 from storage import orders
 from storage.db import Database
 
+if TYPE_CHECKING:  # bot.notifier renders with handlers' keyboards: imported by name only
+    from bot.notifier import Notifier
+
 
 class WizardData(BaseModel):
     """What the wizard remembers between updates (stored as JSON in the FSM)."""
@@ -49,6 +53,8 @@ class WizardData(BaseModel):
     token: str | None = None  # of the confirmation on screen
     editing: bool = False  # changing one value from the confirmation
     refused: str | None = None  # the field the panel complained about
+    terms: str | None = None  # the service's price and rules as the confirmation showed them
+    price: str | None = None  # its price, as shown
 
 
 def build_router() -> Router:
@@ -108,8 +114,9 @@ class Wizard:
         else:
             await self.review(new_message=new_message)
 
-    async def review(self, *, new_message: bool = False) -> None:
-        """Show the confirmation: every value, the exact total and the balance."""
+    async def review(self, *, new_message: bool = False, notice: str = "") -> None:
+        """Show the confirmation: every value, the exact total and the balance; `notice`
+        above them says why it is shown again."""
         data = self.data
         data.editing = False
         problem = first_problem(self.fields, data.values)
@@ -118,6 +125,7 @@ class Wizard:
             await self.show_prompt(warning=warning, new_message=new_message)
             return
         data.token = secrets.token_urlsafe(12)
+        data.terms, data.price = service_terms(self.service), self.service.price.text
         try:
             funds: Decimal | None = await self.balance.get()
         except PanelException:
@@ -125,6 +133,8 @@ class Wizard:
         text = confirmation_text(
             self.service, self.fields, data.values, funds, self.settings.panel_currency
         )
+        if notice:
+            text = f"{notice}\n\n{text}"
         await self._show(text, keyboards.confirmation(data.token), new_message=new_message)
         await self.state.set_state(OrderWizard.confirming)
         await self.save()
@@ -451,6 +461,11 @@ def refused_field(fields: list[FieldSpec], refusal: str) -> str | None:
     return None
 
 
+def service_terms(service: Service) -> str:
+    """Everything about a service that decides what an order costs and what is sent."""
+    return service.model_dump_json(include={"id", "price", "params"})
+
+
 async def confirm(
     callback: CallbackQuery,
     callback_data: Confirm,
@@ -461,6 +476,8 @@ async def confirm(
     balance: Balance,
     settings: Settings,
     account: str,
+    placements: Placements,
+    notifier: Notifier,
     callback_answer: CallbackAnswer,
 ) -> None:
     person = callback.from_user
@@ -483,8 +500,12 @@ async def confirm(
     if wizard is None:
         return
     service = wizard.service
-    placement = await ordering.place(
-        db,
+    if data.terms != service_terms(service):
+        # The catalog changed under the confirmation: place nothing it did not show.
+        callback_answer.text = _("The service changed: nothing was ordered. Please check again.")
+        await wizard.review(notice=changed_notice(data.price, service.price.text))
+        return
+    placement = await placements.place(
         panel,
         token=callback_data.token,
         user_id=person.id,
@@ -503,32 +524,38 @@ async def confirm(
         callback_answer.text = _("This order was already sent.")
         await screens.retire(callback, data.live)
         return
+    if placement.outcome is Outcome.NOT_SENT:
+        callback_answer.text = _("Not sent: nothing was ordered. Please confirm again.")
+        await wizard.review(
+            notice=_(
+                "⚠️ The order was not sent: I couldn't reach SMMLaba. Nothing was ordered "
+                "or charged — please confirm again."
+            )
+        )
+        return
     # The tap is answered, and the confirmation loses its buttons, while the outcome is told.
     callback_answer.disable()
     await asyncio.gather(
         screens.answer(callback),
         screens.retire(callback, data.live),
-        tell(wizard, placement),
+        tell(wizard, placement, notifier),
     )
 
 
-async def tell(wizard: Wizard, placement: ordering.Placement) -> None:
-    """What became of the order: placed, refused (back to the field concerned), or unknown."""
+def changed_notice(shown: str | None, now: str) -> str:
+    if shown is not None and shown != now:
+        return _(
+            "⚠️ The price changed since you saw it: {was} → {now}. Nothing was ordered."
+        ).format(was=quote(shown or "?"), now=quote(now or "?"))
+    return _("⚠️ The service's terms changed since you saw them. Nothing was ordered.")
+
+
+async def tell(wizard: Wizard, placement: Placement, notifier: Notifier) -> None:
+    """What became of the order: placed, refused (back to the field concerned), or unknown.
+    Placed and unknown go through the outbox (`placement.message`): delivered now, and by the
+    notifier if Telegram refuses it now."""
     callback, state, data = wizard.event, wizard.state, wizard.data
-    cur = quote(wizard.settings.panel_currency)
-    order = placement.order
-    if placement.outcome is Outcome.PLACED:
-        await state.clear()
-        charged = order.charged if order.charged is not None else order.total
-        price = f" · {money(charged)} {cur}" if charged is not None else ""
-        await screens.send(
-            callback,
-            _("✅ Order #{id} placed{price}\nI'll message you when it moves.").format(
-                id=quote(order.panel_order_id or ""), price=price
-            ),
-            keyboards.placed(order.id),
-        )
-    elif placement.outcome is Outcome.REJECTED:
+    if placement.outcome is Outcome.REJECTED:
         data.token = None
         data.refused = refused_field(wizard.fields, f"{placement.refusal} {placement.detail}")
         message = await screens.send(
@@ -540,13 +567,17 @@ async def tell(wizard: Wizard, placement: ordering.Placement) -> None:
         )
         data.live = message.message_id
         await wizard.save()
-    elif placement.outcome is Outcome.UNCERTAIN:
-        await state.clear()
+        return
+    await state.clear()
+    if placement.message is not None:
+        await notifier.deliver(placement.message, locale=get_i18n().current_locale)
+    elif not placement.recorded:
+        order = placement.order
         await screens.send(
             callback,
             _(
-                "⏳ The panel didn't answer in time. The order may or may not have been placed — "
-                "check the panel before ordering again."
-            ),
+                "✅ Order #{id} is on the panel, but I couldn't save it here yet. I'm retrying; "
+                "it needs nothing from you."
+            ).format(id=quote(order.panel_order_id or "")),
             keyboards.to_menu(),
         )

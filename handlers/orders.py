@@ -56,6 +56,7 @@ def state_name(state: OrderState) -> str:
         OrderState.PLACED: _("placed"),
         OrderState.REJECTED: _("refused"),
         OrderState.UNCERTAIN: _("unknown — check the panel"),
+        OrderState.NOT_PLACED: _("not placed"),
         OrderState.PENDING: _("waiting"),
         OrderState.IN_PROGRESS: _("in progress"),
         OrderState.COMPLETED: _("✅ completed"),
@@ -99,7 +100,10 @@ async def show_list(event: Event, db: Database, page: int) -> None:
     )
     lines = [_("📦 Your orders (page {page}/{total})").format(page=page + 1, total=total)]
     for order in items:
-        parts = [keyboards.order_label(order), quote(keyboards.label(order.service_name, 40))]
+        parts = [
+            quote(keyboards.order_label(order)),
+            quote(keyboards.label(order.service_name, 40)),
+        ]
         bar = progress(order) if not order.state.is_final else None
         if bar:
             parts.append(bar)
@@ -110,7 +114,7 @@ async def show_list(event: Event, db: Database, page: int) -> None:
 
 def card_text(order: Order, currency: str) -> str:
     lines = [
-        _("📦 Order {label}").format(label=keyboards.order_label(order)),
+        _("📦 Order {label}").format(label=quote(keyboards.order_label(order))),
         f"<b>{quote(order.service_name)}</b>",
     ]
     for param, value in order.params.items():
@@ -137,9 +141,11 @@ def card_text(order: Order, currency: str) -> str:
         lines.append(
             _(
                 "The panel didn't answer when this order was sent: it may or may not exist. "
-                "Check the panel before ordering again."
+                "Look for it on the panel, then tell me below what you found."
             )
         )
+    if order.state is OrderState.NOT_PLACED:
+        lines.append(_("You found it is not on the panel: nothing was ordered or charged."))
     if order.state is OrderState.REJECTED and order.error:
         lines.append(_("The panel said: «{reason}»").format(reason=quote(short(order.error, 500))))
     return "\n".join(lines)

@@ -17,3 +17,7 @@ class SearchWizard(StatesGroup):
 class ConnectForm(StatesGroup):
     email = State()
     api_key = State()  # the e-mail is in the data; the key never is
+
+
+class SettleOrder(StatesGroup):
+    panel_id = State()  # the order being settled is in the data

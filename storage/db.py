@@ -12,12 +12,18 @@ reads on the first connection only ever see committed data.
 Checkpoints (copying the write-ahead log into the database file, with an fsync) would otherwise
 happen inside whichever commit crosses the threshold, stalling every statement queued behind it;
 here a background task runs them on the transactions connection instead, every half minute,
-without blocking writers.
+without blocking writers. A checkpoint that fails is logged and tried again at the next turn.
+
+`synchronous=NORMAL` makes a commit durable at the next checkpoint, not at once: right for
+conversation state and tracking, not for the row that must exist before an order is sent to the
+panel. `transaction(durable=True)` commits with `synchronous=FULL`, which syncs the log (and so
+every commit before it) to disk before returning.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +35,8 @@ import aiosqlite
 from storage.schema import MIGRATIONS
 
 Row = aiosqlite.Row
+
+logger = logging.getLogger(__name__)
 
 
 class DatabaseTooNew(Exception):
@@ -93,7 +101,12 @@ class Database:
     async def _checkpoint_regularly(self) -> None:
         while True:
             await asyncio.sleep(CHECKPOINT_EVERY)
-            await self.checkpoint()
+            try:
+                await self.checkpoint()
+            except Exception as exc:  # the log keeps growing until one succeeds: say so
+                logger.warning(
+                    "checkpoint failed (%s); trying again in %.0fs", exc, CHECKPOINT_EVERY
+                )
 
     async def checkpoint(self) -> None:
         """Copy what the write-ahead log holds into the database file, not blocking writers."""
@@ -141,16 +154,23 @@ class Database:
                 await tx.execute(f"PRAGMA user_version = {version:d}")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` on any exception (cancellation too)."""
+    async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` on any exception (cancellation too).
+        With `durable`, the commit is on disk when this returns (see the module's docstring)."""
         async with self._lock:
-            await self._transactions.execute("BEGIN IMMEDIATE")
+            if durable:
+                await self._transactions.execute("PRAGMA synchronous=FULL")
             try:
-                yield self._transactions
-            except BaseException:
-                await asyncio.shield(self._transactions.execute("ROLLBACK"))
-                raise
-            await self._transactions.execute("COMMIT")
+                await self._transactions.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._transactions
+                except BaseException:
+                    await asyncio.shield(self._transactions.execute("ROLLBACK"))
+                    raise
+                await self._transactions.execute("COMMIT")
+            finally:
+                if durable:
+                    await asyncio.shield(self._transactions.execute("PRAGMA synchronous=NORMAL"))
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
         """One statement, atomic on its own; returns the number of rows it changed."""

@@ -1,9 +1,14 @@
 """Orders: placed at most once per confirmation token, then tracked until they end.
 
-Life of an order: `submitting` (row written before `add` is sent) -> `placed` (the panel gave an
-id), `rejected` (the panel refused) or `uncertain` (no answer: it may or may not exist).
-A placed order then follows the panel's status: pending, in_progress, and one of the final
-states. Only the owner ever sees an order: every lookup by id takes the user id too.
+Life of an order: `submitting` (row written, durably, before `add` is sent) -> `placed` (the
+panel gave an id), `rejected` (the panel refused) or `uncertain` (no answer: it may or may not
+exist). An uncertain order becomes `placed` when the answer turns up after all or the person
+finds it on the panel, or `not_placed` when they find it is not there. A placed order then
+follows the panel's status: pending, in_progress, and one of the final states. Only the owner
+ever sees an order: every lookup by id takes the user id too.
+
+What the person is told about an answer from the panel is queued in the outbox in the same
+transaction that records the answer: one cannot exist without the other.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from enum import StrEnum
 
 from storage import outbox
 from storage.db import Database, Row
-from storage.outbox import Notification
+from storage.outbox import Notification, OutboxMessage
 
 
 class OrderState(StrEnum):
@@ -24,6 +29,7 @@ class OrderState(StrEnum):
     PLACED = "placed"
     REJECTED = "rejected"
     UNCERTAIN = "uncertain"
+    NOT_PLACED = "not_placed"  # was uncertain; the person found it is not on the panel
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
@@ -40,6 +46,7 @@ class OrderState(StrEnum):
 _FINAL = frozenset(
     {
         OrderState.REJECTED,
+        OrderState.NOT_PLACED,
         OrderState.COMPLETED,
         OrderState.PARTIAL,
         OrderState.CANCELLED,
@@ -143,29 +150,32 @@ async def start_submitting(
     seen and (the existing order, False) on every later attempt: the caller must not send
     `add` again then."""
     now = time.time()
-    # One statement: it either creates the row and returns it, or finds the token taken.
-    row = await db.fetchone(
-        """
-        INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
-                            service_name, params, quantity, total, created_at, updated_at)
-        VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (token) DO NOTHING
-        RETURNING *
-        """,
-        (
-            token,
-            user_id,
-            chat_id,
-            account,
-            service_id,
-            service_name,
-            json.dumps(params, ensure_ascii=False),
-            quantity,
-            _text(total),
-            now,
-            now,
-        ),
-    )
+    # Durable: the panel may take the order the moment `add` leaves, and a power cut must not
+    # forget that it was sent.
+    async with db.transaction(durable=True) as tx:
+        cursor = await tx.execute(
+            """
+            INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
+                                service_name, params, quantity, total, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (token) DO NOTHING
+            RETURNING *
+            """,
+            (
+                token,
+                user_id,
+                chat_id,
+                account,
+                service_id,
+                service_name,
+                json.dumps(params, ensure_ascii=False),
+                quantity,
+                _text(total),
+                now,
+                now,
+            ),
+        )
+        row = await cursor.fetchone()
     if row is not None:
         return _order(row), True
     existing = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
@@ -173,39 +183,137 @@ async def start_submitting(
     return _order(existing), False
 
 
-async def _finish_submitting(
-    db: Database, token: str, sql_set: str, values: tuple[object, ...]
-) -> Order:
-    """Record the panel's answer, once: only a row still `submitting` changes."""
-    row = await db.fetchone(
-        f"UPDATE orders SET {sql_set}, updated_at = ? "  # noqa: S608 - fixed fragments
-        "WHERE token = ? AND state = 'submitting' RETURNING *",
-        (*values, time.time(), token),
-    )
+async def forget_unsent(db: Database, token: str) -> None:
+    """The request for this row never left the process: as if Confirm had not been pressed."""
+    await db.execute("DELETE FROM orders WHERE token = ? AND state = 'submitting'", (token,))
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """An order as the panel's answer left it, and the message about it queued with it (None
+    if that message was queued before)."""
+
+    order: Order
+    message: OutboxMessage | None
+
+
+async def _answer(
+    db: Database,
+    token: str,
+    sql_set: str,
+    values: tuple[object, ...],
+    notification: Notification | None,
+    *,
+    states: str = "'submitting'",
+) -> Answered:
+    """Record the panel's answer, once: only a row in one of `states` changes, and only then
+    is `notification` queued."""
+    now = time.time()
+    message = None
+    async with db.transaction() as tx:
+        cursor = await tx.execute(
+            f"UPDATE orders SET {sql_set}, updated_at = ? "  # noqa: S608 - fixed fragments
+            f"WHERE token = ? AND state IN ({states}) RETURNING *",
+            (*values, now, token),
+        )
+        row = await cursor.fetchone()
+        if row is not None and notification is not None:
+            message = await outbox.queue_in(tx, notification, now)
     if row is None:
         row = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
     if row is None:
         raise KeyError(f"no order with token {token!r}")
-    return _order(row)
+    return Answered(_order(row), message)
 
 
 async def mark_placed(
-    db: Database, token: str, *, panel_order_id: str, charged: Decimal | None, next_check_at: float
-) -> Order:
-    return await _finish_submitting(
+    db: Database,
+    token: str,
+    *,
+    panel_order_id: str,
+    charged: Decimal | None,
+    next_check_at: float,
+    notification: Notification | None = None,
+) -> Answered:
+    """The panel gave an id. An order already called uncertain takes it too: the answer is the
+    truth, however late."""
+    return await _answer(
         db,
         token,
-        "state = 'placed', panel_order_id = ?, charged = ?, next_check_at = ?",
+        "state = 'placed', panel_order_id = ?, charged = ?, next_check_at = ?, error = NULL",
         (panel_order_id, _text(charged), next_check_at),
+        notification,
+        states="'submitting', 'uncertain'",
     )
 
 
 async def mark_rejected(db: Database, token: str, error: str) -> Order:
-    return await _finish_submitting(db, token, "state = 'rejected', error = ?", (error,))
+    return (await _answer(db, token, "state = 'rejected', error = ?", (error,), None)).order
 
 
-async def mark_uncertain(db: Database, token: str, error: str) -> Order:
-    return await _finish_submitting(db, token, "state = 'uncertain', error = ?", (error,))
+async def mark_uncertain(
+    db: Database, token: str, error: str, notification: Notification | None = None
+) -> Answered:
+    return await _answer(db, token, "state = 'uncertain', error = ?", (error,), notification)
+
+
+async def stale_submitting(db: Database, created_before: float) -> list[Order]:
+    """Rows still `submitting` whose request can no longer be answered."""
+    rows = await db.fetchall(
+        "SELECT * FROM orders WHERE state = 'submitting' AND created_at < ? ORDER BY id",
+        (created_before,),
+    )
+    return [_order(row) for row in rows]
+
+
+async def settle_placed(
+    db: Database,
+    user_id: int,
+    order_id: int,
+    *,
+    panel_order_id: str,
+    charged: Decimal | None,
+    next_check_at: float,
+) -> Order | None:
+    """The person found their uncertain order on the panel: track it from now on. None if it
+    is not theirs, no longer uncertain, or that panel order is another order's already."""
+    taken = await db.fetchone(
+        """
+        SELECT 1 FROM orders AS o JOIN orders AS mine ON mine.account = o.account
+        WHERE mine.id = ? AND o.panel_order_id = ?
+        """,
+        (order_id, panel_order_id),
+    )
+    if taken is not None:
+        return None
+    row = await db.fetchone(
+        """
+        UPDATE orders SET state = 'placed', panel_order_id = ?, charged = ?, next_check_at = ?,
+                          updated_at = ?
+        WHERE id = ? AND user_id = ? AND state = 'uncertain' RETURNING *
+        """,
+        (panel_order_id, _text(charged), next_check_at, time.time(), order_id, user_id),
+    )
+    return None if row is None else _order(row)
+
+
+async def settle_not_placed(db: Database, user_id: int, order_id: int) -> Order | None:
+    """The person found their uncertain order is not on the panel."""
+    row = await db.fetchone(
+        """
+        UPDATE orders SET state = 'not_placed', updated_at = ?
+        WHERE id = ? AND user_id = ? AND state = 'uncertain' RETURNING *
+        """,
+        (time.time(), order_id, user_id),
+    )
+    return None if row is None else _order(row)
+
+
+async def find_by_panel_id(db: Database, account: str, panel_order_id: str) -> Order | None:
+    row = await db.fetchone(
+        "SELECT * FROM orders WHERE account = ? AND panel_order_id = ?", (account, panel_order_id)
+    )
+    return None if row is None else _order(row)
 
 
 async def get_for_user(db: Database, user_id: int, order_id: int) -> Order | None:

@@ -107,4 +107,6 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) WITHOUT ROWID
         """,
     ),
+    # 2: orders still being sent, for the sweep that settles those nobody will answer.
+    ("CREATE INDEX orders_submitting ON orders (created_at) WHERE state = 'submitting'",),
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.smmlaba import Price, Service, SmmLabaClient
+from bot.sandbox.catalog import builtin_catalog
+from bot.smmlaba import PanelProtocolError, Price, Service, SmmLabaClient
 from tests.conftest import CannedPanel
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -170,3 +173,87 @@ def test_a_service_round_trips_through_its_wire_shape() -> None:
     again = Service.model_validate(service.model_dump(by_alias=True))
     assert again == service
     assert service.model_dump(by_alias=True)["price"] == "140.00 per 1000"
+
+
+# -- numbers beyond any sane size ----------------------------------------------------------
+
+CHECK = {
+    "orderid": "7000001",
+    "status": "2",
+    "statusText": "In progress",
+    "count": "1000",
+    "remain": "400",
+    "price": "0.50",
+}
+
+
+def envelope(message: Any) -> str:
+    return json.dumps({"result": "success", "error": "", "message": message})
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('"remain": 1e20', "remain"),
+        ('"remain": "100000000000000000000"', "remain"),
+        ('"remain": 100000000000000000000', "remain"),
+        ('"remain": "-1e20"', "remain"),
+        ('"count": 1000000000000000000000000000000', "count"),
+        ('"count": "1E+999999999999999999"', "count"),
+        ('"price": "1e20"', "price"),
+        ('"price": 1e-999999999', "price"),
+    ],
+)
+async def test_an_absurd_number_in_check_is_a_protocol_error(
+    canned_client: tuple[CannedPanel, SmmLabaClient], raw: str, field: str
+) -> None:
+    stub, client = canned_client
+    # Spliced in as raw JSON, so a number stays a JSON number (1e20 is not a string).
+    body = envelope({k: v for k, v in CHECK.items() if k != field})
+    stub.reply(body.replace('"message": {', '"message": {' + raw + ", "))
+    with pytest.raises(PanelProtocolError, match=field):
+        await client.check("7000001")
+
+
+async def test_numbers_up_to_the_bound_are_read(
+    canned_client: tuple[CannedPanel, SmmLabaClient],
+) -> None:
+    stub, client = canned_client
+    stub.reply(envelope({**CHECK, "count": "999999999999", "remain": 999_999_999_999}))
+    status = await client.check("7000001")
+    assert (status.count, status.remain) == (999_999_999_999, 999_999_999_999)
+
+
+async def test_an_absurd_price_or_balance_is_refused(
+    canned_client: tuple[CannedPanel, SmmLabaClient],
+) -> None:
+    stub, client = canned_client
+    stub.reply(envelope({"orderid": "7000003", "price": "1" + "0" * 20}))
+    with pytest.raises(PanelProtocolError, match="price"):
+        await client.add("389", {"url": "https://instagram.com/p/x", "count": "250"})
+    stub.reply('{"result": "success", "error": "", "message": {"balance": 1e20}}')
+    with pytest.raises(PanelProtocolError, match="balance"):
+        await client.balance()
+
+
+@pytest.mark.parametrize(
+    "price", ["99999999999999999999 per 1", "0.05 per 100000000000000000000", "1000000000000 per 1"]
+)
+async def test_a_service_with_an_absurd_price_is_skipped(
+    canned_client: tuple[CannedPanel, SmmLabaClient],
+    caplog: pytest.LogCaptureFixture,
+    price: str,
+) -> None:
+    stub, client = canned_client
+    catalog = builtin_catalog()[:3]
+    catalog[0] = {**catalog[0], "price": price}
+    stub.reply(envelope(catalog))
+    services = await client.services()
+    assert [s.id for s in services] == [str(w["service"]) for w in catalog[1:]]
+    assert any("out of range" in r.getMessage() for r in caplog.records)
+
+
+def test_an_absurd_price_is_malformed_not_on_request() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        Price.parse("99999999999999999999 per 1")
+    assert Price.parse("999999999999 per 1").amount == Decimal(999_999_999_999)

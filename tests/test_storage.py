@@ -190,9 +190,11 @@ async def test_placement_outcomes_are_final(db: Database) -> None:
     await submit(db, "b")
     await submit(db, "c")
 
-    placed = await orders.mark_placed(
-        db, "a", panel_order_id="7000001", charged=Decimal("0.1250"), next_check_at=100.0
-    )
+    placed = (
+        await orders.mark_placed(
+            db, "a", panel_order_id="7000001", charged=Decimal("0.1250"), next_check_at=100.0
+        )
+    ).order
     assert placed.state is OrderState.PLACED
     assert placed.panel_order_id == "7000001"
     assert placed.charged == Decimal("0.1250")
@@ -206,7 +208,7 @@ async def test_placement_outcomes_are_final(db: Database) -> None:
     )
     assert rejected.next_check_at is None
 
-    uncertain = await orders.mark_uncertain(db, "c", "timed out")
+    uncertain = (await orders.mark_uncertain(db, "c", "timed out")).order
     assert uncertain.state is OrderState.UNCERTAIN
     assert uncertain.next_check_at is None
 

@@ -82,6 +82,7 @@ class Faults:
     html_rate: float = 0.0
     hang_rate: float = 0.0
     bad_json_rate: float = 0.0
+    lost_answer_rate: float = 0.0  # the request is carried out, its answer never sent
     hang_seconds: float = 120.0
     actions: frozenset[str] | None = None
 
@@ -318,7 +319,12 @@ class SandboxPanel:
         }.get(action)
         if handler is None:
             return _error(ERR_ACTION, f"action: {action}")
-        return handler(account, form)
+        response = handler(account, form)
+        faults = self.faults
+        lost = faults.lost_answer_rate and faults.applies_to(action)
+        if lost and self._rng.random() < faults.lost_answer_rate:
+            return await self._hang()
+        return response
 
     async def _fault(self, action: str) -> web.StreamResponse | None:
         faults = self.faults
@@ -328,9 +334,7 @@ class SandboxPanel:
             await asyncio.sleep(faults.latency)
         roll = self._rng.random
         if faults.hang_rate and roll() < faults.hang_rate:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), faults.hang_seconds)
-            return web.Response(status=504, text="Gateway Time-out", content_type="text/html")
+            return await self._hang()
         if faults.html_rate and roll() < faults.html_rate:
             return web.Response(status=502, text=HTML_502, content_type="text/html")
         if faults.bad_json_rate and roll() < faults.bad_json_rate:
@@ -341,6 +345,12 @@ class SandboxPanel:
         if faults.error_rate and roll() < faults.error_rate:
             return _error(ERR_INTERNAL)
         return None
+
+    async def _hang(self) -> web.Response:
+        """No answer for `hang_seconds` (or until the panel stops), then a gateway's 504."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), self.faults.hang_seconds)
+        return web.Response(status=504, text="Gateway Time-out", content_type="text/html")
 
     # -- actions -------------------------------------------------------------------------
 

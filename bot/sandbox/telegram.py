@@ -193,8 +193,15 @@ class TelegramEmulator:
         self.users[user_id] = user
         return user
 
-    def fail_next(self, method: str, status: int, count: int = 1, retry_after: int = 1) -> None:
-        self.failures.append(InjectedFailure(method, status, count, retry_after))
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        count: int = 1,
+        retry_after: int = 1,
+        description: str = "",
+    ) -> None:
+        self.failures.append(InjectedFailure(method, status, count, retry_after, description))
 
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method and call.status == 200]

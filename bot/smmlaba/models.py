@@ -26,9 +26,15 @@ _PRICE = re.compile(
     re.IGNORECASE,
 )
 
+# No real count, amount or balance comes near a trillion (or needs 30 decimal places): past that
+# an answer is broken. Far inside SQLite's INTEGER (2**63 - 1), exact as a float (< 2**53).
+MAX_NUMBER = 10**12
+MAX_PLACES = 30
+
 
 def to_decimal(value: Any) -> Decimal:
-    """A decimal from a number or a string such as "123.45", " 1 250,5 " or 12.5."""
+    """A decimal from a number or a string such as "123.45", " 1 250,5 " or 12.5, refused
+    when its magnitude is absurd (see `MAX_NUMBER`) or it has absurdly many decimal places."""
     if isinstance(value, bool):
         raise ValueError("a flag is not an amount")
     if isinstance(value, Decimal):
@@ -42,12 +48,24 @@ def to_decimal(value: Any) -> Decimal:
         try:
             result = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
+            raise ValueError(f"{_short(value)} is not a number") from None
     else:
         raise ValueError(f"{type(value).__name__} is not a number")
     if not result.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
+        raise ValueError(f"{_short(value)} is not a finite number")
+    # copy_abs() and as_tuple() are exact: arithmetic on 1e999999999 would itself overflow.
+    if result.copy_abs() >= MAX_NUMBER:
+        raise ValueError(f"{_short(value)} is out of range")
+    exponent = result.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_PLACES:
+        raise ValueError(f"{_short(value)} has too many decimal places")
     return result
+
+
+def _short(value: Any) -> str:
+    """A value for an error message: a million digits stay out of the log."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _optional_decimal(value: Any) -> Decimal | None:
@@ -57,11 +75,12 @@ def _optional_decimal(value: Any) -> Decimal | None:
 
 
 def _optional_int(value: Any) -> int | None:
+    """A whole number below `MAX_NUMBER` in magnitude, or None for a blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     number = to_decimal(value)
     if number != number.to_integral_value():
-        raise ValueError(f"{value!r} is not a whole number")
+        raise ValueError(f"{_short(value)} is not a whole number")
     return int(number)
 
 
@@ -131,11 +150,17 @@ class Price(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> Price:
+        """A price from the panel's text; one it can't read is kept as text (price on
+        request), one with an absurd number raises ValueError like any malformed value."""
         match = _PRICE.match(text)
-        if match is None or int(match["per"]) == 0:
+        if match is None:
             return cls(text=text)
-        amount = Decimal(match["amount"].replace(",", "."))
-        return cls(text=text, amount=amount, per=int(match["per"]))
+        # Out of range is a broken answer (ValueError), not a price on request.
+        amount = to_decimal(match["amount"])
+        per = to_decimal(match["per"])
+        if per == 0:
+            return cls(text=text)
+        return cls(text=text, amount=amount, per=int(per))
 
     @property
     def known(self) -> bool:

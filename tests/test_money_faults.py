@@ -1,0 +1,340 @@
+"""Money never in doubt: every fault between Confirm and the person's screen, end to end through
+the Telegram emulator, the sandbox panel and the real bot on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sqlite3
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.catalog import builtin_catalog
+from bot.sandbox.panel import Account, SandboxPanel
+from bot.sandbox.panel import serve as serve_panel
+from bot.sandbox.telegram import QUERY_TOO_OLD, SimulatedUser, TelegramEmulator
+from bot.smmlaba.pool import LANES, RESERVED
+from bot.tracker import TrackerConfig
+from storage import orders, outbox
+from storage.orders import Order, OrderState
+from tests.conftest import ALICE, BotFactory
+from tests.harness import BotHarness
+
+TRY_AGAIN = "try again"
+
+
+async def eventually(condition: Callable[[], bool], within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def up_to_confirmation(user: SimulatedUser, amount: str = "250") -> None:
+    await user.send("/start")
+    await user.press("🛒 New order")
+    await user.press("Instagram")
+    await user.press("Likes")
+    await user.press("Instagram Likes")
+    await user.press("🛒 Order this")
+    await user.send("https://instagram.com/p/x")
+    await user.send(amount)
+    assert "Please check your order" in user.last_message.text
+
+
+def said(user: SimulatedUser, text: str) -> bool:
+    return any(text in message.text for message in user.bot_messages)
+
+
+async def only_order(harness: BotHarness, user_id: int) -> Order:
+    assert harness.services is not None
+    [order] = await orders.list_for_user(harness.services.db, user_id, limit=5)
+    return order
+
+
+# -- 1. Telegram refuses the answer after a successful `add` -----------------------------
+
+
+async def test_the_order_id_reaches_the_chat_through_429s_and_a_stale_tap(
+    harness: BotHarness,
+) -> None:
+    anna = harness.user(501, "Anna")
+    await up_to_confirmation(anna)
+    emulator = harness.emulator
+    emulator.fail_next("sendMessage", 429, count=2, retry_after=1)
+    emulator.fail_next("editMessageText", 429, count=2, retry_after=1)
+    emulator.fail_next("editMessageReplyMarkup", 429, count=2, retry_after=1)
+    emulator.fail_next("answerCallbackQuery", 400, description=QUERY_TOO_OLD)
+    tapped = time.monotonic()
+    await anna.press("✅ Confirm")
+
+    order = await only_order(harness, 501)
+    assert order.state is OrderState.PLACED
+    assert order.panel_order_id is not None
+    # Two 429s of one second each, then the notifier's next turn.
+    await eventually(lambda: said(anna, f"Order #{order.panel_order_id} placed"), within=6)
+    assert time.monotonic() - tapped < 1 + 1 + 4
+    assert harness.panel_calls("add") == 1
+    assert TRY_AGAIN not in anna.transcript
+    assert "went wrong" not in anna.transcript
+    # Telegram accepted it once: the outbox row is sent, never to be sent again.
+    assert harness.services is not None
+    message = await outbox.get(harness.services.db, f"order:{order.id}:order_placed")
+    assert message is not None
+    assert message.status is outbox.OutboxStatus.SENT
+    placed_messages = [m for m in anna.bot_messages if "placed" in m.text]
+    assert len(placed_messages) == 1
+
+
+async def test_a_refusal_that_cannot_be_shown_is_told_through_the_outbox(
+    harness: BotHarness,
+) -> None:
+    harness.panel.accounts[ALICE].balance = Decimal("0.01")
+    anna = harness.user(501, "Anna")
+    await up_to_confirmation(anna)
+    harness.emulator.fail_next("sendMessage", 400, description="Bad Request: chat not found")
+    await anna.press("✅ Confirm")
+
+    await eventually(lambda: said(anna, "The panel refused the order"), within=5)
+    assert "Недостаточно средств на балансе" in anna.last_message.text
+    assert TRY_AGAIN not in anna.transcript
+    assert (await only_order(harness, 501)).state is OrderState.REJECTED
+
+
+# -- 2. The panel took the order and the local write failed ------------------------------
+
+FAIL_PLACED = """
+CREATE TRIGGER fail_placed BEFORE UPDATE OF state ON orders WHEN NEW.state = 'placed'
+BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END
+"""
+
+
+def storage_fault(harness: BotHarness, on: bool) -> None:
+    """Make the database refuse to record a placed order, from another connection, as a
+    full disk or a broken file would; `on=False` heals it."""
+    with sqlite3.connect(harness.settings.database_path) as raw:
+        raw.execute(FAIL_PLACED if on else "DROP TRIGGER fail_placed")
+
+
+async def test_an_order_the_database_could_not_record_is_logged_told_and_repaired(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    anna = harness.user(501, "Anna")
+    await up_to_confirmation(anna)
+    storage_fault(harness, on=True)
+    with caplog.at_level(logging.WARNING, logger="bot.ordering"):
+        await anna.press("✅ Confirm")
+
+    [panel_id] = list(harness.panel.orders)
+    journal = [r for r in caplog.records if "panel took order" in r.getMessage()]
+    assert len(journal) == 1
+    assert journal[0].levelno == logging.WARNING
+    assert panel_id in journal[0].getMessage()
+    assert "0.125" in journal[0].getMessage()  # the price the panel charged
+    assert f"Order #{panel_id} is on the panel" in anna.last_message.text
+    assert TRY_AGAIN not in anna.transcript
+    order = await only_order(harness, 501)
+    assert order.state is OrderState.SUBMITTING  # not given up on: the answer is kept
+
+    storage_fault(harness, on=False)
+    await eventually(lambda: said(anna, f"Order #{panel_id} is saved now"), within=10)
+    order = await only_order(harness, 501)
+    assert (order.state, order.panel_order_id) == (OrderState.PLACED, panel_id)
+    assert order.next_check_at is not None  # tracked like any other
+    assert harness.panel_calls("add") == 1
+
+
+# -- 3. An order that never got an answer --------------------------------------------------
+
+
+async def test_an_unanswered_order_is_settled_as_found_on_the_panel(
+    make_bot: BotFactory,
+) -> None:
+    bot = make_bot(smmlaba_timeout_seconds=0.5)
+    async with bot.running():
+        anna = bot.user(501, "Anna")
+        await up_to_confirmation(anna)
+        bot.panel.set_faults(lost_answer_rate=1.0, actions=["add"], hang_seconds=5)
+        await anna.press("✅ Confirm")
+        assert "may or may not have been placed" in anna.last_message.text
+        bot.panel.set_faults()
+        [panel_id] = list(bot.panel.orders)  # the panel took it; the bot never heard
+
+        await anna.press("✅ It's on the panel")
+        assert "Send the order's number" in anna.last_message.text
+        await anna.send("not sure")
+        assert "doesn't look like an order number" in anna.last_message.text
+        await anna.send("99999")
+        assert "doesn't know order #99999" in anna.last_message.text
+        await anna.send(f"#{panel_id}")
+        found = anna.last_message.text
+        assert f"The panel knows order #{panel_id}" in found
+        assert "https://instagram.com/p/x" in found
+        assert "250" in found
+        await anna.press("✅ Yes, track it")
+        order = await only_order(bot, 501)
+        assert (order.state, order.panel_order_id) == (OrderState.PLACED, panel_id)
+        assert order.next_check_at is not None
+        assert "placed" in anna.last_message.text
+        assert bot.panel_calls("add") == 1
+
+
+async def test_an_unanswered_order_not_on_the_panel_is_ordered_again(
+    make_bot: BotFactory,
+) -> None:
+    bot = make_bot(smmlaba_timeout_seconds=0.5)
+    async with bot.running():
+        anna = bot.user(501, "Anna")
+        await up_to_confirmation(anna)
+        bot.panel.set_faults(hang_rate=1.0, actions=["add"], hang_seconds=5)
+        await anna.press("✅ Confirm")
+        bot.panel.set_faults()
+        await anna.send("/orders")
+        await anna.press("№1")
+        assert "unknown" in anna.last_message.text
+        await anna.press("✖️ It isn't there")
+        assert "nothing was ordered or charged" in anna.last_message.text
+        assert (await only_order(bot, 501)).state is OrderState.NOT_PLACED
+        await anna.press("🔁 Order again")
+        assert "Please check your order" in anna.last_message.text
+        assert "https://instagram.com/p/x" in anna.last_message.text
+        await anna.press("✅ Confirm")
+        assert "placed" in anna.last_message.text
+
+
+async def test_a_row_left_sending_becomes_uncertain_and_its_person_is_told(
+    make_bot: BotFactory,
+) -> None:
+    """What a crash during `add` leaves behind: a `submitting` row nobody will answer."""
+    bot = make_bot(smmlaba_timeout_seconds=0.5)
+    anna = bot.user(501, "Anna")
+    async with bot.running():
+        await anna.send("/start")
+        assert bot.services is not None
+        await orders.start_submitting(
+            bot.services.db,
+            token="crashed",
+            user_id=501,
+            chat_id=501,
+            account=ALICE,
+            service_id="ig-likes",
+            service_name="Instagram Likes",
+            params={"url": "https://instagram.com/p/x", "count": "250"},
+            quantity=250,
+            total=Decimal("0.125"),
+        )
+        await eventually(lambda: said(anna, "may or may not have been placed"), within=10)
+        order = await only_order(bot, 501)
+        assert order.state is OrderState.UNCERTAIN
+        await anna.send("/orders")
+        assert "sending" not in anna.last_message.text
+
+
+# -- 4. The total charged is the total shown ---------------------------------------------
+
+
+async def test_a_price_change_after_the_confirmation_places_nothing(
+    harness: BotHarness, panel: SandboxPanel
+) -> None:
+    anna = harness.user(501, "Anna")
+    await up_to_confirmation(anna)
+    assert "Total: 0.125 RUB" in anna.last_message.text
+    catalog = builtin_catalog()
+    for service in catalog:
+        if service["product_name"] == "Instagram Likes":
+            service["price"] = "50.00 per 100"
+    panel.set_catalog(catalog)
+    assert harness.services is not None
+    assert harness.services.accounts.operator is not None
+    await harness.services.accounts.operator.catalog.refresh()
+
+    await anna.press("✅ Confirm")
+    assert harness.panel_calls("add") == 0
+    screen = anna.last_message.text
+    assert "The price changed" in screen
+    assert "Total: 125.00 RUB" in screen
+    assert "Please check your order" in screen
+
+    await anna.press("✅ Confirm")
+    assert harness.panel_calls("add") == 1
+    order = await only_order(harness, 501)
+    assert order.total == Decimal("125.00")
+    assert order.charged == Decimal("125.00")
+
+
+# -- 7. An `add` that never left the process -----------------------------------------------
+
+
+async def test_an_add_that_was_never_sent_says_so_and_can_be_confirmed_again(
+    telegram: tuple[TelegramEmulator, str], panel: SandboxPanel, alice: Account, tmp_path: Path
+) -> None:
+    emulator, telegram_url = telegram
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    panel_url = f"http://127.0.0.1:{port}/vkapi/v1/"
+    bot = BotHarness(emulator, telegram_url, panel, panel_url, alice, tmp_path / "bot.db")
+    anna = bot.user(501, "Anna")
+    async with serve_panel(panel, port=port):
+        await bot.start()
+        await up_to_confirmation(anna)
+    try:
+        # The panel's server is gone: no connection can be opened, so nothing left.
+        await anna.press("✅ Confirm")
+        screen = anna.last_message.text
+        assert "was not sent" in screen
+        assert "Nothing was ordered" in screen
+        assert "Please check your order" in screen
+        assert "may or may not" not in anna.transcript
+        assert bot.services is not None
+        assert await orders.list_for_user(bot.services.db, 501, limit=5) == []
+        assert panel.calls["add"] == 0
+
+        async with serve_panel(panel, port=port):
+            await anna.press("✅ Confirm")
+            assert "placed" in anna.last_message.text
+            assert panel.calls["add"] == 1
+    finally:
+        await bot.stop()
+    assert not emulator.violations
+
+
+async def test_confirm_reaches_the_panel_while_hung_checks_hold_every_other_connection(
+    make_bot: BotFactory, panel: SandboxPanel
+) -> None:
+    bot = make_bot(smmlaba_timeout_seconds=8.0, tracker=TrackerConfig(concurrency=LANES))
+    anna = bot.user(501, "Anna")
+    async with bot.running():
+        await up_to_confirmation(anna)
+        assert bot.services is not None
+        panel.set_faults(hang_rate=1.0, actions=["check"], hang_seconds=30)
+        for n in range(LANES + 4):
+            token = f"tracked-{n}"
+            await orders.start_submitting(
+                bot.services.db,
+                token=token,
+                user_id=501,
+                chat_id=501,
+                account=ALICE,
+                service_id="ig-likes",
+                service_name="Instagram Likes",
+                params={},
+                quantity=None,
+                total=None,
+            )
+            await orders.mark_placed(
+                bot.services.db, token, panel_order_id=str(n), charged=None, next_check_at=0
+            )
+        await eventually(lambda: panel.calls["check"] >= LANES - RESERVED)
+
+        await anna.press("✅ Confirm")
+        assert "placed" in anna.last_message.text
+        assert panel.calls["add"] == 1
+        # The checks held every connection they may have, and no more.
+        assert panel.calls["check"] == LANES - RESERVED

@@ -1,0 +1,157 @@
+"""`smmbot run` as its own process, killed or stopped while an order is being sent: the person
+always learns what became of it, and no order stays "sending…"."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.sandbox.panel import Account, SandboxPanel
+from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
+from tests.test_config import VARIABLES
+from tests.test_money_faults import eventually, said
+
+
+class BotProcess:
+    """`python -m bot run` against the emulators, its output in a file."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, emulator: TelegramEmulator) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.emulator = emulator
+        self.process: asyncio.subprocess.Process | None = None
+        self.log = workdir / "bot.log"
+
+    async def start(self) -> None:
+        base = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+        self.emulator.polled.clear()
+        with self.log.open("a") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env={**base, **self.env},
+                cwd=self.workdir,
+                stdout=log,
+                stderr=log,
+            )
+        polled = asyncio.ensure_future(self.emulator.polled.wait())
+        exited = asyncio.ensure_future(self.process.wait())
+        await asyncio.wait({polled, exited}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        polled.cancel()
+        exited.cancel()
+        assert self.emulator.polled.is_set(), self.log.read_text()
+
+    async def stop(self, signum: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signum)
+        return await asyncio.wait_for(self.process.wait(), 60)
+
+
+@asynccontextmanager
+async def bot_process(
+    telegram: tuple[TelegramEmulator, str], panel_url: str, alice: Account, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    emulator, telegram_url = telegram
+    env = {
+        "BOT_TOKEN": emulator.token,
+        "TELEGRAM_API_URL": telegram_url,
+        "SMMLABA_API_URL": panel_url,
+        "SMMLABA_USERNAME": alice.username,
+        "SMMLABA_APIKEY": alice.api_key,
+        "ALLOWED_USERS": "501",
+        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "SMMLABA_TIMEOUT_SECONDS": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    bot = BotProcess(env, tmp_path, emulator)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop(signal.SIGKILL)
+    assert not emulator.violations, emulator.violations
+
+
+def has_button(user: SimulatedUser, label: str) -> Callable[[], bool]:
+    return lambda: bool(user.bot_messages) and user.last_message.find_button(label) is not None
+
+
+async def tap(user: SimulatedUser, label: str) -> None:
+    await eventually(has_button(user, label))
+    await user.press(label)
+
+
+async def up_to_confirmation(user: SimulatedUser) -> None:
+    await user.send("/start")
+    for label in ("🛒 New order", "Instagram", "Likes", "Instagram Likes", "🛒 Order this"):
+        await tap(user, label)
+    await eventually(lambda: "Post link" in user.last_message.text)
+    await user.send("https://instagram.com/p/x")
+    await eventually(lambda: "Amount" in user.last_message.text)
+    await user.send("250")
+    await eventually(has_button(user, "✅ Confirm"))
+
+
+def order_states(database: Path) -> list[str]:
+    with sqlite3.connect(database) as raw:
+        return [row[0] for row in raw.execute("SELECT state FROM orders ORDER BY id")]
+
+
+async def test_a_kill_during_add_is_told_after_the_restart(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> None:
+    emulator, _ = telegram
+    anna = emulator.user(501, "Anna")
+    async with bot_process(telegram, panel_url, alice, tmp_path) as bot:
+        await up_to_confirmation(anna)
+        panel.set_faults(lost_answer_rate=1.0, actions=["add"], hang_seconds=60)
+        await anna.press("✅ Confirm", wait=False)
+        await eventually(lambda: panel.calls["add"] == 1 and len(panel.orders) == 1)
+        assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+        assert order_states(tmp_path / "bot.sqlite3") == ["submitting"]
+        panel.set_faults()
+
+        await bot.start()
+        await eventually(lambda: said(anna, "may or may not have been placed"), within=20)
+        assert order_states(tmp_path / "bot.sqlite3") == ["uncertain"]
+        await anna.send("/orders")
+        await eventually(lambda: "Your orders" in anna.last_message.text)
+        assert "sending" not in anna.last_message.text
+        assert panel.calls["add"] == 1
+        assert await bot.stop() == 0
+
+
+async def test_a_stop_during_add_waits_for_the_answer_and_tells_it(
+    telegram: tuple[TelegramEmulator, str],
+    panel: SandboxPanel,
+    panel_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> None:
+    emulator, _ = telegram
+    anna = emulator.user(501, "Anna")
+    async with bot_process(telegram, panel_url, alice, tmp_path) as bot:
+        await up_to_confirmation(anna)
+        panel.set_faults(latency=1.5, actions=["add"])  # slow, within the 2 s timeout
+        await anna.press("✅ Confirm", wait=False)
+        await eventually(lambda: panel.calls["add"] == 1)
+        assert await bot.stop(signal.SIGTERM) == 0
+        [panel_id] = list(panel.orders)
+        assert said(anna, f"Order #{panel_id} placed"), anna.transcript
+        assert order_states(tmp_path / "bot.sqlite3") == ["placed"]
+        log = bot.log.read_text()
+        assert "Cannot operate on a closed database" not in log
+        assert "Traceback" not in log
