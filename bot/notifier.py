@@ -123,7 +123,7 @@ class Notifier(BackgroundLoop):
             await asyncio.sleep(window - (now - self._sent_times[0]))
 
     async def deliver(self, message: OutboxMessage, *, locale: str | None = None) -> None:
-        """Send one queued message now, for the code that queued it under a claim; if Telegram
+        """Send one queued message now, for the code that held it back for itself; if Telegram
         refuses, the row stays queued and the loop sends it when its time comes. `locale`: the
         person's, when the caller knows it already."""
         await self._deliver(message, locale)
@@ -199,10 +199,7 @@ def outcome_text(
     if kind == ORDER_PLACED:
         charged = payload.get("charged")
         price = f" · {money(Decimal(charged))} {quote(currency)}" if charged else ""
-        if payload.get("saved_late"):
-            text = _("✅ Order #{id} is saved now{price}. I'll message you when it moves.")
-        else:
-            text = _("✅ Order #{id} placed{price}\nI'll message you when it moves.")
+        text = _("✅ Order #{id} placed{price}\nI'll message you when it moves.")
         return text.format(id=label, price=price), keyboards.placed(order)
     if kind == ORDER_REFUSED:
         text = _("❌ The panel refused the order: «{reason}». Nothing was charged.").format(

@@ -7,10 +7,10 @@ answer -> `uncertain`, since the panel may or may not have taken it, and only th
 check. A request that provably never left the process (no free connection, no connection at
 all) removes the row again: nothing was ordered, and the same Confirm may be pressed again.
 
-Once the panel has answered, what the person is told goes through the outbox, queued in the
-transaction that records the answer; the handler delivers it at once, the notifier if that
-fails (a 429, a crash). Two things can still keep a row `submitting`, and this module's loop
-settles both:
+Once the panel has answered, what the person is told goes through the outbox, queued by the
+statement that records the answer (see `storage.orders`); the handler delivers it at once, the
+notifier if that fails (a 429, a crash). Two things can still keep a row `submitting`, and this
+module's loop settles both:
 - the local write after `add` fails (disk full, database locked): the panel's answer is logged
   first, the write retried, and kept in memory and retried until storage works again;
 - the process dies while `add` is in flight: once the request can no longer be answered, the
@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from bot.background import BackgroundLoop
 from bot.smmlaba import Panel, PanelError, PanelException, PanelNotSent, PlacedOrder
-from storage import orders
+from storage import orders, outbox
 from storage.db import Database
 from storage.orders import Answered, Order, OrderState
 from storage.outbox import Notification, OutboxMessage
@@ -44,8 +44,6 @@ ORDER_PLACED = "order_placed"
 ORDER_UNCERTAIN = "order_uncertain"
 ORDER_REFUSED = "order_refused"
 
-# How long the handler that queued an outcome has to deliver it before the notifier may.
-DELIVERY_CLAIM = 60.0
 WRITE_RETRIES = (0.1, 0.5, 1.5)  # waits between attempts to record an answer
 SWEEP_EVERY = 2.0
 
@@ -79,12 +77,9 @@ class Placement:
     recorded: bool = True  # False: the panel took it, the local write is still being retried
 
 
-def outcome_notification(
-    order: Order, *, claim: float = 0.0, saved_late: bool = False
-) -> Notification:
-    """The message that tells the person what became of `order`, by its state. Its key is
-    one per order and kind: a second attempt to queue it (the error handler, a late answer)
-    queues nothing."""
+def outcome_notification(order: Order) -> Notification:
+    """The message that tells the person what became of `order`, by its state, keyed as the
+    one the answer itself queued: queueing it again (the error handler does) adds nothing."""
     if order.state in (OrderState.SUBMITTING, OrderState.UNCERTAIN):
         kind = ORDER_UNCERTAIN
     elif order.state is OrderState.REJECTED:
@@ -93,7 +88,7 @@ def outcome_notification(
         kind = ORDER_PLACED
     charged = order.charged if order.charged is not None else order.total
     return Notification(
-        dedupe_key=f"order:{order.id}:{kind}",
+        dedupe_key=orders.outcome_key(order.id, kind),
         user_id=order.user_id,
         chat_id=order.chat_id,
         kind=kind,
@@ -103,9 +98,7 @@ def outcome_notification(
             "service": order.service_name,
             "charged": None if charged is None else str(charged),
             "error": order.error,
-            "saved_late": saved_late,
         },
-        claim=claim,
     )
 
 
@@ -172,12 +165,7 @@ class Placements(BackgroundLoop):
             # may exist on the panel. Never retried; recorded even while being cancelled.
             cause = str(exc) if isinstance(exc, PanelException) else type(exc).__name__
             logger.warning("order %s uncertain: %s", order.id, cause)
-            uncertain = replace(order, state=OrderState.UNCERTAIN, error=cause)
-            answered = await asyncio.shield(
-                orders.mark_uncertain(
-                    self._db, token, cause, outcome_notification(uncertain, claim=DELIVERY_CLAIM)
-                )
-            )
+            answered = await asyncio.shield(orders.mark_uncertain(self._db, token, cause))
             if not isinstance(exc, PanelException):
                 raise
             return Placement(Outcome.UNCERTAIN, answered.order, message=answered.message)
@@ -201,8 +189,7 @@ class Placements(BackgroundLoop):
         )
         try:
             answered = await _retrying(
-                lambda: self._write_placed(token, placed, next_check_at, done, DELIVERY_CLAIM),
-                WRITE_RETRIES,
+                lambda: self._write_placed(token, placed, next_check_at), WRITE_RETRIES
             )
         except Exception as exc:
             logger.error(
@@ -213,18 +200,10 @@ class Placements(BackgroundLoop):
             )
             self._unrecorded[token] = _Unrecorded(token, done, placed, next_check_at)
             return Placement(Outcome.PLACED, done, recorded=False)
-        logger.info("order %s placed as panel order %s", order.id, placed.order_id)
         return Placement(Outcome.PLACED, answered.order, message=answered.message)
 
     async def _write_placed(
-        self,
-        token: str,
-        placed: PlacedOrder,
-        next_check_at: float,
-        done: Order,
-        claim: float,
-        *,
-        saved_late: bool = False,
+        self, token: str, placed: PlacedOrder, next_check_at: float
     ) -> Answered:
         return await orders.mark_placed(
             self._db,
@@ -232,7 +211,6 @@ class Placements(BackgroundLoop):
             panel_order_id=placed.order_id,
             charged=placed.price,
             next_check_at=next_check_at,
-            notification=outcome_notification(done, claim=claim, saved_late=saved_late),
         )
 
     @property
@@ -248,10 +226,10 @@ class Placements(BackgroundLoop):
         """Record the answers storage refused before, then give up on requests that can no
         longer be answered."""
         for token, pending in list(self._unrecorded.items()):
-            await self._write_placed(
-                token, pending.placed, pending.next_check_at, pending.order, 0.0, saved_late=True
-            )
+            answered = await self._write_placed(token, pending.placed, pending.next_check_at)
             del self._unrecorded[token]
+            if answered.message is not None:
+                await outbox.release(self._db, answered.message.id)
             logger.warning(
                 "panel order %s recorded as order %s at last",
                 pending.placed.order_id,
@@ -267,11 +245,9 @@ class Placements(BackgroundLoop):
             if order.token in self._unrecorded:
                 continue
             cause = "no answer from the panel before the bot stopped"
-            uncertain = replace(order, state=OrderState.UNCERTAIN, error=cause)
-            answered = await orders.mark_uncertain(
-                self._db, order.token, cause, outcome_notification(uncertain)
-            )
-            if answered.order.state is OrderState.UNCERTAIN:
+            answered = await orders.mark_uncertain(self._db, order.token, cause)
+            if answered.message is not None:
+                await outbox.release(self._db, answered.message.id)
                 logger.warning("order %s was left sending: now uncertain", order.id)
                 expired.append(answered.order)
         return expired

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 import time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import Accounts
@@ -29,6 +31,9 @@ from handlers.states import SettleOrder
 from storage import orders
 from storage.db import Database
 from storage.orders import Order, OrderState
+
+if TYPE_CHECKING:  # bot.notifier renders with handlers' keyboards: imported by name only
+    from bot.notifier import Notifier
 
 PANEL_ORDER_ID = re.compile(r"#?\s*([0-9A-Za-z_-]{1,32})")
 
@@ -161,7 +166,7 @@ async def track(
     callback_data: Settle,
     db: Database,
     state: FSMContext,
-    settings: Settings,
+    notifier: Notifier,
     callback_answer: CallbackAnswer,
 ) -> None:
     order = await uncertain_order(callback, db, callback_data.order, callback_answer)
@@ -185,10 +190,11 @@ async def track(
     if settled is None:
         callback_answer.text = _("This order is settled already.")
         return
+    # Told like any order the panel took: the same message, with its card a tap away.
     callback_answer.text = _("✅ Tracking it now")
-    await screens.show(
-        callback, card_text(settled, settings.panel_currency), keyboards.order_card(settled)
-    )
+    await screens.retire(callback, callback.message.message_id if callback.message else None)
+    if settled.message is not None:
+        await notifier.deliver(settled.message, locale=get_i18n().current_locale)
 
 
 async def absent(

@@ -16,8 +16,9 @@ without blocking writers. A checkpoint that fails is logged and tried again at t
 
 `synchronous=NORMAL` makes a commit durable at the next checkpoint, not at once: right for
 conversation state and tracking, not for the row that must exist before an order is sent to the
-panel. `transaction(durable=True)` commits with `synchronous=FULL`, which syncs the log (and so
-every commit before it) to disk before returning.
+panel. A third connection, with `synchronous=FULL`, takes single statements that must be on
+disk when they return (`fetchall_durable`): its commit syncs the log, and so every commit
+before it.
 """
 
 from __future__ import annotations
@@ -53,11 +54,11 @@ PRAGMAS = (
 CHECKPOINT_EVERY = 30.0  # seconds
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+async def _connect(path: Path, *extra: str) -> aiosqlite.Connection:
     connection = await aiosqlite.connect(path, isolation_level=None)
     connection.row_factory = aiosqlite.Row
     try:
-        for pragma in PRAGMAS:
+        for pragma in (*PRAGMAS, *extra):
             await connection.execute(pragma)
     except BaseException:
         await connection.close()
@@ -67,10 +68,15 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
 class Database:
     def __init__(
-        self, connection: aiosqlite.Connection, transactions: aiosqlite.Connection, path: Path
+        self,
+        connection: aiosqlite.Connection,
+        transactions: aiosqlite.Connection,
+        durable: aiosqlite.Connection,
+        path: Path,
     ) -> None:
         self._connection = connection
         self._transactions = transactions
+        self._durable = durable
         self._lock = asyncio.Lock()
         self.path = path
         self._checkpoints: asyncio.Task[None] | None = None
@@ -83,13 +89,15 @@ class Database:
         """Open (creating if needed) and migrate to `migrate_to`, by default the latest schema."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await _connect(path)
+        opened: list[aiosqlite.Connection] = []
         try:
-            transactions = await _connect(path)
+            for extra in ((), (), ("PRAGMA synchronous=FULL",)):
+                opened.append(await _connect(path, *extra))
         except BaseException:
-            await connection.close()
+            for connection in opened:
+                await connection.close()
             raise
-        database = cls(connection, transactions, path)
+        database = cls(opened[0], opened[1], opened[2], path)
         try:
             await database.migrate(migrate_to)
         except BaseException:
@@ -131,6 +139,7 @@ class Database:
         async with self._lock:
             await self._transactions.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             await self._transactions.close()
+        await self._durable.close()
         await self._connection.close()
 
     async def version(self) -> int:
@@ -154,23 +163,16 @@ class Database:
                 await tx.execute(f"PRAGMA user_version = {version:d}")
 
     @asynccontextmanager
-    async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` on any exception (cancellation too).
-        With `durable`, the commit is on disk when this returns (see the module's docstring)."""
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` on any exception (cancellation too)."""
         async with self._lock:
-            if durable:
-                await self._transactions.execute("PRAGMA synchronous=FULL")
+            await self._transactions.execute("BEGIN IMMEDIATE")
             try:
-                await self._transactions.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._transactions
-                except BaseException:
-                    await asyncio.shield(self._transactions.execute("ROLLBACK"))
-                    raise
-                await self._transactions.execute("COMMIT")
-            finally:
-                if durable:
-                    await asyncio.shield(self._transactions.execute("PRAGMA synchronous=NORMAL"))
+                yield self._transactions
+            except BaseException:
+                await asyncio.shield(self._transactions.execute("ROLLBACK"))
+                raise
+            await self._transactions.execute("COMMIT")
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
         """One statement, atomic on its own; returns the number of rows it changed."""
@@ -185,6 +187,10 @@ class Database:
         """The first row of a query, or of a statement's RETURNING clause."""
         rows = await self.fetchall(sql, parameters)
         return rows[0] if rows else None
+
+    async def fetchall_durable(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
+        """Like `fetchall`, for one statement that must be on disk when it returns."""
+        return list(await self._durable.execute_fetchall(sql, parameters))
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """Every row, in one round trip. Also for a single INSERT/UPDATE ... RETURNING, which

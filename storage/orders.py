@@ -7,8 +7,9 @@ finds it on the panel, or `not_placed` when they find it is not there. A placed 
 follows the panel's status: pending, in_progress, and one of the final states. Only the owner
 ever sees an order: every lookup by id takes the user id too.
 
-What the person is told about an answer from the panel is queued in the outbox in the same
-transaction that records the answer: one cannot exist without the other.
+What the person is told about an answer from the panel (placed, or no answer) is queued in the
+outbox by the statement that records the answer (the `orders_answered` trigger): one cannot
+exist without the other.
 """
 
 from __future__ import annotations
@@ -151,31 +152,30 @@ async def start_submitting(
     `add` again then."""
     now = time.time()
     # Durable: the panel may take the order the moment `add` leaves, and a power cut must not
-    # forget that it was sent.
-    async with db.transaction(durable=True) as tx:
-        cursor = await tx.execute(
-            """
-            INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
-                                service_name, params, quantity, total, created_at, updated_at)
-            VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (token) DO NOTHING
-            RETURNING *
-            """,
-            (
-                token,
-                user_id,
-                chat_id,
-                account,
-                service_id,
-                service_name,
-                json.dumps(params, ensure_ascii=False),
-                quantity,
-                _text(total),
-                now,
-                now,
-            ),
-        )
-        row = await cursor.fetchone()
+    # forget that it was sent. One statement: it creates the row, or finds the token taken.
+    rows = await db.fetchall_durable(
+        """
+        INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
+                            service_name, params, quantity, total, created_at, updated_at)
+        VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (token) DO NOTHING
+        RETURNING *
+        """,
+        (
+            token,
+            user_id,
+            chat_id,
+            account,
+            service_id,
+            service_name,
+            json.dumps(params, ensure_ascii=False),
+            quantity,
+            _text(total),
+            now,
+            now,
+        ),
+    )
+    row = rows[0] if rows else None
     if row is not None:
         return _order(row), True
     existing = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
@@ -188,52 +188,41 @@ async def forget_unsent(db: Database, token: str) -> None:
     await db.execute("DELETE FROM orders WHERE token = ? AND state = 'submitting'", (token,))
 
 
+def outcome_key(order_id: int, kind: str) -> str:
+    """The outbox key of the message telling what became of an order (as the schema's
+    `orders_answered` trigger writes it for `order_placed` and `order_uncertain`)."""
+    return f"order:{order_id}:{kind}"
+
+
 @dataclass(frozen=True, slots=True)
 class Answered:
-    """An order as the panel's answer left it, and the message about it queued with it (None
-    if that message was queued before)."""
+    """An order as the panel's answer left it, and the message about it that this answer
+    queued (None if the answer changed nothing)."""
 
     order: Order
     message: OutboxMessage | None
 
 
 async def _answer(
-    db: Database,
-    token: str,
-    sql_set: str,
-    values: tuple[object, ...],
-    notification: Notification | None,
-    *,
-    states: str = "'submitting'",
+    db: Database, token: str, sql_set: str, values: tuple[object, ...], *, states: str
 ) -> Answered:
-    """Record the panel's answer, once: only a row in one of `states` changes, and only then
-    is `notification` queued."""
-    now = time.time()
-    message = None
-    async with db.transaction() as tx:
-        cursor = await tx.execute(
-            f"UPDATE orders SET {sql_set}, updated_at = ? "  # noqa: S608 - fixed fragments
-            f"WHERE token = ? AND state IN ({states}) RETURNING *",
-            (*values, now, token),
-        )
-        row = await cursor.fetchone()
-        if row is not None and notification is not None:
-            message = await outbox.queue_in(tx, notification, now)
-    if row is None:
-        row = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
+    """Record the panel's answer, once: only a row in one of `states` changes."""
+    rows = await db.fetchall(
+        f"UPDATE orders SET {sql_set}, updated_at = ? "  # noqa: S608 - fixed fragments
+        f"WHERE token = ? AND state IN ({states}) RETURNING *",
+        (*values, time.time(), token),
+    )
+    if rows:
+        order = _order(rows[0])
+        return Answered(order, await outbox.get(db, outcome_key(order.id, f"order_{order.state}")))
+    row = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
     if row is None:
         raise KeyError(f"no order with token {token!r}")
-    return Answered(_order(row), message)
+    return Answered(_order(row), None)
 
 
 async def mark_placed(
-    db: Database,
-    token: str,
-    *,
-    panel_order_id: str,
-    charged: Decimal | None,
-    next_check_at: float,
-    notification: Notification | None = None,
+    db: Database, token: str, *, panel_order_id: str, charged: Decimal | None, next_check_at: float
 ) -> Answered:
     """The panel gave an id. An order already called uncertain takes it too: the answer is the
     truth, however late."""
@@ -242,19 +231,22 @@ async def mark_placed(
         token,
         "state = 'placed', panel_order_id = ?, charged = ?, next_check_at = ?, error = NULL",
         (panel_order_id, _text(charged), next_check_at),
-        notification,
         states="'submitting', 'uncertain'",
     )
 
 
 async def mark_rejected(db: Database, token: str, error: str) -> Order:
-    return (await _answer(db, token, "state = 'rejected', error = ?", (error,), None)).order
+    """The panel refused; like an id, a late refusal settles an order called uncertain."""
+    answered = await _answer(
+        db, token, "state = 'rejected', error = ?", (error,), states="'submitting', 'uncertain'"
+    )
+    return answered.order
 
 
-async def mark_uncertain(
-    db: Database, token: str, error: str, notification: Notification | None = None
-) -> Answered:
-    return await _answer(db, token, "state = 'uncertain', error = ?", (error,), notification)
+async def mark_uncertain(db: Database, token: str, error: str) -> Answered:
+    return await _answer(
+        db, token, "state = 'uncertain', error = ?", (error,), states="'submitting'"
+    )
 
 
 async def stale_submitting(db: Database, created_before: float) -> list[Order]:
@@ -274,7 +266,7 @@ async def settle_placed(
     panel_order_id: str,
     charged: Decimal | None,
     next_check_at: float,
-) -> Order | None:
+) -> Answered | None:
     """The person found their uncertain order on the panel: track it from now on. None if it
     is not theirs, no longer uncertain, or that panel order is another order's already."""
     taken = await db.fetchone(
@@ -286,7 +278,7 @@ async def settle_placed(
     )
     if taken is not None:
         return None
-    row = await db.fetchone(
+    rows = await db.fetchall(
         """
         UPDATE orders SET state = 'placed', panel_order_id = ?, charged = ?, next_check_at = ?,
                           updated_at = ?
@@ -294,7 +286,10 @@ async def settle_placed(
         """,
         (panel_order_id, _text(charged), next_check_at, time.time(), order_id, user_id),
     )
-    return None if row is None else _order(row)
+    if not rows:
+        return None
+    order = _order(rows[0])
+    return Answered(order, await outbox.get(db, outcome_key(order.id, "order_placed")))
 
 
 async def settle_not_placed(db: Database, user_id: int, order_id: int) -> Order | None:

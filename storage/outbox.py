@@ -23,16 +23,13 @@ class OutboxStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """What to announce; `dedupe_key` names the event so it is queued at most once.
-    `claim` (seconds) holds it back from the notifier while the code that queued it tries to
-    deliver it itself; a start-up releases every claim (nothing from before it is in flight)."""
+    """What to announce; `dedupe_key` names the event so it is queued at most once."""
 
     dedupe_key: str
     user_id: int
     chat_id: int
     kind: str
     payload: dict[str, Any]
-    claim: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +61,14 @@ def _message(row: Row) -> OutboxMessage:
     )
 
 
-async def queue_in(
-    tx: aiosqlite.Connection, notification: Notification, now: float
-) -> OutboxMessage | None:
-    """Queue inside the caller's transaction; None if this event was queued before."""
+async def add_in(tx: aiosqlite.Connection, notification: Notification, now: float) -> bool:
+    """Queue inside the caller's transaction; False if this event was queued before."""
     cursor = await tx.execute(
         """
         INSERT INTO outbox (dedupe_key, user_id, chat_id, kind, payload, next_attempt_at,
                             created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (dedupe_key) DO NOTHING
-        RETURNING *
         """,
         (
             notification.dedupe_key,
@@ -82,17 +76,11 @@ async def queue_in(
             notification.chat_id,
             notification.kind,
             json.dumps(notification.payload, ensure_ascii=False),
-            now + notification.claim,
+            now,
             now,
         ),
     )
-    row = await cursor.fetchone()
-    return None if row is None else _message(row)
-
-
-async def add_in(tx: aiosqlite.Connection, notification: Notification, now: float) -> bool:
-    """Queue inside the caller's transaction; False if this event was queued before."""
-    return await queue_in(tx, notification, now) is not None
+    return cursor.rowcount == 1
 
 
 async def add(db: Database, notification: Notification) -> bool:
@@ -118,8 +106,17 @@ async def due(db: Database, now: float, limit: int = 100) -> list[OutboxMessage]
     return [_message(row) for row in rows]
 
 
+async def release(db: Database, message_id: int) -> None:
+    """A message held back for its own sender (see the schema's `orders_answered`) is due now:
+    nobody else is going to send it."""
+    await db.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+        (time.time(), message_id),
+    )
+
+
 async def release_claims(db: Database, now: float) -> int:
-    """At start-up: messages claimed by a sender that is gone become due now."""
+    """At start-up: messages held back for a sender that is gone become due now."""
     return await db.execute(
         """
         UPDATE outbox SET next_attempt_at = ?

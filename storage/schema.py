@@ -107,6 +107,29 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) WITHOUT ROWID
         """,
     ),
-    # 2: orders still being sent, for the sweep that settles those nobody will answer.
-    ("CREATE INDEX orders_submitting ON orders (created_at) WHERE state = 'submitting'",),
+    # 2: orders still being sent, for the sweep that settles those nobody will answer; and
+    # the message that tells an order's person the panel's answer (placed, or no answer:
+    # uncertain), written by the very statement that records the answer. It is held back
+    # for a minute (`next_attempt_at`) while the code that recorded the answer delivers it
+    # itself; `outbox.release` and every start-up let the notifier have it at once.
+    (
+        "CREATE INDEX orders_submitting ON orders (created_at) WHERE state = 'submitting'",
+        """
+        CREATE TRIGGER orders_answered AFTER UPDATE OF state ON orders
+        WHEN NEW.state IN ('placed', 'uncertain') AND OLD.state IN ('submitting', 'uncertain')
+             AND NEW.state <> OLD.state
+        BEGIN
+            INSERT INTO outbox (dedupe_key, user_id, chat_id, kind, payload, next_attempt_at,
+                                created_at)
+            VALUES ('order:' || NEW.id || ':order_' || NEW.state, NEW.user_id, NEW.chat_id,
+                    'order_' || NEW.state,
+                    json_object('order', NEW.id, 'panel_order_id', NEW.panel_order_id,
+                                'service', NEW.service_name,
+                                'charged', COALESCE(NEW.charged, NEW.total),
+                                'error', NEW.error),
+                    NEW.updated_at + 60, NEW.updated_at)
+            ON CONFLICT (dedupe_key) DO NOTHING;
+        END
+        """,
+    ),
 ]

@@ -143,7 +143,7 @@ async def test_an_order_the_database_could_not_record_is_logged_told_and_repaire
     assert order.state is OrderState.SUBMITTING  # not given up on: the answer is kept
 
     storage_fault(harness, on=False)
-    await eventually(lambda: said(anna, f"Order #{panel_id} is saved now"), within=10)
+    await eventually(lambda: said(anna, f"Order #{panel_id} placed"), within=10)
     order = await only_order(harness, 501)
     assert (order.state, order.panel_order_id) == (OrderState.PLACED, panel_id)
     assert order.next_check_at is not None  # tracked like any other

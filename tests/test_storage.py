@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import catalog, orders, outbox, users
+from storage import db as db_module
 from storage.db import Database, DatabaseTooNew
 from storage.orders import CheckResult, OrderState
 from storage.outbox import Notification, OutboxStatus
@@ -385,3 +386,40 @@ async def test_the_log_is_checkpointed_into_the_file(tmp_path: Path) -> None:
     assert not wal.exists() or wal.stat().st_size == 0  # all of it is in the database file
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT COUNT(*) FROM users").fetchone() == (49,)
+
+
+async def test_a_failed_checkpoint_is_logged_and_the_next_one_still_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 0.05)
+    async with await Database.open(tmp_path / "bot.sqlite3") as db:
+        real_checkpoint = db.checkpoint
+        attempts = 0
+
+        async def failing_once() -> None:
+            # A disk error, which this machine cannot be made to produce on demand.
+            nonlocal attempts
+            attempts += 1
+            if attempts == 1:
+                raise sqlite3.OperationalError("disk I/O error")
+            await real_checkpoint()
+
+        monkeypatch.setattr(db, "checkpoint", failing_once)
+        for _ in range(200):
+            if attempts >= 3:
+                break
+            await asyncio.sleep(0.05)
+    assert attempts >= 3
+    assert any("checkpoint failed (disk I/O error)" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_row_before_add_is_committed_with_a_full_sync(db: Database) -> None:
+    await add_user(db)
+    seen: list[str] = []
+    durable = db._durable
+    await durable.set_trace_callback(seen.append)  # the statements SQLite runs there
+    await submit(db, "durable")
+    await durable.set_trace_callback(None)  # type: ignore[arg-type]
+    assert [sql for sql in seen if "INSERT INTO orders" in sql]
+    [row] = await durable.execute_fetchall("PRAGMA synchronous")
+    assert row[0] == 2  # FULL: the log is synced to disk before the insert returns
