@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -423,3 +424,45 @@ async def test_the_row_before_add_is_committed_with_a_full_sync(db: Database) ->
     assert [sql for sql in seen if "INSERT INTO orders" in sql]
     [row] = await durable.execute_fetchall("PRAGMA synchronous")
     assert row[0] == 2  # FULL: the log is synced to disk before the insert returns
+
+
+async def test_recording_the_panels_answer_queues_its_message_once(db: Database) -> None:
+    await add_user(db)
+    await submit(db, "a")
+    await submit(db, "b")
+    placed = await orders.mark_placed(
+        db, "a", panel_order_id="7000001", charged=Decimal("0.125"), next_check_at=1.0
+    )
+    assert placed.message is not None
+    assert placed.message.kind == "order_placed"
+    assert placed.message.payload == {
+        "order": placed.order.id,
+        "panel_order_id": "7000001",
+        "service": "Instagram Likes",
+        "charged": "0.125",
+        "error": None,
+    }
+    # Held back for the code that recorded the answer, which delivers it itself.
+    assert placed.message.next_attempt_at > time.time() + 30
+    assert await outbox.due(db, time.time()) == []
+    again = await orders.mark_placed(
+        db, "a", panel_order_id="7000001", charged=Decimal("0.125"), next_check_at=1.0
+    )
+    assert again.message is None
+
+    uncertain = await orders.mark_uncertain(db, "b", "timed out")
+    assert uncertain.message is not None
+    assert uncertain.message.kind == "order_uncertain"
+    late = await orders.mark_placed(
+        db, "b", panel_order_id="7000002", charged=None, next_check_at=1.0
+    )
+    assert late.message is not None
+    assert late.message.kind == "order_placed"
+
+    # What tracking records afterwards is announced by the tracker, not by the answer's message.
+    result = CheckResult(OrderState.IN_PROGRESS, "2", "In progress", 100, next_check_at=2.0)
+    await orders.record_check(db, placed.order.id, result, event=True)
+    await outbox.release(db, placed.message.id)
+    assert len(await outbox.due(db, time.time() + 1)) == 1  # a's placed message, due now
+    rows = await db.fetchall("SELECT kind FROM outbox ORDER BY id")
+    assert [row["kind"] for row in rows] == ["order_placed", "order_uncertain", "order_placed"]

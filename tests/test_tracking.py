@@ -261,7 +261,11 @@ async def test_an_order_the_panel_does_not_know_becomes_lost(tracking: BotHarnes
         quantity=100,
         total=Decimal("0.05"),
     )
-    await orders.mark_placed(db, "ghost", panel_order_id="999", charged=None, next_check_at=0)
+    placed = await orders.mark_placed(
+        db, "ghost", panel_order_id="999", charged=None, next_check_at=0
+    )
+    assert placed.message is not None
+    await outbox.release(db, placed.message.id)  # as placing it would have delivered it
     await eventually(lambda: any("no longer knows" in t for t in notifications(anna)))
     [order] = await orders.list_for_user(db, 501, limit=1)
     assert order.state is OrderState.LOST
