@@ -146,11 +146,18 @@ class Accounts:
             panel=panel,
             catalog=catalog,
             personal=personal,
-            tracking_panel=self._client(username, api_key, RetryPolicy(attempts=1)),
+            tracking_panel=self._client(
+                username, api_key, RetryPolicy(attempts=1), background=True
+            ),
         )
 
     def _client(
-        self, username: str, api_key: SecretStr, retry: RetryPolicy | None = None
+        self,
+        username: str,
+        api_key: SecretStr,
+        retry: RetryPolicy | None = None,
+        *,
+        background: bool = False,
     ) -> SmmLabaClient:
         return SmmLabaClient(
             username,
@@ -160,4 +167,5 @@ class Accounts:
             retry=retry,
             http=self._http,
             health=self.health,
+            background=background,
         )

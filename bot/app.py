@@ -137,8 +137,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
         placements=services.placements,
         i18n=services.i18n,
     )
+    services.in_flight.install(dispatcher)
     # Inside aiogram's FSM middleware, so within its event-isolation lock.
-    dispatcher.update.outer_middleware(services.in_flight)
     dispatcher.update.outer_middleware(SaveConversations(conversations))
     user_locale = UserLocale(services.i18n)
     user_locale.setup(dispatcher)

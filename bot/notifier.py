@@ -35,7 +35,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.background import BackgroundLoop
 from bot.formatting import duration, money, number, progress_bar, quote, short, utc_time
 from bot.i18n import locale_for
-from bot.ordering import ORDER_PLACED, ORDER_REFUSED, ORDER_UNCERTAIN
+from bot.ordering import ORDER_PLACED, ORDER_REJECTED, ORDER_UNCERTAIN
 from bot.panel_watch import PANEL_DOWN, PANEL_UP
 from handlers import keyboards
 from storage import outbox, users
@@ -128,6 +128,11 @@ class Notifier(BackgroundLoop):
         person's, when the caller knows it already."""
         await self._deliver(message, locale)
 
+    async def told(self, message: OutboxMessage) -> None:
+        """The code that held `message` back told the person the same thing in its own words
+        (a screen it owns): nothing is left to send."""
+        await outbox.mark_sent(self._db, message.id)
+
     async def _deliver(self, message: OutboxMessage, locale: str | None = None) -> None:
         self._last_sent[message.chat_id] = self._clock()
         try:
@@ -187,7 +192,7 @@ class Notifier(BackgroundLoop):
             return status_text(event), keyboards.notification(event.order)
 
 
-OUTCOMES = frozenset({ORDER_PLACED, ORDER_UNCERTAIN, ORDER_REFUSED})
+OUTCOMES = frozenset({ORDER_PLACED, ORDER_UNCERTAIN, ORDER_REJECTED})
 
 
 def outcome_text(
@@ -201,7 +206,7 @@ def outcome_text(
         price = f" · {money(Decimal(charged))} {quote(currency)}" if charged else ""
         text = _("✅ Order #{id} placed{price}\nI'll message you when it moves.")
         return text.format(id=label, price=price), keyboards.placed(order)
-    if kind == ORDER_REFUSED:
+    if kind == ORDER_REJECTED:
         text = _("❌ The panel refused the order: «{reason}». Nothing was charged.").format(
             reason=quote(short(str(payload.get("error") or ""), 500))
         )

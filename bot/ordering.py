@@ -32,17 +32,17 @@ from bot.background import BackgroundLoop
 from bot.smmlaba import Panel, PanelError, PanelException, PanelNotSent, PlacedOrder
 from storage import orders, outbox
 from storage.db import Database
-from storage.orders import Answered, Order, OrderState
-from storage.outbox import Notification, OutboxMessage
+from storage.orders import ANSWER_KINDS, Answered, Order, OrderState
+from storage.outbox import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Outbox kinds: what became of an order the panel was asked to place.
-ORDER_PLACED = "order_placed"
-ORDER_UNCERTAIN = "order_uncertain"
-ORDER_REFUSED = "order_refused"
+# Outbox kinds: what became of an order the panel was asked to place (`storage.orders`).
+ORDER_PLACED = ANSWER_KINDS["placed"]
+ORDER_REJECTED = ANSWER_KINDS["rejected"]
+ORDER_UNCERTAIN = ANSWER_KINDS["uncertain"]
 
 WRITE_RETRIES = (0.1, 0.5, 1.5)  # waits between attempts to record an answer
 SWEEP_EVERY = 2.0
@@ -77,31 +77,6 @@ class Placement:
     recorded: bool = True  # False: the panel took it, the local write is still being retried
 
 
-def outcome_notification(order: Order) -> Notification:
-    """The message that tells the person what became of `order`, by its state, keyed as the
-    one the answer itself queued: queueing it again (the error handler does) adds nothing."""
-    if order.state in (OrderState.SUBMITTING, OrderState.UNCERTAIN):
-        kind = ORDER_UNCERTAIN
-    elif order.state is OrderState.REJECTED:
-        kind = ORDER_REFUSED
-    else:
-        kind = ORDER_PLACED
-    charged = order.charged if order.charged is not None else order.total
-    return Notification(
-        dedupe_key=orders.outcome_key(order.id, kind),
-        user_id=order.user_id,
-        chat_id=order.chat_id,
-        kind=kind,
-        payload={
-            "order": order.id,
-            "panel_order_id": order.panel_order_id,
-            "service": order.service_name,
-            "charged": None if charged is None else str(charged),
-            "error": order.error,
-        },
-    )
-
-
 @dataclass
 class _Unrecorded:
     """An answer from the panel that storage has not taken yet."""
@@ -123,6 +98,7 @@ class Placements(BackgroundLoop):
         self._db = db
         self.answer_within = answer_within
         self._unrecorded: dict[str, _Unrecorded] = {}
+        self._sending: set[str] = set()  # tokens whose `add` is under way here
         self.retry_after = SWEEP_EVERY
 
     async def place(
@@ -150,25 +126,47 @@ class Placements(BackgroundLoop):
         )
         if not created:
             return Placement(Outcome.ALREADY, order)
+        self._sending.add(token)
         try:
-            placed = await panel.add(draft.service_id, draft.values)
+            return await self._send(panel, order, draft, first_check_in)
+        finally:
+            self._sending.discard(token)
+
+    def busy_with(self, token: str) -> bool:
+        """Whether this process still works on the order of `token` (its `add` is under way,
+        or its answer waits for storage): the order's fate is this process's to tell."""
+        return token in self._sending or token in self._unrecorded
+
+    async def _send(
+        self, panel: Panel, order: Order, draft: Draft, first_check_in: float
+    ) -> Placement:
+        token = order.token
+        try:
+            # Never past the deadline after which the sweep calls the order uncertain.
+            async with asyncio.timeout(self.answer_within - 1):
+                placed = await panel.add(draft.service_id, draft.values)
         except PanelError as exc:
             logger.info("order %s refused by the panel: %s", order.id, exc.text)
             rejected = await orders.mark_rejected(self._db, token, exc.text)
-            return Placement(Outcome.REJECTED, rejected, exc.text, exc.message)
+            return Placement(
+                Outcome.REJECTED, rejected.order, exc.text, exc.message, rejected.message
+            )
         except PanelNotSent as exc:
             logger.warning("order %s not sent: %s", order.id, exc)
             await orders.forget_unsent(self._db, token)
             return Placement(Outcome.NOT_SENT, order, detail=str(exc))
-        except BaseException as exc:
-            # No answer, or this task is going away (a stop that could not wait): the order
-            # may exist on the panel. Never retried; recorded even while being cancelled.
-            cause = str(exc) if isinstance(exc, PanelException) else type(exc).__name__
+        except (PanelException, TimeoutError) as exc:
+            # Never retried: the order may exist on the panel.
+            cause = str(exc) if isinstance(exc, PanelException) else "no answer in time"
             logger.warning("order %s uncertain: %s", order.id, cause)
-            answered = await asyncio.shield(orders.mark_uncertain(self._db, token, cause))
-            if not isinstance(exc, PanelException):
-                raise
+            answered = await orders.mark_uncertain(self._db, token, cause)
             return Placement(Outcome.UNCERTAIN, answered.order, message=answered.message)
+        except BaseException:
+            # This task is going away (a stop that could not wait) or a bug: the order may
+            # exist on the panel. Recorded even while being cancelled.
+            logger.warning("order %s uncertain: its request was abandoned", order.id)
+            await asyncio.shield(orders.mark_uncertain(self._db, token, "request abandoned"))
+            raise
         # Before anything else can fail: the one record of an order that storage may not take.
         logger.warning(
             "panel took order %s: panel order %s, price %s",
@@ -176,7 +174,8 @@ class Placements(BackgroundLoop):
             placed.order_id,
             placed.price,
         )
-        return await self._record(order, placed, time.time() + first_check_in)
+        # Recorded even if this task is cancelled meanwhile: the panel's id is known.
+        return await asyncio.shield(self._record(order, placed, time.time() + first_check_in))
 
     async def _record(self, order: Order, placed: PlacedOrder, next_check_at: float) -> Placement:
         token = order.token
@@ -226,23 +225,42 @@ class Placements(BackgroundLoop):
         """Record the answers storage refused before, then give up on requests that can no
         longer be answered."""
         for token, pending in list(self._unrecorded.items()):
-            answered = await self._write_placed(token, pending.placed, pending.next_check_at)
+            try:
+                answered = await self._write_placed(token, pending.placed, pending.next_check_at)
+            except Exception as exc:
+                logger.warning(
+                    "panel order %s still not recorded: %s", pending.placed.order_id, exc
+                )
+                continue
             del self._unrecorded[token]
-            if answered.message is not None:
-                await outbox.release(self._db, answered.message.id)
             logger.warning(
                 "panel order %s recorded as order %s at last",
                 pending.placed.order_id,
                 pending.order.id,
             )
+            if answered.message is not None:
+                await outbox.release(self._db, answered.message.id)
         await self.expire_stale()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._unrecorded:
+            await self.settle()
+        for pending in self._unrecorded.values():
+            logger.error(
+                "stopping with panel order %s (order %s, price %s) not recorded: it is on the "
+                "panel; settle it from the order's card after the restart",
+                pending.placed.order_id,
+                pending.order.id,
+                pending.placed.price,
+            )
 
     async def expire_stale(self) -> list[Order]:
         """Rows still `submitting` after their request's deadline become `uncertain`, and
         their people are told through the outbox."""
         expired = []
         for order in await orders.stale_submitting(self._db, time.time() - self.answer_within):
-            if order.token in self._unrecorded:
+            if self.busy_with(order.token):
                 continue
             cause = "no answer from the panel before the bot stopped"
             answered = await orders.mark_uncertain(self._db, order.token, cause)

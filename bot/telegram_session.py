@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import aiogram.methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import Response, TelegramMethod, TelegramType
 
@@ -37,8 +37,9 @@ def _returned_types() -> set[Any]:
 
 
 class QuietCallbackAnswers(BaseRequestMiddleware):
-    """A tap Telegram no longer lets us answer (too old: the handler took longer than
-    Telegram waits) only leaves its spinner to time out; the update goes on as if answered."""
+    """A tap Telegram does not let us answer (too old: the handler took longer than Telegram
+    waits; a 429; a network error) only leaves its spinner to time out: the update goes on as
+    if answered."""
 
     async def __call__(
         self,
@@ -48,7 +49,7 @@ class QuietCallbackAnswers(BaseRequestMiddleware):
     ) -> Any:
         try:
             return await make_request(bot, method)
-        except TelegramBadRequest as exc:
+        except TelegramAPIError as exc:
             if not isinstance(method, AnswerCallbackQuery):
                 raise
             logger.info("could not answer a button tap: %s", exc.message)

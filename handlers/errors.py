@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.ordering import outcome_notification
+from bot.ordering import Placements
 from handlers import keyboards, screens
 from handlers.callbacks import Confirm
 from storage import orders, outbox
@@ -37,7 +37,9 @@ async def unexpected_message(message: Message) -> None:
     )
 
 
-async def unexpected_error(event: ErrorEvent, bot: Bot, db: Database) -> bool:
+async def unexpected_error(
+    event: ErrorEvent, bot: Bot, db: Database, placements: Placements
+) -> bool:
     """Registered on the dispatcher, so it sees a failure in any router: log the cause, tell
     the person in one line, never show a traceback. A Confirm that got as far as an order is
     answered with what became of that order, never with "try again"."""
@@ -45,7 +47,8 @@ async def unexpected_error(event: ErrorEvent, bot: Bot, db: Database) -> bool:
     logger.error(
         "update %s failed: %s", update.update_id, event.exception, exc_info=event.exception
     )
-    if update.callback_query is not None and await told_about_order(update.callback_query, db):
+    callback = update.callback_query
+    if callback is not None and await told_about_order(callback, db, placements):
         return True
     chat_id = None
     if update.message is not None:
@@ -62,10 +65,11 @@ async def unexpected_error(event: ErrorEvent, bot: Bot, db: Database) -> bool:
     return True
 
 
-async def told_about_order(callback: CallbackQuery, db: Database) -> bool:
-    """If the failed tap was a Confirm that created an order, queue (once: the outbox's key is
-    the one the placement itself uses) the message saying what became of it. An order row is
-    written before `add` is sent: no row, no order."""
+async def told_about_order(callback: CallbackQuery, db: Database, placements: Placements) -> bool:
+    """If the failed tap was a Confirm that created an order, make sure its person hears what
+    became of it: the message the panel's answer queued goes out now (or this process is still
+    at it, or the sweep will tell an order nobody answered). An order row is written before
+    `add` is sent: no row, no order."""
     data = callback.data or ""
     if not data.startswith(f"{Confirm.__prefix__}{Confirm.__separator__}"):
         return False
@@ -74,7 +78,9 @@ async def told_about_order(callback: CallbackQuery, db: Database) -> bool:
         order = await orders.get_by_token(db, callback.from_user.id, token)
         if order is None:
             return False
-        await outbox.add(db, outcome_notification(order))
+        message = None if placements.busy_with(token) else await orders.unsent_answer(db, order)
+        if message is not None:
+            await outbox.release(db, message.id)
     except Exception:
         logger.exception("could not look up the order of a failed Confirm")
         # Whether an order exists is unknown here: not a word that could make it two.
@@ -86,5 +92,5 @@ async def told_about_order(callback: CallbackQuery, db: Database) -> bool:
             ),
         )
         return True
-    logger.info("order %s of the failed update is announced through the outbox", order.id)
+    logger.info("the failed update's order %s is told through the outbox", order.id)
     return True

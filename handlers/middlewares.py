@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Router
+from aiogram import BaseMiddleware, Dispatcher, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
@@ -63,6 +63,17 @@ class InFlight(BaseMiddleware):
         self._running = 0
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def install(self, dispatcher: Dispatcher) -> None:
+        """Outermost on `dispatcher.update`: an update counts from its first step, while it
+        waits for its person's lock and while the error handler answers for it."""
+        manager = dispatcher.update.outer_middleware
+        existing = list(manager[:])
+        for middleware in existing:
+            manager.unregister(middleware)
+        manager.register(self)
+        for middleware in existing:
+            manager.register(middleware)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         self._running += 1

@@ -8,6 +8,7 @@ returns the person to the field concerned. Confirm places the order at most once
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,7 +55,6 @@ class WizardData(BaseModel):
     editing: bool = False  # changing one value from the confirmation
     refused: str | None = None  # the field the panel complained about
     terms: str | None = None  # the service's price and rules as the confirmation showed them
-    price: str | None = None  # its price, as shown
 
 
 def build_router() -> Router:
@@ -125,7 +125,7 @@ class Wizard:
             await self.show_prompt(warning=warning, new_message=new_message)
             return
         data.token = secrets.token_urlsafe(12)
-        data.terms, data.price = service_terms(self.service), self.service.price.text
+        data.terms = service_terms(self.service)
         try:
             funds: Decimal | None = await self.balance.get()
         except PanelException:
@@ -503,7 +503,7 @@ async def confirm(
     if data.terms != service_terms(service):
         # The catalog changed under the confirmation: place nothing it did not show.
         callback_answer.text = _("The service changed: nothing was ordered. Please check again.")
-        await wizard.review(notice=changed_notice(data.price, service.price.text))
+        await wizard.review(notice=changed_notice(data.terms, service))
         return
     placement = await placements.place(
         panel,
@@ -542,12 +542,23 @@ async def confirm(
     )
 
 
-def changed_notice(shown: str | None, now: str) -> str:
-    if shown is not None and shown != now:
-        return _(
-            "⚠️ The price changed since you saw it: {was} → {now}. Nothing was ordered."
-        ).format(was=quote(shown or "?"), now=quote(now or "?"))
-    return _("⚠️ The service's terms changed since you saw them. Nothing was ordered.")
+def changed_notice(shown_terms: str | None, service: Service) -> str:
+    """What changed in the service since the confirmation was shown."""
+    was = json.loads(shown_terms) if shown_terms else {}
+    now = json.loads(service_terms(service))
+    lines = []
+    if was.get("price") != now["price"]:
+        lines.append(
+            _("⚠️ The price changed since you saw it: {was} → {now}.").format(
+                was=quote(str(was.get("price") or "?")), now=quote(str(now["price"] or "?"))
+            )
+        )
+    if was.get("params") != now["params"]:
+        lines.append(_("⚠️ The service's rules for its fields changed since you saw them."))
+    if not lines:
+        lines.append(_("⚠️ The service changed since you saw it."))
+    lines.append(_("Nothing was ordered. Here is the order as it stands now:"))
+    return "\n".join(lines)
 
 
 async def tell(wizard: Wizard, placement: Placement, notifier: Notifier) -> None:
@@ -567,6 +578,8 @@ async def tell(wizard: Wizard, placement: Placement, notifier: Notifier) -> None
         )
         data.live = message.message_id
         await wizard.save()
+        if placement.message is not None:  # said here, with the buttons to fix the order
+            await notifier.told(placement.message)
         return
     await state.clear()
     if placement.message is not None:

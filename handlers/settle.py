@@ -192,9 +192,9 @@ async def track(
         return
     # Told like any order the panel took: the same message, with its card a tap away.
     callback_answer.text = _("✅ Tracking it now")
-    await screens.retire(callback, callback.message.message_id if callback.message else None)
     if settled.message is not None:
         await notifier.deliver(settled.message, locale=get_i18n().current_locale)
+    await screens.retire(callback, callback.message.message_id if callback.message else None)
 
 
 async def absent(

@@ -136,11 +136,12 @@ class Database:
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             await asyncio.gather(self._checkpoints, return_exceptions=True)
-        async with self._lock:
-            await self._transactions.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            await self._transactions.close()
-        await self._durable.close()
-        await self._connection.close()
+        try:
+            async with self._lock:
+                await self._transactions.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            for connection in (self._transactions, self._durable, self._connection):
+                await connection.close()
 
     async def version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from storage import outbox
 from storage.db import Database, Row
-from storage.outbox import Notification, OutboxMessage
+from storage.outbox import Notification, OutboxMessage, OutboxStatus
 
 
 class OrderState(StrEnum):
@@ -188,16 +188,25 @@ async def forget_unsent(db: Database, token: str) -> None:
     await db.execute("DELETE FROM orders WHERE token = ? AND state = 'submitting'", (token,))
 
 
-def outcome_key(order_id: int, kind: str) -> str:
-    """The outbox key of the message telling what became of an order (as the schema's
-    `orders_answered` trigger writes it for `order_placed` and `order_uncertain`)."""
-    return f"order:{order_id}:{kind}"
+ANSWER_KINDS = {
+    "placed": "order_placed",
+    "rejected": "order_rejected",
+    "uncertain": "order_uncertain",
+}
+
+
+def outcome_key(order_id: int, state: OrderState) -> str | None:
+    """The outbox key of the message that told the panel's answer for an order in `state`
+    (as the schema's `orders_answered` trigger writes it); None for a state no answer
+    leads to."""
+    kind = ANSWER_KINDS.get(state.value)
+    return None if kind is None else f"order:{order_id}:{kind}"
 
 
 @dataclass(frozen=True, slots=True)
 class Answered:
-    """An order as the panel's answer left it, and the message about it that this answer
-    queued (None if the answer changed nothing)."""
+    """An order as the panel's answer left it, and the message telling that answer while it
+    still waits to be sent (None once it went out, or if there is none)."""
 
     order: Order
     message: OutboxMessage | None
@@ -206,19 +215,28 @@ class Answered:
 async def _answer(
     db: Database, token: str, sql_set: str, values: tuple[object, ...], *, states: str
 ) -> Answered:
-    """Record the panel's answer, once: only a row in one of `states` changes."""
+    """Record the panel's answer, once: only a row in one of `states` changes. Asked again
+    (a retried write that had in fact gone through), it finds the same order and message."""
     rows = await db.fetchall(
         f"UPDATE orders SET {sql_set}, updated_at = ? "  # noqa: S608 - fixed fragments
         f"WHERE token = ? AND state IN ({states}) RETURNING *",
         (*values, time.time(), token),
     )
-    if rows:
-        order = _order(rows[0])
-        return Answered(order, await outbox.get(db, outcome_key(order.id, f"order_{order.state}")))
-    row = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
-    if row is None:
+    if not rows:
+        rows = await db.fetchall("SELECT * FROM orders WHERE token = ?", (token,))
+    if not rows:
         raise KeyError(f"no order with token {token!r}")
-    return Answered(_order(row), None)
+    order = _order(rows[0])
+    return Answered(order, await unsent_answer(db, order))
+
+
+async def unsent_answer(db: Database, order: Order) -> OutboxMessage | None:
+    """The message telling the panel's answer about `order`, if it has not gone out yet."""
+    key = outcome_key(order.id, order.state)
+    message = None if key is None else await outbox.get(db, key)
+    if message is None or message.status is not OutboxStatus.PENDING:
+        return None
+    return message
 
 
 async def mark_placed(
@@ -235,12 +253,11 @@ async def mark_placed(
     )
 
 
-async def mark_rejected(db: Database, token: str, error: str) -> Order:
+async def mark_rejected(db: Database, token: str, error: str) -> Answered:
     """The panel refused; like an id, a late refusal settles an order called uncertain."""
-    answered = await _answer(
+    return await _answer(
         db, token, "state = 'rejected', error = ?", (error,), states="'submitting', 'uncertain'"
     )
-    return answered.order
 
 
 async def mark_uncertain(db: Database, token: str, error: str) -> Answered:
@@ -281,7 +298,7 @@ async def settle_placed(
     rows = await db.fetchall(
         """
         UPDATE orders SET state = 'placed', panel_order_id = ?, charged = ?, next_check_at = ?,
-                          updated_at = ?
+                          error = NULL, updated_at = ?
         WHERE id = ? AND user_id = ? AND state = 'uncertain' RETURNING *
         """,
         (panel_order_id, _text(charged), next_check_at, time.time(), order_id, user_id),
@@ -289,7 +306,7 @@ async def settle_placed(
     if not rows:
         return None
     order = _order(rows[0])
-    return Answered(order, await outbox.get(db, outcome_key(order.id, "order_placed")))
+    return Answered(order, await unsent_answer(db, order))
 
 
 async def settle_not_placed(db: Database, user_id: int, order_id: int) -> Order | None:

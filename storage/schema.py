@@ -108,16 +108,17 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """,
     ),
     # 2: orders still being sent, for the sweep that settles those nobody will answer; and
-    # the message that tells an order's person the panel's answer (placed, or no answer:
+    # the message that tells an order's person the panel's answer (placed, refused, or none:
     # uncertain), written by the very statement that records the answer. It is held back
-    # for a minute (`next_attempt_at`) while the code that recorded the answer delivers it
-    # itself; `outbox.release` and every start-up let the notifier have it at once.
+    # (`next_attempt_at`) for longer than a Telegram request may take, while the code that
+    # recorded the answer delivers it itself; `outbox.release` and every start-up let the
+    # notifier have it at once.
     (
         "CREATE INDEX orders_submitting ON orders (created_at) WHERE state = 'submitting'",
         """
         CREATE TRIGGER orders_answered AFTER UPDATE OF state ON orders
-        WHEN NEW.state IN ('placed', 'uncertain') AND OLD.state IN ('submitting', 'uncertain')
-             AND NEW.state <> OLD.state
+        WHEN NEW.state IN ('placed', 'rejected', 'uncertain')
+             AND OLD.state IN ('submitting', 'uncertain') AND NEW.state <> OLD.state
         BEGIN
             INSERT INTO outbox (dedupe_key, user_id, chat_id, kind, payload, next_attempt_at,
                                 created_at)
@@ -127,7 +128,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
                                 'service', NEW.service_name,
                                 'charged', COALESCE(NEW.charged, NEW.total),
                                 'error', NEW.error),
-                    NEW.updated_at + 60, NEW.updated_at)
+                    NEW.updated_at + 90, NEW.updated_at)
             ON CONFLICT (dedupe_key) DO NOTHING;
         END
         """,

@@ -338,3 +338,64 @@ async def test_confirm_reaches_the_panel_while_hung_checks_hold_every_other_conn
         assert panel.calls["add"] == 1
         # The checks held every connection they may have, and no more.
         assert panel.calls["check"] == LANES - RESERVED
+
+
+async def test_a_refusal_is_told_once_whatever_happens_to_the_tap(harness: BotHarness) -> None:
+    harness.panel.accounts[ALICE].balance = Decimal("0.01")
+    anna = harness.user(501, "Anna")
+    await up_to_confirmation(anna)
+    harness.emulator.fail_next("answerCallbackQuery", 429, retry_after=1)
+    await anna.press("✅ Confirm")
+    await asyncio.sleep(1.5)  # time for a second word, if one were coming
+    refusals = [m for m in anna.bot_messages if "The panel refused the order" in m.text]
+    assert len(refusals) == 1
+    assert refusals[0].button_labels  # the screen with Fix and Change, not the plain notice
+    assert TRY_AGAIN not in anna.transcript
+    assert harness.services is not None
+    order = await only_order(harness, 501)
+    message = await outbox.get(harness.services.db, f"order:{order.id}:order_rejected")
+    assert message is not None
+    assert message.status is outbox.OutboxStatus.SENT  # said by the wizard itself
+
+
+async def test_a_changed_range_after_the_confirmation_places_nothing(
+    harness: BotHarness, panel: SandboxPanel
+) -> None:
+    anna = harness.user(501, "Anna")
+    await up_to_confirmation(anna, amount="250")
+    catalog = builtin_catalog()
+    for service in catalog:
+        if service["product_name"] == "Instagram Likes":
+            for param in service["params"]:
+                if param["param"] == "count":
+                    param["valid"] = "number from 500 to 10000"
+    panel.set_catalog(catalog)
+    assert harness.services is not None
+    assert harness.services.accounts.operator is not None
+    await harness.services.accounts.operator.catalog.refresh()
+
+    await anna.press("✅ Confirm")
+    assert harness.panel_calls("add") == 0
+    assert "500" in anna.last_message.text  # asked for the amount again, within the new range
+    await anna.send("600")
+    assert "Total: 0.30 RUB" in anna.last_message.text
+    await anna.press("✅ Confirm")
+    assert harness.panel_calls("add") == 1
+
+
+async def test_a_forged_settle_button_touches_nobody_elses_order(make_bot: BotFactory) -> None:
+    bot = make_bot(smmlaba_timeout_seconds=0.5)
+    async with bot.running():
+        anna, mallory = bot.user(501, "Anna"), bot.user(502, "Mallory")
+        await up_to_confirmation(anna)
+        bot.panel.set_faults(hang_rate=1.0, actions=["add"], hang_seconds=5)
+        await anna.press("✅ Confirm")
+        bot.panel.set_faults()
+        order = await only_order(bot, 501)
+        assert order.state is OrderState.UNCERTAIN
+
+        await mallory.send("/start")
+        for action in ("found", "absent", "track"):
+            await mallory.press_data(f"st:{order.id}:{action}")
+            assert mallory.callback_answers[-1] == "Order not found"
+        assert (await only_order(bot, 501)).state is OrderState.UNCERTAIN

@@ -106,7 +106,9 @@ async def test_hung_background_requests_leave_lanes_for_a_persons_order(
     once = RetryPolicy(attempts=1)
     async with (
         panel_http() as http,
-        SmmLabaClient(ALICE, key, url=panel_url, timeout=HANG, retry=once, http=http) as tracker,
+        SmmLabaClient(
+            ALICE, key, url=panel_url, timeout=HANG, retry=once, http=http, background=True
+        ) as tracker,
         SmmLabaClient(ALICE, key, url=panel_url, timeout=HANG, retry=once, http=http) as catalog,
         SmmLabaClient(ALICE, key, url=panel_url, timeout=HANG, http=http) as person,
     ):
@@ -139,7 +141,9 @@ async def test_a_background_request_waits_for_its_budget_no_longer_than_its_time
     key = SecretStr(panel.accounts[ALICE].api_key)
     async with (
         panel_http(lanes=2, reserved=1) as http,
-        SmmLabaClient(ALICE, key, url=panel_url, timeout=HANG, http=http) as patient,
+        SmmLabaClient(
+            ALICE, key, url=panel_url, timeout=HANG, http=http, background=True
+        ) as patient,
         SmmLabaClient(ALICE, key, url=panel_url, timeout=0.2, retry=FAST_RETRY, http=http) as hasty,
     ):
         stuck = asyncio.create_task(patient.check("7000000"))
@@ -163,12 +167,15 @@ async def test_an_add_that_found_no_free_lane_was_not_sent(
     key = SecretStr(panel.accounts[ALICE].api_key)
     async with (
         panel_http(lanes=2, reserved=1) as http,
+        SmmLabaClient(
+            ALICE, key, url=panel_url, timeout=HANG, http=http, background=True
+        ) as tracker,
         SmmLabaClient(ALICE, key, url=panel_url, timeout=HANG, http=http) as patient,
         SmmLabaClient(ALICE, key, url=panel_url, timeout=0.2, http=http) as hasty,
     ):
-        # A check holds the background lane, a person's balance the reserved one.
+        # The tracker's check holds the background lane, a person's balance the reserved one.
         stuck = [
-            asyncio.create_task(patient.check("7000000")),
+            asyncio.create_task(tracker.check("7000000")),
             asyncio.create_task(patient.balance()),
         ]
         try:

@@ -203,7 +203,7 @@ async def test_placement_outcomes_are_final(db: Database) -> None:
     assert placed.total == Decimal("0.125")
     assert placed.params["url"] == "https://instagram.com/p/x?a=1&b=2"
 
-    rejected = await orders.mark_rejected(db, "b", "Недостаточно средств на балансе")
+    rejected = (await orders.mark_rejected(db, "b", "Недостаточно средств на балансе")).order
     assert (rejected.state, rejected.error) == (
         OrderState.REJECTED,
         "Недостаточно средств на балансе",
@@ -215,7 +215,7 @@ async def test_placement_outcomes_are_final(db: Database) -> None:
     assert uncertain.next_check_at is None
 
     # A late second outcome for the same token changes nothing.
-    again = await orders.mark_rejected(db, "a", "too late")
+    again = (await orders.mark_rejected(db, "a", "too late")).order
     assert again.state is OrderState.PLACED
     assert again.error is None
     assert await orders.count_tracked(db) == 1
@@ -445,10 +445,16 @@ async def test_recording_the_panels_answer_queues_its_message_once(db: Database)
     # Held back for the code that recorded the answer, which delivers it itself.
     assert placed.message.next_attempt_at > time.time() + 30
     assert await outbox.due(db, time.time()) == []
+    # Asked again (a retried write that had gone through): the same order, the same message.
     again = await orders.mark_placed(
         db, "a", panel_order_id="7000001", charged=Decimal("0.125"), next_check_at=1.0
     )
-    assert again.message is None
+    assert again.message == placed.message
+    await outbox.mark_sent(db, placed.message.id)
+    sent = await orders.mark_placed(
+        db, "a", panel_order_id="7000001", charged=Decimal("0.125"), next_check_at=1.0
+    )
+    assert sent.message is None  # gone out: nothing for the caller to send
 
     uncertain = await orders.mark_uncertain(db, "b", "timed out")
     assert uncertain.message is not None
@@ -459,10 +465,25 @@ async def test_recording_the_panels_answer_queues_its_message_once(db: Database)
     assert late.message is not None
     assert late.message.kind == "order_placed"
 
+    await submit(db, "c")
+    refused = await orders.mark_rejected(db, "c", "Недостаточно средств на балансе")
+    assert refused.message is not None
+    assert refused.message.kind == "order_rejected"
+    assert refused.message.payload["error"] == "Недостаточно средств на балансе"
+
     # What tracking records afterwards is announced by the tracker, not by the answer's message.
     result = CheckResult(OrderState.IN_PROGRESS, "2", "In progress", 100, next_check_at=2.0)
     await orders.record_check(db, placed.order.id, result, event=True)
-    await outbox.release(db, placed.message.id)
-    assert len(await outbox.due(db, time.time() + 1)) == 1  # a's placed message, due now
     rows = await db.fetchall("SELECT kind FROM outbox ORDER BY id")
-    assert [row["kind"] for row in rows] == ["order_placed", "order_uncertain", "order_placed"]
+    assert [row["kind"] for row in rows] == [
+        "order_placed",
+        "order_uncertain",
+        "order_placed",
+        "order_rejected",
+    ]
+    await outbox.release(db, refused.message.id)
+    # The chat's messages go in order: the older ones, still held, hold the refusal back.
+    assert await outbox.due(db, time.time() + 1) == []
+    await outbox.release_claims(db, time.time())  # as a start-up does
+    [due] = await outbox.due(db, time.time() + 1)
+    assert due.kind == "order_uncertain"

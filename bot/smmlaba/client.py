@@ -37,8 +37,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://smmlaba.com/vkapi/v1/"
 
-# Actions a person waits for: they may use the connections kept free of background checks.
-URGENT_ACTIONS = frozenset({"test", "balance", "add"})
+# Actions a person waits for: they may use the connections kept free of background work. A
+# client made with `background=True` (the tracker's) never does, whatever the action; the
+# catalog's refresh (`services`) never does either.
+URGENT_ACTIONS = frozenset({"test", "balance", "add", "check"})
 
 # Failures before any byte of the request was written: no free connection, or no connection
 # could be opened (httpcore raises these only while connecting, TLS included). A failure on a
@@ -75,9 +77,11 @@ class SmmLabaClient:
         retry: RetryPolicy | None = None,
         http: httpx.AsyncClient | None = None,
         health: PanelHealth | None = None,
+        background: bool = False,
     ) -> None:
         self._url = url
         self._health = health or PanelHealth()
+        self._urgent = frozenset() if background else URGENT_ACTIONS
         self._username = username
         self._api_key = api_key
         self._retry = retry or RetryPolicy()
@@ -138,7 +142,17 @@ class SmmLabaClient:
         unless it is `PanelNotSent`."""
         fields = {"service": service_id, **params}
         message = await self._call("add", fields)
-        return _parse("add", PlacedOrder, message)
+        try:
+            return _parse("add", PlacedOrder, message)
+        except PanelProtocolError:
+            # The panel said success: an order id may be in there, and this is its one record.
+            logger.warning(
+                "add succeeded with an answer of another shape: %s", self._shown(message)
+            )
+            raise
+
+    def _shown(self, message: Any) -> str:
+        return self._scrub(repr(message))[:500]
 
     # -- transport -----------------------------------------------------------------------
 
@@ -170,7 +184,7 @@ class SmmLabaClient:
         form = {"username": self._username, "apikey": self._api_key.get_secret_value()}
         form["action"] = action
         form.update(fields)
-        extensions = {URGENT: True} if action in URGENT_ACTIONS else {}
+        extensions = {URGENT: True} if action in self._urgent else {}
         started = time.monotonic()
         try:
             response = await self._http.post(
