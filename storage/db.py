@@ -16,17 +16,21 @@ without blocking writers. A checkpoint that fails is logged and tried again at t
 
 `synchronous=NORMAL` makes a commit durable at the next checkpoint, not at once: right for
 conversation state and tracking, not for the row that must exist before an order is sent to the
-panel. A third connection, with `synchronous=FULL`, takes single statements that must be on
-disk when they return (`fetchall_durable`): its commit syncs the log, and so every commit
-before it.
+panel. `fetchall_durable` runs a statement on the autocommit connection between
+`synchronous=FULL` and back, so its commit syncs the log (and every commit before it) to disk
+before it returns. Statements that arrive while a sync is under way are committed together
+after it, one sync for all. They stay on the connection every other single statement uses: a
+third writer would make SQLite's writers wait for each other's locks, in sleeps of up to
+100 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -38,6 +42,13 @@ from storage.schema import MIGRATIONS
 Row = aiosqlite.Row
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _DurableStatement:
+    sql: str
+    parameters: Sequence[Any]
+    rows: asyncio.Future[list[Row]]
 
 
 class DatabaseTooNew(Exception):
@@ -68,15 +79,12 @@ async def _connect(path: Path, *extra: str) -> aiosqlite.Connection:
 
 class Database:
     def __init__(
-        self,
-        connection: aiosqlite.Connection,
-        transactions: aiosqlite.Connection,
-        durable: aiosqlite.Connection,
-        path: Path,
+        self, connection: aiosqlite.Connection, transactions: aiosqlite.Connection, path: Path
     ) -> None:
         self._connection = connection
         self._transactions = transactions
-        self._durable = durable
+        self._durable_queue: list[_DurableStatement] = []
+        self._durable_writer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.path = path
         self._checkpoints: asyncio.Task[None] | None = None
@@ -89,15 +97,13 @@ class Database:
         """Open (creating if needed) and migrate to `migrate_to`, by default the latest schema."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        opened: list[aiosqlite.Connection] = []
+        connection = await _connect(path)
         try:
-            for extra in ((), (), ("PRAGMA synchronous=FULL",)):
-                opened.append(await _connect(path, *extra))
+            transactions = await _connect(path)
         except BaseException:
-            for connection in opened:
-                await connection.close()
+            await connection.close()
             raise
-        database = cls(opened[0], opened[1], opened[2], path)
+        database = cls(connection, transactions, path)
         try:
             await database.migrate(migrate_to)
         except BaseException:
@@ -133,6 +139,8 @@ class Database:
         await self.close()
 
     async def close(self) -> None:
+        if self._durable_writer is not None:
+            await asyncio.gather(self._durable_writer, return_exceptions=True)
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             await asyncio.gather(self._checkpoints, return_exceptions=True)
@@ -140,7 +148,7 @@ class Database:
             async with self._lock:
                 await self._transactions.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
-            for connection in (self._transactions, self._durable, self._connection):
+            for connection in (self._transactions, self._connection):
                 await connection.close()
 
     async def version(self) -> int:
@@ -191,7 +199,52 @@ class Database:
 
     async def fetchall_durable(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """Like `fetchall`, for one statement that must be on disk when it returns."""
-        return list(await self._durable.execute_fetchall(sql, parameters))
+        statement = _DurableStatement(sql, parameters, asyncio.get_running_loop().create_future())
+        self._durable_queue.append(statement)
+        if self._durable_writer is None or self._durable_writer.done():
+            self._durable_writer = asyncio.create_task(self._write_durably())
+        return await asyncio.shield(statement.rows)
+
+    async def _write_durably(self) -> None:
+        """Commit what is queued, together, until the queue stays empty."""
+        batch: list[_DurableStatement] = []
+        try:
+            while self._durable_queue:
+                batch, self._durable_queue = self._durable_queue, []
+                await self._commit_durably(batch)
+        finally:
+            # Stopped midway (the database closing): nobody may wait forever.
+            for statement in (*batch, *self._durable_queue):
+                if not statement.rows.done():
+                    statement.rows.set_exception(RuntimeError("the database closed first"))
+
+    async def _commit_durably(self, batch: list[_DurableStatement]) -> None:
+        connection = self._connection
+        alone = len(batch) == 1
+        # Queued on the connection's thread in one go, so nothing runs between them: nothing
+        # else is slowed down by the full sync, or caught in the batch's transaction. The
+        # ROLLBACK after COMMIT only acts (closes the transaction) if COMMIT failed.
+        steps: list[Awaitable[Any]] = [
+            connection.execute("PRAGMA synchronous=FULL"),
+            *([] if alone else [connection.execute("BEGIN IMMEDIATE")]),
+            *(connection.execute_fetchall(s.sql, s.parameters) for s in batch),
+            *([] if alone else [connection.execute("COMMIT"), connection.execute("ROLLBACK")]),
+            connection.execute("PRAGMA synchronous=NORMAL"),
+        ]
+        results = await asyncio.gather(*steps, return_exceptions=True)
+        if alone:
+            outcomes, failed = results[1:2], None
+        else:
+            outcomes = results[2 : 2 + len(batch)]
+            begin, commit = results[1], results[2 + len(batch)]
+            failed = next((r for r in (begin, commit) if isinstance(r, BaseException)), None)
+        for statement, outcome in zip(batch, outcomes, strict=True):
+            if failed is not None:
+                statement.rows.set_exception(failed)
+            elif isinstance(outcome, BaseException):
+                statement.rows.set_exception(outcome)
+            else:
+                statement.rows.set_result(list(outcome))
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """Every row, in one round trip. Also for a single INSERT/UPDATE ... RETURNING, which

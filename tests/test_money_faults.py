@@ -8,7 +8,6 @@ import logging
 import socket
 import sqlite3
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,16 +23,9 @@ from storage import orders, outbox
 from storage.orders import Order, OrderState
 from tests.conftest import ALICE, BotFactory
 from tests.harness import BotHarness
+from tests.test_tracking import eventually
 
 TRY_AGAIN = "try again"
-
-
-async def eventually(condition: Callable[[], bool], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def up_to_confirmation(user: SimulatedUser, amount: str = "250") -> None:
@@ -153,17 +145,22 @@ async def test_an_order_the_database_could_not_record_is_logged_told_and_repaire
 # -- 3. An order that never got an answer --------------------------------------------------
 
 
+async def unanswered_order(bot: BotHarness, user: SimulatedUser, **fault: float) -> None:
+    """`user` confirms an order while the panel fails `add` with `fault` (it never answers)."""
+    await up_to_confirmation(user)
+    bot.panel.set_faults(actions=["add"], hang_seconds=5, **fault)
+    await user.press("✅ Confirm")
+    bot.panel.set_faults()
+
+
 async def test_an_unanswered_order_is_settled_as_found_on_the_panel(
     make_bot: BotFactory,
 ) -> None:
     bot = make_bot(smmlaba_timeout_seconds=0.5)
     async with bot.running():
         anna = bot.user(501, "Anna")
-        await up_to_confirmation(anna)
-        bot.panel.set_faults(lost_answer_rate=1.0, actions=["add"], hang_seconds=5)
-        await anna.press("✅ Confirm")
+        await unanswered_order(bot, anna, lost_answer_rate=1.0)
         assert "may or may not have been placed" in anna.last_message.text
-        bot.panel.set_faults()
         [panel_id] = list(bot.panel.orders)  # the panel took it; the bot never heard
 
         await anna.press("✅ It's on the panel")
@@ -191,10 +188,7 @@ async def test_an_unanswered_order_not_on_the_panel_is_ordered_again(
     bot = make_bot(smmlaba_timeout_seconds=0.5)
     async with bot.running():
         anna = bot.user(501, "Anna")
-        await up_to_confirmation(anna)
-        bot.panel.set_faults(hang_rate=1.0, actions=["add"], hang_seconds=5)
-        await anna.press("✅ Confirm")
-        bot.panel.set_faults()
+        await unanswered_order(bot, anna, hang_rate=1.0)  # the panel never saw it
         await anna.send("/orders")
         await anna.press("№1")
         assert "unknown" in anna.last_message.text
@@ -387,10 +381,7 @@ async def test_a_forged_settle_button_touches_nobody_elses_order(make_bot: BotFa
     bot = make_bot(smmlaba_timeout_seconds=0.5)
     async with bot.running():
         anna, mallory = bot.user(501, "Anna"), bot.user(502, "Mallory")
-        await up_to_confirmation(anna)
-        bot.panel.set_faults(hang_rate=1.0, actions=["add"], hang_seconds=5)
-        await anna.press("✅ Confirm")
-        bot.panel.set_faults()
+        await unanswered_order(bot, anna, hang_rate=1.0)
         order = await only_order(bot, 501)
         assert order.state is OrderState.UNCERTAIN
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
 from tests.test_config import VARIABLES
-from tests.test_money_faults import eventually, said
+from tests.test_money_faults import said
+from tests.test_tracking import eventually
 
 
 class BotProcess:

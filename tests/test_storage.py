@@ -417,13 +417,13 @@ async def test_a_failed_checkpoint_is_logged_and_the_next_one_still_runs(
 async def test_the_row_before_add_is_committed_with_a_full_sync(db: Database) -> None:
     await add_user(db)
     seen: list[str] = []
-    durable = db._durable
-    await durable.set_trace_callback(seen.append)  # the statements SQLite runs there
+    connection = db._connection
+    await connection.set_trace_callback(seen.append)  # the statements SQLite runs there
     await submit(db, "durable")
-    await durable.set_trace_callback(None)  # type: ignore[arg-type]
-    assert [sql for sql in seen if "INSERT INTO orders" in sql]
-    [row] = await durable.execute_fetchall("PRAGMA synchronous")
-    assert row[0] == 2  # FULL: the log is synced to disk before the insert returns
+    await connection.set_trace_callback(None)  # type: ignore[arg-type]
+    insert = next(i for i, sql in enumerate(seen) if "INSERT INTO orders" in sql)
+    assert seen[insert - 1] == "PRAGMA synchronous=FULL"  # synced to disk before it returns
+    assert seen[insert + 1] == "PRAGMA synchronous=NORMAL"  # and nothing else is slowed
 
 
 async def test_recording_the_panels_answer_queues_its_message_once(db: Database) -> None:
@@ -487,3 +487,20 @@ async def test_recording_the_panels_answer_queues_its_message_once(db: Database)
     await outbox.release_claims(db, time.time())  # as a start-up does
     [due] = await outbox.due(db, time.time() + 1)
     assert due.kind == "order_uncertain"
+
+
+async def test_durable_writes_arriving_together_share_a_sync(db: Database) -> None:
+    await add_user(db)
+    seen: list[str] = []
+    await db._connection.set_trace_callback(seen.append)
+    results = await asyncio.gather(
+        *(submit(db, f"t{n}") for n in range(20)),
+        db.fetchall_durable("INSERT INTO orders (token) VALUES ('incomplete')"),
+        return_exceptions=True,
+    )
+    await db._connection.set_trace_callback(None)  # type: ignore[arg-type]
+    *placed, refused = results
+    assert all(isinstance(order, orders.Order) for order in placed)
+    assert isinstance(refused, sqlite3.IntegrityError)  # its own error, nobody else's
+    assert 1 <= seen.count("COMMIT") < 10  # a sync for a group, not one each
+    assert await orders.count_for_user(db, 1) == 20
