@@ -16,21 +16,21 @@ without blocking writers. A checkpoint that fails is logged and tried again at t
 
 `synchronous=NORMAL` makes a commit durable at the next checkpoint, not at once: right for
 conversation state and tracking, not for the row that must exist before an order is sent to the
-panel. `fetchall_durable` runs a statement on the autocommit connection between
-`synchronous=FULL` and back, so its commit syncs the log (and every commit before it) to disk
-before it returns. Statements that arrive while a sync is under way are committed together
-after it, one sync for all. They stay on the connection every other single statement uses: a
-third writer would make SQLite's writers wait for each other's locks, in sleeps of up to
-100 ms.
+panel. `fetchall_durable` commits like any single statement, then syncs the write-ahead log to
+disk itself (what `synchronous=FULL` would do inside the commit) before it returns; writes
+that finish while a sync is under way share the next one. The sync happens outside SQLite: a
+commit at FULL holds the write lock and the connection's thread for the length of the sync,
+and every other write waited behind it (for the other connection, in SQLite's busy sleeps of
+up to 100 ms).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+import os
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -42,13 +42,6 @@ from storage.schema import MIGRATIONS
 Row = aiosqlite.Row
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class _DurableStatement:
-    sql: str
-    parameters: Sequence[Any]
-    rows: asyncio.Future[list[Row]]
 
 
 class DatabaseTooNew(Exception):
@@ -83,8 +76,9 @@ class Database:
     ) -> None:
         self._connection = connection
         self._transactions = transactions
-        self._durable_queue: list[_DurableStatement] = []
-        self._durable_writer: asyncio.Task[None] | None = None
+        self._log: int | None = None  # the write-ahead log's file, opened to sync it
+        self._next_sync: asyncio.Future[None] | None = None
+        self._syncing: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.path = path
         self._checkpoints: asyncio.Task[None] | None = None
@@ -139,8 +133,10 @@ class Database:
         await self.close()
 
     async def close(self) -> None:
-        if self._durable_writer is not None:
-            await asyncio.gather(self._durable_writer, return_exceptions=True)
+        if self._syncing is not None:
+            await asyncio.gather(self._syncing, return_exceptions=True)
+        if self._log is not None:
+            os.close(self._log)
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             await asyncio.gather(self._checkpoints, return_exceptions=True)
@@ -199,52 +195,29 @@ class Database:
 
     async def fetchall_durable(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """Like `fetchall`, for one statement that must be on disk when it returns."""
-        statement = _DurableStatement(sql, parameters, asyncio.get_running_loop().create_future())
-        self._durable_queue.append(statement)
-        if self._durable_writer is None or self._durable_writer.done():
-            self._durable_writer = asyncio.create_task(self._write_durably())
-        return await asyncio.shield(statement.rows)
+        rows = await self.fetchall(sql, parameters)
+        await self._log_synced()
+        return rows
 
-    async def _write_durably(self) -> None:
-        """Commit what is queued, together, until the queue stays empty."""
-        batch: list[_DurableStatement] = []
-        try:
-            while self._durable_queue:
-                batch, self._durable_queue = self._durable_queue, []
-                await self._commit_durably(batch)
-        finally:
-            # Stopped midway (the database closing): nobody may wait forever.
-            for statement in (*batch, *self._durable_queue):
-                if not statement.rows.done():
-                    statement.rows.set_exception(RuntimeError("the database closed first"))
+    async def _log_synced(self) -> None:
+        """Until a sync of the write-ahead log that started after now has finished."""
+        if self._next_sync is None:
+            self._next_sync = asyncio.get_running_loop().create_future()
+            if self._syncing is None or self._syncing.done():
+                self._syncing = asyncio.create_task(self._sync_log())
+        await asyncio.shield(self._next_sync)
 
-    async def _commit_durably(self, batch: list[_DurableStatement]) -> None:
-        connection = self._connection
-        alone = len(batch) == 1
-        # Queued on the connection's thread in one go, so nothing runs between them: nothing
-        # else is slowed down by the full sync, or caught in the batch's transaction. The
-        # ROLLBACK after COMMIT only acts (closes the transaction) if COMMIT failed.
-        steps: list[Awaitable[Any]] = [
-            connection.execute("PRAGMA synchronous=FULL"),
-            *([] if alone else [connection.execute("BEGIN IMMEDIATE")]),
-            *(connection.execute_fetchall(s.sql, s.parameters) for s in batch),
-            *([] if alone else [connection.execute("COMMIT"), connection.execute("ROLLBACK")]),
-            connection.execute("PRAGMA synchronous=NORMAL"),
-        ]
-        results = await asyncio.gather(*steps, return_exceptions=True)
-        if alone:
-            outcomes, failed = results[1:2], None
-        else:
-            outcomes = results[2 : 2 + len(batch)]
-            begin, commit = results[1], results[2 + len(batch)]
-            failed = next((r for r in (begin, commit) if isinstance(r, BaseException)), None)
-        for statement, outcome in zip(batch, outcomes, strict=True):
-            if failed is not None:
-                statement.rows.set_exception(failed)
-            elif isinstance(outcome, BaseException):
-                statement.rows.set_exception(outcome)
+    async def _sync_log(self) -> None:
+        while self._next_sync is not None:
+            waiting, self._next_sync = self._next_sync, None
+            try:
+                if self._log is None:
+                    self._log = os.open(f"{self.path}-wal", os.O_RDWR)
+                await asyncio.to_thread(os.fsync, self._log)
+            except OSError as exc:
+                waiting.set_exception(exc)
             else:
-                statement.rows.set_result(list(outcome))
+                waiting.set_result(None)
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """Every row, in one round trip. Also for a single INSERT/UPDATE ... RETURNING, which

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from decimal import Decimal
@@ -414,16 +415,28 @@ async def test_a_failed_checkpoint_is_logged_and_the_next_one_still_runs(
     assert any("checkpoint failed (disk I/O error)" in r.getMessage() for r in caplog.records)
 
 
-async def test_the_row_before_add_is_committed_with_a_full_sync(db: Database) -> None:
+def spy_on_syncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files synced to disk from now on (the syncs still happen)."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+async def test_the_row_before_add_is_on_disk_when_it_returns(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await add_user(db)
-    seen: list[str] = []
-    connection = db._connection
-    await connection.set_trace_callback(seen.append)  # the statements SQLite runs there
+    synced = spy_on_syncs(monkeypatch)
     await submit(db, "durable")
-    await connection.set_trace_callback(None)  # type: ignore[arg-type]
-    insert = next(i for i, sql in enumerate(seen) if "INSERT INTO orders" in sql)
-    assert seen[insert - 1] == "PRAGMA synchronous=FULL"  # synced to disk before it returns
-    assert seen[insert + 1] == "PRAGMA synchronous=NORMAL"  # and nothing else is slowed
+    assert synced == [f"{db.path}-wal"]  # the log that holds the commit, synced before return
+    await add_user(db, 2)
+    assert len(synced) == 1  # other writes wait for the next checkpoint, as before
 
 
 async def test_recording_the_panels_answer_queues_its_message_once(db: Database) -> None:
@@ -489,18 +502,18 @@ async def test_recording_the_panels_answer_queues_its_message_once(db: Database)
     assert due.kind == "order_uncertain"
 
 
-async def test_durable_writes_arriving_together_share_a_sync(db: Database) -> None:
+async def test_durable_writes_arriving_together_share_a_sync(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await add_user(db)
-    seen: list[str] = []
-    await db._connection.set_trace_callback(seen.append)
+    synced = spy_on_syncs(monkeypatch)
     results = await asyncio.gather(
         *(submit(db, f"t{n}") for n in range(20)),
         db.fetchall_durable("INSERT INTO orders (token) VALUES ('incomplete')"),
         return_exceptions=True,
     )
-    await db._connection.set_trace_callback(None)  # type: ignore[arg-type]
     *placed, refused = results
     assert all(isinstance(order, orders.Order) for order in placed)
     assert isinstance(refused, sqlite3.IntegrityError)  # its own error, nobody else's
-    assert 1 <= seen.count("COMMIT") < 10  # a sync for a group, not one each
+    assert 1 <= len(synced) < 10  # a sync for a group, not one each
     assert await orders.count_for_user(db, 1) == 20
