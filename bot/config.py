@@ -163,7 +163,8 @@ class Settings(BaseSettings):
     database_path: Annotated[Path, BeforeValidator(_file_path)] = Path("data/smmbot.sqlite3")
     bot_secret_key: Annotated[OptionalSecret, AfterValidator(_secret_key)] = None
     check_interval_seconds: PositiveFloat = 60.0
-    track_concurrency: Annotated[int, Field(ge=1, le=256)] = 16
+    # As many as the panel's connections that background work may hold (bot/smmlaba/pool.py).
+    track_concurrency: Annotated[int, Field(ge=1, le=256)] = 12
     track_rate_per_second: PositiveFloat = 10.0
     smmlaba_status_map: Annotated[dict[str, str], NoDecode, BeforeValidator(_status_map)] = {}
     notify_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0

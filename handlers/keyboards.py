@@ -333,7 +333,8 @@ def order_card(order: Order) -> InlineKeyboardMarkup:
     first = []
     if order.panel_order_id and not order.state.is_final:
         first.append(button(_("🔄 Refresh"), OrderCard(order=order.id, action="refresh")))
-    first.append(button(_("🔁 Order again"), OrderCard(order=order.id, action="again")))
+    if order.state is not OrderState.SUBMITTING:  # its fate is still being settled
+        first.append(button(_("🔁 Order again"), OrderCard(order=order.id, action="again")))
     if order.panel_order_id and not order.state.is_final:
         if order.muted:
             first.append(button(_("🔔 Unmute"), OrderCard(order=order.id, action="unmute")))

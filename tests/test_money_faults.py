@@ -133,6 +133,9 @@ async def test_an_order_the_database_could_not_record_is_logged_told_and_repaire
     assert TRY_AGAIN not in anna.transcript
     order = await only_order(harness, 501)
     assert order.state is OrderState.SUBMITTING  # not given up on: the answer is kept
+    await anna.send("/orders")
+    await anna.press("№1")
+    assert "🔁 Order again" not in anna.last_message.button_labels  # not while it is settled
 
     storage_fault(harness, on=False)
     await eventually(lambda: said(anna, f"Order #{panel_id} placed"), within=10)
