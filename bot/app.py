@@ -107,9 +107,9 @@ class Services:
 
     async def start_background(self) -> None:
         # Whatever the last run left half done: messages it meant to send itself, orders it
-        # sent without an answer.
+        # sent without an answer (older than the panel timeout: nobody can answer those now).
         await outbox.release_claims(self.db, time.time())
-        await self.placements.expire_stale()
+        await self.placements.expire_stale(self.placements.panel_timeout)
         self.placements.start()
         self.tracker.start()
         self.notifier.start()
@@ -234,8 +234,7 @@ async def running(
             ),
             notifier=notifier,
             watch=PanelWatch(accounts, db, settings),
-            # An `add` may wait the timeout for a connection, then the timeout for an answer.
-            placements=Placements(db, answer_within=2 * settings.smmlaba_timeout_seconds + 1),
+            placements=Placements(db, panel_timeout=settings.smmlaba_timeout_seconds),
         )
         yield bot, build_dispatcher(services), services
 

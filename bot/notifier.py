@@ -98,7 +98,7 @@ class Notifier(BackgroundLoop):
             if not self._chat_ready(message.chat_id):
                 continue
             await self._global_slot()
-            attempt = asyncio.ensure_future(self._deliver(message))
+            attempt = asyncio.ensure_future(self.deliver(message))
             try:
                 await asyncio.shield(attempt)
             except asyncio.CancelledError:
@@ -122,18 +122,15 @@ class Notifier(BackgroundLoop):
                 return
             await asyncio.sleep(window - (now - self._sent_times[0]))
 
-    async def deliver(self, message: OutboxMessage, *, locale: str | None = None) -> None:
-        """Send one queued message now, for the code that held it back for itself; if Telegram
-        refuses, the row stays queued and the loop sends it when its time comes. `locale`: the
-        person's, when the caller knows it already."""
-        await self._deliver(message, locale)
-
     async def told(self, message: OutboxMessage) -> None:
         """The code that held `message` back told the person the same thing in its own words
         (a screen it owns): nothing is left to send."""
         await outbox.mark_sent(self._db, message.id)
 
-    async def _deliver(self, message: OutboxMessage, locale: str | None = None) -> None:
+    async def deliver(self, message: OutboxMessage, *, locale: str | None = None) -> None:
+        """Send one queued message now: the loop's, or the code's that held it back for itself.
+        If Telegram refuses, the row stays queued and the loop sends it when its time comes.
+        `locale`: the person's, when the caller knows it already."""
         self._last_sent[message.chat_id] = self._clock()
         try:
             text, markup = await self.render(message, locale)

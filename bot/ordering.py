@@ -46,6 +46,7 @@ ORDER_UNCERTAIN = ANSWER_KINDS["uncertain"]
 
 WRITE_RETRIES = (0.1, 0.5, 1.5)  # waits between attempts to record an answer
 SWEEP_EVERY = 2.0
+ANSWER_MARGIN = 5.0  # beyond the panel timeout: a wait for a connection, then the answer
 
 
 class Outcome(StrEnum):
@@ -92,11 +93,13 @@ class Placements(BackgroundLoop):
 
     name = "placements"
 
-    def __init__(self, db: Database, *, answer_within: float) -> None:
-        """`answer_within`: the longest an `add` can wait for a connection and an answer."""
+    def __init__(self, db: Database, *, panel_timeout: float) -> None:
         super().__init__()
         self._db = db
-        self.answer_within = answer_within
+        self.panel_timeout = panel_timeout
+        # The longest an `add` is given, waiting for a connection included; a stop waits
+        # this long for the updates in flight.
+        self.answer_within = panel_timeout + ANSWER_MARGIN
         self._unrecorded: dict[str, _Unrecorded] = {}
         self._sending: set[str] = set()  # tokens whose `add` is under way here
         self.retry_after = SWEEP_EVERY
@@ -212,11 +215,6 @@ class Placements(BackgroundLoop):
             next_check_at=next_check_at,
         )
 
-    @property
-    def unrecorded(self) -> int:
-        """Answers from the panel still waiting for storage."""
-        return len(self._unrecorded)
-
     async def tick(self) -> None:
         await self.settle()
         await self.pause(SWEEP_EVERY)
@@ -240,7 +238,7 @@ class Placements(BackgroundLoop):
             )
             if answered.message is not None:
                 await outbox.release(self._db, answered.message.id)
-        await self.expire_stale()
+        await self.expire_stale(self.answer_within)
 
     async def stop(self) -> None:
         await super().stop()
@@ -255,11 +253,11 @@ class Placements(BackgroundLoop):
                 pending.placed.price,
             )
 
-    async def expire_stale(self) -> list[Order]:
-        """Rows still `submitting` after their request's deadline become `uncertain`, and
-        their people are told through the outbox."""
-        expired = []
-        for order in await orders.stale_submitting(self._db, time.time() - self.answer_within):
+    async def expire_stale(self, older_than: float) -> None:
+        """Rows still `submitting` `older_than` seconds after they were written become
+        `uncertain`, and their people are told through the outbox; never an order this
+        process is still sending."""
+        for order in await orders.stale_submitting(self._db, time.time() - older_than):
             if self.busy_with(order.token):
                 continue
             cause = "no answer from the panel before the bot stopped"
@@ -267,8 +265,6 @@ class Placements(BackgroundLoop):
             if answered.message is not None:
                 await outbox.release(self._db, answered.message.id)
                 logger.warning("order %s was left sending: now uncertain", order.id)
-                expired.append(answered.order)
-        return expired
 
 
 async def _retrying(write: Callable[[], Awaitable[T]], waits: tuple[float, ...]) -> T:

@@ -8,8 +8,10 @@ import logging
 import socket
 import sqlite3
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -236,20 +238,22 @@ async def test_a_row_left_sending_becomes_uncertain_and_its_person_is_told(
 # -- 4. The total charged is the total shown ---------------------------------------------
 
 
-async def test_a_price_change_after_the_confirmation_places_nothing(
-    harness: BotHarness, panel: SandboxPanel
-) -> None:
-    anna = harness.user(501, "Anna")
-    await up_to_confirmation(anna)
-    assert "Total: 0.125 RUB" in anna.last_message.text
+async def likes_changed(harness: BotHarness, change: Callable[[dict[str, Any]], None]) -> None:
+    """The panel changes Instagram Likes with `change`, and the bot's catalog is refreshed."""
     catalog = builtin_catalog()
-    for service in catalog:
-        if service["product_name"] == "Instagram Likes":
-            service["price"] = "50.00 per 100"
-    panel.set_catalog(catalog)
+    [likes] = [s for s in catalog if s["product_name"] == "Instagram Likes"]
+    change(likes)
+    harness.panel.set_catalog(catalog)
     assert harness.services is not None
     assert harness.services.accounts.operator is not None
     await harness.services.accounts.operator.catalog.refresh()
+
+
+async def test_a_price_change_after_the_confirmation_places_nothing(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await up_to_confirmation(anna)
+    assert "Total: 0.125 RUB" in anna.last_message.text
+    await likes_changed(harness, lambda likes: likes.update(price="50.00 per 100"))
 
     await anna.press("✅ Confirm")
     assert harness.panel_calls("add") == 0
@@ -355,21 +359,15 @@ async def test_a_refusal_is_told_once_whatever_happens_to_the_tap(harness: BotHa
     assert message.status is outbox.OutboxStatus.SENT  # said by the wizard itself
 
 
-async def test_a_changed_range_after_the_confirmation_places_nothing(
-    harness: BotHarness, panel: SandboxPanel
-) -> None:
+async def test_a_changed_range_after_the_confirmation_places_nothing(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
     await up_to_confirmation(anna, amount="250")
-    catalog = builtin_catalog()
-    for service in catalog:
-        if service["product_name"] == "Instagram Likes":
-            for param in service["params"]:
-                if param["param"] == "count":
-                    param["valid"] = "number from 500 to 10000"
-    panel.set_catalog(catalog)
-    assert harness.services is not None
-    assert harness.services.accounts.operator is not None
-    await harness.services.accounts.operator.catalog.refresh()
+
+    def narrower(likes: dict[str, Any]) -> None:
+        [amount] = [param for param in likes["params"] if param["param"] == "count"]
+        amount["valid"] = "number from 500 to 10000"
+
+    await likes_changed(harness, narrower)
 
     await anna.press("✅ Confirm")
     assert harness.panel_calls("add") == 0
