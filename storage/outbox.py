@@ -62,23 +62,28 @@ def _message(row: Row) -> OutboxMessage:
 
 
 async def add_in(tx: aiosqlite.Connection, notification: Notification, now: float) -> bool:
-    """Queue inside the caller's transaction; False if this event was queued before."""
+    """Queue inside the caller's transaction; False if this event was queued before.
+    For a user who blocked the bot the row is recorded as dropped: sending it would only
+    earn another 403."""
     cursor = await tx.execute(
         """
         INSERT INTO outbox (dedupe_key, user_id, chat_id, kind, payload, next_attempt_at,
-                            created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
+                            created_at, status, last_error)
+        SELECT :key, :user, :chat, :kind, :payload, :now, :now,
+               CASE WHEN blocked THEN 'dropped' ELSE 'pending' END,
+               CASE WHEN blocked THEN 'user is inactive' END
+        FROM (SELECT EXISTS (SELECT 1 FROM users WHERE id = :user AND is_active = 0) AS blocked)
+        WHERE true
         ON CONFLICT (dedupe_key) DO NOTHING
         """,
-        (
-            notification.dedupe_key,
-            notification.user_id,
-            notification.chat_id,
-            notification.kind,
-            json.dumps(notification.payload, ensure_ascii=False),
-            now,
-            now,
-        ),
+        {
+            "key": notification.dedupe_key,
+            "user": notification.user_id,
+            "chat": notification.chat_id,
+            "kind": notification.kind,
+            "payload": json.dumps(notification.payload, ensure_ascii=False),
+            "now": now,
+        },
     )
     return cursor.rowcount == 1
 

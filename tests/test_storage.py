@@ -354,6 +354,23 @@ async def test_outbox_lifecycle(db: Database) -> None:
     assert [m.dedupe_key for m in await outbox.with_status(db, OutboxStatus.DROPPED)] == ["d"]
 
 
+async def test_a_message_for_a_user_who_blocked_the_bot_is_recorded_not_sent(
+    db: Database,
+) -> None:
+    # The tracker may queue news for a user after the notifier learned they blocked the bot.
+    await add_user(db, 1)
+    await users.set_active(db, 1, False)
+    assert await outbox.add(db, note("late", 1))
+    assert await outbox.due(db, now=10**10) == []
+    dropped = await outbox.with_status(db, OutboxStatus.DROPPED)
+    assert [(m.dedupe_key, m.last_error) for m in dropped] == [("late", "user is inactive")]
+    assert not await outbox.add(db, note("late", 1))  # still queued once
+
+    await users.set_active(db, 1, True)
+    assert await outbox.add(db, note("back", 1))
+    assert [m.dedupe_key for m in await outbox.due(db, now=10**10)] == ["back"]
+
+
 async def test_a_waiting_retry_holds_back_the_rest_of_its_chat(db: Database) -> None:
     await add_user(db, 1)
     for key in ("first", "second"):
