@@ -2,9 +2,10 @@
 
 A click never waits on the panel: menus are served from the last snapshot, which survives a
 restart through the cache. Services are grouped platform -> category from the panel's dotted
-categories ("Instagram. Likes. " -> Instagram -> Likes). Callback data carries short stable keys
-(hashes of names, or the service id when it is short), so a key from an old message either
-still finds its item or cleanly finds nothing.
+categories ("Instagram. Likes. " -> Instagram -> Likes), spellings that differ only in case
+as one. Callback data carries short stable keys (hashes of names, or the service id when it
+is short and plain), so a key from an old message either still finds its item or cleanly finds
+nothing. How the real catalog looks, and why each rule: docs/PANEL.md.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,7 @@ from storage.db import Database
 logger = logging.getLogger(__name__)
 
 OTHER = "Other"
+PREFIX_LIMIT = 40  # a platform prefix in a name is short; a longer one is part of the name
 _SHORT_ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -94,34 +97,77 @@ class Platform:
 
 
 def _place(service: Service) -> tuple[str, str]:
+    """(platform, category) as the panel spells them: from the dotted category, else from the
+    name's prefix ("Spotify - Прослушивания" -> Spotify)."""
     path = service.category_path
-    if not path:
-        return OTHER, OTHER
-    return path[0], " / ".join(path[1:]) or path[0]
+    if path:
+        return path[0], " / ".join(path[1:]) or path[0]
+    prefix, dash, _ = service.name.partition(" - ")
+    if dash and prefix and len(prefix) <= PREFIX_LIMIT:
+        return prefix, OTHER
+    return OTHER, OTHER
+
+
+def _first_of_each_id(services: Iterable[Service]) -> tuple[Service, ...]:
+    """One service per id, the first listed: `add` names a service by id alone, so two entries
+    with one id are one service to the panel, and the first is the one a lookup finds."""
+    kept: dict[str, Service] = {}
+    ignored: list[Service] = []
+    for service in services:
+        if kept.setdefault(service.id, service) is not service:
+            ignored.append(service)
+    if ignored:
+        logger.warning(
+            "the catalog lists %d service ids more than once; kept the first of each: %s",
+            len(ignored),
+            "; ".join(f"{s.id!r} is {kept[s.id].name!r}, not {s.name!r}" for s in ignored[:5]),
+        )
+    return tuple(kept.values())
+
+
+def _fold(name: str) -> str:
+    """Spellings that differ only in case are one entry: TIKTOK and TikTok."""
+    return name.casefold()
 
 
 class CatalogSnapshot:
     """One immutable version of the catalog, with its lookup tables."""
 
-    def __init__(self, services: Sequence[Service], fetched_at: float) -> None:
-        self.services = tuple(services)
+    def __init__(self, services: Iterable[Service], fetched_at: float) -> None:
+        self.services = _first_of_each_id(services)
         self.fetched_at = fetched_at
+        spellings: dict[str, Counter[str]] = defaultdict(Counter)
         grouped: dict[str, dict[str, list[Service]]] = {}
         for service in self.services:
             platform, category = _place(service)
-            grouped.setdefault(platform, {}).setdefault(category, []).append(service)
+            platform_key = _fold(platform)
+            category_key = f"{platform_key}\n{_fold(category)}"
+            spellings[platform_key][platform] += 1
+            spellings[category_key][category] += 1
+            grouped.setdefault(platform_key, {}).setdefault(category_key, []).append(service)
+        # Shown in the most common spelling; a tie goes to the first listed.
         self.platforms = tuple(
             Platform(
-                short_key(platform),
-                platform,
+                short_key(platform_key),
+                spellings[platform_key].most_common(1)[0][0],
                 tuple(
-                    Category(short_key(f"{platform}\n{category}"), category, tuple(items))
-                    for category, items in categories.items()
+                    Category(
+                        short_key(category_key),
+                        spellings[category_key].most_common(1)[0][0],
+                        tuple(items),
+                    )
+                    for category_key, items in categories.items()
                 ),
             )
-            for platform, categories in grouped.items()
+            for platform_key, categories in grouped.items()
         )
         self._platforms = {p.key: p for p in self.platforms}
+        self._locations = {
+            service.id: (platform, category)
+            for platform in self.platforms
+            for category in platform.categories
+            for service in category.services
+        }
         self._services = {service_key(s.id): s for s in self.services}
         self._search_text = {
             s.id: (_words(s.name), _words(" ".join(s.category_path))) for s in self.services
@@ -149,13 +195,9 @@ class CatalogSnapshot:
     def by_id(self, service_id: str) -> Service | None:
         return self._services.get(service_key(service_id))
 
-    def location(self, service: Service) -> tuple[Platform, Category]:
-        platform_name, category_name = _place(service)
-        found = self.category(
-            short_key(platform_name), short_key(f"{platform_name}\n{category_name}")
-        )
-        assert found is not None, "every service of a snapshot has a place in it"
-        return found
+    def location(self, service: Service) -> tuple[Platform, Category] | None:
+        """Where `service` is listed; None when this snapshot no longer lists it."""
+        return self._locations.get(service.id)
 
     def search(self, query: str, limit: int = 20) -> list[Service]:
         """Services whose name or category holds every word of `query` (a word matches the
@@ -282,7 +324,7 @@ class Catalog:
         await catalog_cache.save(
             self._db,
             self._account,
-            [s.model_dump(mode="json", by_alias=True) for s in services],
+            [s.model_dump(mode="json", by_alias=True) for s in snapshot.services],
             fetched_at,
         )
         self._current = snapshot

@@ -1,4 +1,4 @@
-"""Settings: the environment contract of DESIGN.md, read from the environment and `.env`."""
+"""Settings: the environment contract in the README, read from the environment and `.env`."""
 
 from __future__ import annotations
 

@@ -124,11 +124,12 @@ async def service_card(
     if snapshot is None:
         return
     service = snapshot.service(callback_data.service)
-    if service is None:
+    found = snapshot.location(service) if service is not None else None
+    if service is None or found is None:
         await screens.expired(callback, callback_answer)
         return
     await state.clear()
-    platform, category = snapshot.location(service)
+    platform, category = found
     await screens.show(
         callback, card_text(service, settings), keyboards.service_card(service, platform, category)
     )

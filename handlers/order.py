@@ -294,7 +294,7 @@ async def entering_step(
             await wizard.show_prompt()
         else:
             await state.clear()
-            await back_to_card(callback, wizard.service, catalog, settings)
+            await back_to_card(callback, wizard.service, catalog, settings, callback_answer)
     elif answered(wizard.spec, callback_data, data.values):
         await wizard.advance(new_message=False)
     else:
@@ -302,11 +302,18 @@ async def entering_step(
 
 
 async def back_to_card(
-    callback: CallbackQuery, service: Service, catalog: Catalog, settings: Settings
+    callback: CallbackQuery,
+    service: Service,
+    catalog: Catalog,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
 ) -> None:
     snapshot = await catalog.snapshot()
-    assert snapshot is not None
-    platform, category = snapshot.location(service)
+    found = snapshot.location(service) if snapshot is not None else None
+    if found is None:
+        await screens.expired(callback, callback_answer)
+        return
+    platform, category = found
     await screens.show(
         callback, card_text(service, settings), keyboards.service_card(service, platform, category)
     )

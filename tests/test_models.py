@@ -28,8 +28,9 @@ async def test_loose_services_parse(
     stub.reply(body("services_loose.json"))
     services = {s.id: s for s in await client.services()}
 
-    # The service without an id is skipped with a warning; the other five survive.
-    assert list(services) == ["389", "vklikebest3", "instcustomcomments", "401", "411"]
+    # The service without an id is skipped with a warning; the other five survive, their ids
+    # byte for byte (the panel may know " 401 " only as it listed it).
+    assert list(services) == ["389", "vklikebest3", "instcustomcomments", " 401 ", "411"]
     assert any(r.levelno == logging.WARNING and "malformed" in r.message for r in caplog.records)
 
     likes = services["389"]
@@ -48,7 +49,7 @@ async def test_loose_services_parse(
     assert comments.params[2].values == ("Russia",)  # a single string from an older client
     assert comments.params[2].required is False
 
-    telegram = services["401"]
+    telegram = services[" 401 "]
     assert telegram.name == "Service 401"  # empty name gets a label
     assert not telegram.price.known
     assert telegram.price.text == "price on request"
@@ -257,3 +258,32 @@ def test_an_absurd_price_is_malformed_not_on_request() -> None:
     with pytest.raises(ValueError, match="out of range"):
         Price.parse("99999999999999999999 per 1")
     assert Price.parse("999999999999 per 1").amount == Decimal(999_999_999_999)
+
+
+async def test_names_are_decoded_once_and_ids_kept_byte_for_byte(
+    canned_client: tuple[CannedPanel, SmmLabaClient],
+) -> None:
+    stub, client = canned_client
+    entry = {
+        "service": "fbpagelikeindia ",
+        "category": "FaceBook.  Рейтинг &amp; отзывы. ",
+        "product_name": "FaceBook - Кнопка &quot;Я рекомендую&quot;  &amp;lt;b&amp;gt; ",
+        "price": "1.00 per 1000",
+        "params": [{"param": "url", "name": "Ссылка &quot;на пост&quot;", "required": 1}],
+    }
+    stub.reply(envelope([entry]))
+    [service] = await client.services()
+    assert service.id == "fbpagelikeindia "
+    assert service.name == 'FaceBook - Кнопка "Я рекомендую" &lt;b&gt;'
+    assert service.category_path == ("FaceBook", "Рейтинг & отзывы")
+    assert service.params[0].name == 'Ссылка "на пост"'
+
+    # The cache writes the wire shape and reads it back: the same text, not decoded twice.
+    cached = Service.model_validate(service.model_dump(mode="json", by_alias=True))
+    assert cached == service
+
+    stub.reply(
+        envelope({"orderid": " 7000001", "name": "A &quot;B&quot;", "statusText": "x &amp; y"})
+    )
+    status = await client.check(" 7000001")
+    assert (status.order_id, status.name, status.status_text) == (" 7000001", 'A "B"', "x & y")

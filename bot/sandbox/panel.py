@@ -1,7 +1,7 @@
 """An SMMLaba emulator on the panel's own wire protocol, for tests, benchmarks and the demo.
 
 Same endpoint shape (form-encoded POST, or a query string), same envelope, errors as HTTP 200
-with `result: error`. Orders progress through the status codes of SMMLABA_API.md on a scalable
+with `result: error`. Orders progress through the status codes of docs/PANEL.md on a scalable
 clock, deterministically under a seed. Fault knobs make it slow, flaky, or broken on purpose.
 
 Outcomes (an inference, like the status table itself): completed ends with 5 and remain 0;
@@ -242,7 +242,10 @@ class SandboxPanel:
     def set_catalog(self, catalog: list[WireService]) -> None:
         """Offer another catalog from now on (the panel changed its services)."""
         self.catalog = catalog
-        self._services = {s.id: s for s in map(SandboxService.from_wire, catalog)}
+        # Ids are matched byte for byte; of two entries with one id, the first is found.
+        self._services: dict[str, SandboxService] = {}
+        for service in map(SandboxService.from_wire, catalog):
+            self._services.setdefault(service.id, service)
 
     def add_account(self, username: str, api_key: str, balance: Decimal | str = "1000") -> Account:
         account = Account(username, api_key, Decimal(balance))
@@ -361,8 +364,8 @@ class SandboxPanel:
         return _success({"balance": _money(account.balance)})
 
     def _services_action(self, _account: Account, form: dict[str, str]) -> web.Response:
-        wanted = form.get("service", "").strip()
-        if not wanted:
+        wanted = form.get("service", "")
+        if not wanted.strip():
             return _success(self.catalog)
         service = self._services.get(wanted)
         if service is None:
@@ -389,7 +392,7 @@ class SandboxPanel:
         )
 
     def _add(self, account: Account, form: dict[str, str]) -> web.Response:
-        service = self._services.get(form.get("service", "").strip())
+        service = self._services.get(form.get("service", ""))
         if service is None:
             return _error(ERR_SERVICE)
         count: int | None = None

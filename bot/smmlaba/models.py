@@ -1,12 +1,14 @@
 """Typed shapes of the panel's answers, lenient where the API is loose.
 
 The panel sends numbers as strings or numbers, ids as integers or string codes, `required` as
-1/"1"/0/"0" and `values` as a list or a single string. Everything is normalised here, at the
-edge, so the rest of the bot sees one shape: ids are opaque strings and money is Decimal.
+1/"1"/0/"0", `values` as a list or a single string, and names HTML-escaped. Everything is
+normalised here, at the edge, so the rest of the bot sees one shape: ids are opaque strings
+kept byte for byte, names are plain text, and money is Decimal.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from decimal import Decimal, InvalidOperation
@@ -85,10 +87,12 @@ def _optional_int(value: Any) -> int | None:
 
 
 def _opaque_id(value: Any) -> str:
+    """The id byte for byte: the panel lists ids with trailing spaces and mixed scripts, and
+    may know only the exact string it listed."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("an id must be a number or a string")
-    text = str(value).strip()
-    if not text:
+    text = str(value)
+    if not text.strip():
         raise ValueError("an id must not be empty")
     return text
 
@@ -99,6 +103,12 @@ def _text(value: Any) -> str:
     if isinstance(value, (str, int, Decimal, float)) and not isinstance(value, bool):
         return str(value)
     raise ValueError(f"{type(value).__name__} is not text")
+
+
+def _label(value: Any) -> str:
+    """Words the panel wrote for people: it HTML-escapes them (`&quot;`), so entities are
+    decoded once here, and runs of spaces are collapsed. Shown text is escaped once again."""
+    return " ".join(html.unescape(_text(value)).split())
 
 
 def _flag(value: Any) -> bool:
@@ -135,6 +145,11 @@ def _choices(value: Any) -> tuple[str, ...] | None:
 
 OpaqueId = Annotated[str, BeforeValidator(_opaque_id)]
 Text = Annotated[str, BeforeValidator(_text)]
+# Escaped again when written in the wire shape (the catalog cache), so reading it back decodes
+# the same text rather than decoding twice.
+Label = Annotated[
+    str, BeforeValidator(_label), PlainSerializer(lambda text: html.escape(text, quote=False))
+]
 Money = Annotated[Decimal | None, BeforeValidator(_optional_decimal)]
 Count = Annotated[int | None, BeforeValidator(_optional_int)]
 
@@ -189,7 +204,7 @@ class _WireModel(BaseModel):
 class ServiceParam(_WireModel):
     """One field `add` needs: `param` is the form field, `name` the label for a person."""
 
-    name: Text = ""
+    name: Label = ""
     param: Annotated[str, BeforeValidator(_opaque_id)]
     required: Annotated[bool, BeforeValidator(_flag)] = False
     valid: Text = ""
@@ -212,15 +227,15 @@ def _params(value: Any) -> Any:
 
 class Service(_WireModel):
     id: OpaqueId = Field(alias="service")
-    category: Text = ""
-    name: Text = Field("", alias="product_name")
+    category: Label = ""
+    name: Label = Field("", alias="product_name")
     price: PriceField = Price(text="")
     params: Annotated[tuple[ServiceParam, ...], BeforeValidator(_params)] = ()
 
     @model_validator(mode="after")
     def _label(self) -> Service:
         if not self.name.strip():
-            object.__setattr__(self, "name", f"Service {self.id}")
+            object.__setattr__(self, "name", f"Service {self.id.strip()}")
         return self
 
     @property
@@ -236,11 +251,11 @@ class PlacedOrder(_WireModel):
 
 class OrderStatus(_WireModel):
     order_id: OpaqueId = Field(alias="orderid")
-    name: Text = ""
+    name: Label = ""
     service: Text = ""
     price: Money = None
     status: Text = ""
-    status_text: Text = Field("", alias="statusText")
+    status_text: Label = Field("", alias="statusText")
     url: Text = ""
     count: Count = None
     remain: Count = None
