@@ -3,9 +3,9 @@
 A click never waits on the panel: menus are served from the last snapshot, which survives a
 restart through the cache. Services are grouped platform -> category from the panel's dotted
 categories ("Instagram. Likes. " -> Instagram -> Likes), spellings that differ only in case
-as one. Callback data carries short stable keys (hashes of names, or the service id when it
-is short and plain), so a key from an old message either still finds its item or cleanly finds
-nothing. How the real catalog looks, and why each rule: docs/PANEL.md.
+as one. Callback data carries short stable keys (hashes of names and ids), so a key from an
+old message either still finds its item or cleanly finds nothing. How the real catalog looks,
+and why each rule: docs/PANEL.md.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 OTHER = "Other"
 PREFIX_LIMIT = 40  # a platform prefix in a name is short; a longer one is part of the name
-_SHORT_ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 # Russian stems -> the English words the panel's names use, so "лайки инстаграм" finds
@@ -74,8 +73,10 @@ def short_key(text: str) -> str:
 
 
 def service_key(service_id: str) -> str:
-    """The id itself when it is short and plain, else a hash: fits in callback data."""
-    return service_id if _SHORT_ID.fullmatch(service_id) else "~" + short_key(service_id)
+    """A service's key in callback data: a hash of the id, never the id itself, so an id with
+    spaces, any script or any length fits in 64 bytes. 64 bits: two services of one catalog
+    never share a key, which would open one for the other."""
+    return hashlib.blake2s(service_id.encode("utf-8"), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)

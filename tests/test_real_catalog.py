@@ -119,8 +119,10 @@ async def test_an_id_goes_back_to_the_panel_byte_for_byte(bot: BotHarness) -> No
     await anna.press("✅ Confirm")
     assert "✅ Order #7000003 placed" in anna.last_message.text
     assert sent_service_ids(bot.panel)[-1] == SPACE_ID
-    # Every button had callback data within Telegram's 64 bytes: the harness fails the test
-    # on any request Telegram would refuse.
+    # Buttons carry short keys, never an id: within Telegram's 64 bytes whatever the id (the
+    # harness fails the test on any request Telegram would refuse).
+    markups = [str(c.parameters.get("reply_markup", "")) for c in bot.emulator.calls]
+    assert not any("fbpagelike" in m or "youtubelik" in m for m in markups)
 
 
 async def test_of_two_services_with_one_id_the_first_is_offered_and_logged_once(
