@@ -5,7 +5,7 @@ restart through the cache. Services are grouped platform -> category from the pa
 categories ("Instagram. Likes. " -> Instagram -> Likes), spellings that differ only in case
 as one. Callback data carries short stable keys (hashes of names and ids), so a key from an
 old message either still finds its item or cleanly finds nothing. How the real catalog looks,
-and why each rule: docs/PANEL.md.
+and why each rule: docs/PANEL_API.md.
 """
 
 from __future__ import annotations

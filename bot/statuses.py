@@ -1,6 +1,6 @@
 """The panel's status codes as order states.
 
-The table is an inference from public code (docs/PANEL.md), so it is data, not logic: pass
+The table is an inference from public code (docs/PANEL_API.md), so it is data, not logic: pass
 another one where the panel turns out to differ. Unknown codes count as still running.
 """
 

@@ -1,7 +1,7 @@
 """An SMMLaba emulator on the panel's own wire protocol, for tests, benchmarks and the demo.
 
 Same endpoint shape (form-encoded POST, or a query string), same envelope, errors as HTTP 200
-with `result: error`. Orders progress through the status codes of docs/PANEL.md on a scalable
+with `result: error`. Orders progress through the status codes of docs/PANEL_API.md on a scalable
 clock, deterministically under a seed. Fault knobs make it slow, flaky, or broken on purpose.
 
 Outcomes (an inference, like the status table itself): completed ends with 5 and remain 0;
