@@ -47,6 +47,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.sandbox.telegram import Call, SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.telegram_session import BotSession
+from bot.tuning import tune_process
 from handlers.filters import TypedText
 
 # One order of Instagram Likes: a command, five presses, two typed values, Confirm.
@@ -435,8 +436,8 @@ class DataIs(Filter):
 
 
 def run_bare_bot() -> None:
-    """The bare bot's process. It gets the bot's session (aiogram's response models kept
-    warm), frozen start-up objects and event loop: the framework's, not our logic."""
+    """The bare bot's process. It gets the bot's session, process tuning and event loop: the
+    framework's, not our logic."""
     from bot.app import event_loop_factory
 
     dispatcher = bare_dispatcher(
@@ -446,8 +447,7 @@ def run_bare_bot() -> None:
         os.environ["BOT_TOKEN"],
         session=BotSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"])),
     )
-    gc.collect()
-    gc.freeze()
+    tune_process()
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(dispatcher.start_polling(bot, handle_signals=True))
 

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import itertools
 import json
 import statistics
-import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
@@ -43,6 +41,7 @@ from bot.app import running
 from bot.config import Settings
 from bot.sandbox.telegram import ChatMessage
 from bot.smmlaba import Panel
+from bot.tuning import tune_process
 
 BOT_TOKEN = "42:update-cost"  # noqa: S105 (the stub accepts any token)
 
@@ -254,11 +253,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    # As `smmbot run` does: start-up objects out of the collector's way, SQLite's thread
-    # switched to often.
-    gc.collect()
-    gc.freeze()
-    sys.setswitchinterval(0.0005)
+    tune_process()  # as `smmbot run` does
     print(json.dumps(asyncio.run(measure(args.users, args.runs)), ensure_ascii=False))
 
 

@@ -7,14 +7,13 @@ through the dispatcher's workflow data (aiogram injects it by parameter name).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -43,7 +42,8 @@ from bot.smmlaba.pool import panel_http
 from bot.statuses import DEFAULT_STATUS_STATES
 from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
-from handlers import build_routers
+from bot.tuning import tune_process
+from handlers import build_routers, notifications
 from handlers.errors import unexpected_error
 from handlers.middlewares import (
     Access,
@@ -52,11 +52,11 @@ from handlers.middlewares import (
     PanelAccount,
     SaveConversations,
     Throttle,
+    register_outermost,
 )
 from storage import orders, outbox, users
 from storage.db import Database
 from storage.fsm import SQLiteStorage
-from storage.orders import OrderState
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
         placements=services.placements,
         i18n=services.i18n,
     )
-    services.in_flight.install(dispatcher)
+    register_outermost(dispatcher, services.in_flight)
     # Inside aiogram's FSM middleware, so within its event-isolation lock.
     dispatcher.update.outer_middleware(SaveConversations(conversations))
     user_locale = UserLocale(services.i18n)
@@ -177,8 +177,7 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
 
 
 def tracker_settings(settings: Settings) -> TrackerConfig:
-    states = dict(DEFAULT_STATUS_STATES)
-    states.update({code: OrderState(state) for code, state in settings.smmlaba_status_map.items()})
+    states = {**DEFAULT_STATUS_STATES, **settings.smmlaba_status_map}
     return TrackerConfig(
         base_interval=settings.check_interval_seconds,
         concurrency=settings.track_concurrency,
@@ -191,7 +190,6 @@ def notifier_settings(settings: Settings) -> NotifierConfig:
     return NotifierConfig(
         per_second=settings.notify_per_second,
         per_chat_per_second=settings.notify_per_chat_per_second,
-        currency=settings.panel_currency,
     )
 
 
@@ -221,7 +219,13 @@ async def running(
         bot = build_bot(settings)
         stack.push_async_callback(bot.session.close)
         i18n = build_i18n()
-        notifier = Notifier(bot, db, i18n, notifier_config or notifier_settings(settings))
+        notifier = Notifier(
+            bot,
+            db,
+            i18n,
+            notifier_config or notifier_settings(settings),
+            partial(notifications.render, currency=settings.panel_currency),
+        )
         services = Services(
             settings=settings,
             db=db,
@@ -241,19 +245,17 @@ async def running(
 
 def build_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> web.Application:
     """The aiohttp app Telegram posts updates to; a request without the secret gets 401."""
-    assert settings.webhook_url is not None
-    assert settings.webhook_secret is not None
+    url, secret = settings.require_webhook()
     app = web.Application()
-    SimpleRequestHandler(
-        dispatcher, bot, secret_token=settings.webhook_secret.get_secret_value()
-    ).register(app, path=urlsplit(settings.webhook_url).path or "/")
+    SimpleRequestHandler(dispatcher, bot, secret_token=secret.get_secret_value()).register(
+        app, path=urlsplit(url).path or "/"
+    )
     setup_application(app, dispatcher, bot=bot)
     return app
 
 
 async def serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
-    assert settings.webhook_url is not None
-    assert settings.webhook_secret is not None
+    url, secret = settings.require_webhook()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -262,8 +264,8 @@ async def serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: Settings) ->
         build_webhook_app(bot, dispatcher, settings), settings.webhook_host, settings.webhook_port
     ):
         await bot.set_webhook(
-            settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
+            url,
+            secret_token=secret.get_secret_value(),
             allowed_updates=dispatcher.resolve_used_update_types(),
         )
         await stop.wait()
@@ -271,8 +273,7 @@ async def serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: Settings) ->
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's event loop where it is installed (everywhere but Windows), as aiogram
-    recommends: the same bot handles about a tenth more updates a second on it; else None,
-    asyncio's own."""
+    recommends; else None, asyncio's own."""
     try:
         import uvloop
     except ImportError:
@@ -295,15 +296,7 @@ async def run_bot(settings: Settings) -> None:
             settings.database_path,
             await orders.count_tracked(services.db),
         )
-        # Everything built so far lives as long as the process: keep it out of the garbage
-        # collector's full passes, which otherwise walk every aiogram and pydantic class
-        # and show up as latency spikes.
-        gc.collect()
-        gc.freeze()
-        # SQLite runs on aiosqlite's threads, which need the interpreter lock for every
-        # statement; when the event loop is busy, the default 5 ms switch interval caps them
-        # at a few hundred statements a second.
-        sys.setswitchinterval(0.0005)
+        tune_process()
         if settings.webhook_url is None:
             await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
         else:

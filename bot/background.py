@@ -11,8 +11,9 @@ logger = logging.getLogger(__name__)
 
 
 class BackgroundLoop(ABC):
-    """Calls `tick()` until stopped. `stop()` lets the tick under way finish; a task cancelled
-    from outside simply ends. A failing tick is logged and tried again after `retry_after`."""
+    """Calls `run_once()` until stopped. `stop()` lets the round under way finish; a task
+    cancelled from outside simply ends. A failing round is logged and tried again after
+    `retry_after`."""
 
     name = "background"
     retry_after = 1.0
@@ -44,13 +45,13 @@ class BackgroundLoop(ABC):
     async def _run(self) -> None:
         while not self.stopping:
             try:
-                await self.tick()
+                await self.run_once()
             except Exception:
                 logger.exception("%s failed; trying again", self.name)
                 await self.pause(self.retry_after)
 
     @abstractmethod
-    async def tick(self) -> None:
+    async def run_once(self) -> None:
         """One round of work; it waits by itself when there is nothing to do."""
 
     async def pause(self, seconds: float) -> None:

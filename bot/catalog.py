@@ -1,11 +1,6 @@
-"""The catalog: fetched once, kept in memory and in SQLite, refreshed in the background.
-
-A click never waits on the panel: menus are served from the last snapshot, which survives a
-restart through the cache. Services are grouped platform -> category from the panel's dotted
-categories ("Instagram. Likes. " -> Instagram -> Likes), spellings that differ only in case
-as one. Callback data carries short stable keys (hashes of names and ids), so a key from an
-old message either still finds its item or cleanly finds nothing. How the real catalog looks,
-and why each rule: docs/PANEL_API.md.
+"""The catalog: fetched once, kept in memory and in SQLite, refreshed in the background, so a
+click never waits on the panel and menus survive a restart. How the real catalog looks, and
+why each rule: docs/PANEL_API.md.
 """
 
 from __future__ import annotations
@@ -132,7 +127,11 @@ def _fold(name: str) -> str:
 
 
 class CatalogSnapshot:
-    """One immutable version of the catalog, with its lookup tables."""
+    """One immutable version of the catalog, with its lookup tables. Services are grouped
+    platform -> category from the panel's dotted categories ("Instagram. Likes. " ->
+    Instagram -> Likes), spellings that differ only in case as one. Callback data carries
+    short stable keys (hashes of names and ids): a key from an old message either still finds
+    its item or cleanly finds nothing."""
 
     def __init__(self, services: Iterable[Service], fetched_at: float) -> None:
         self.services = _first_of_each_id(services)
@@ -281,7 +280,7 @@ class Catalog:
         self._lock = asyncio.Lock()
 
     @property
-    def current(self) -> CatalogSnapshot | None:
+    def in_memory(self) -> CatalogSnapshot | None:
         """What is in memory now, without touching the cache or the panel."""
         return self._current
 

@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from storage.orders import PANEL_STATES, OrderState
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -52,17 +54,7 @@ def _user_ids(value: Any) -> frozenset[int]:
     return frozenset(ids)
 
 
-STATES = (
-    "pending",
-    "in_progress",
-    "completed",
-    "partial",
-    "cancelled",
-    "refunded",
-)
-
-
-def _status_map(value: Any) -> dict[str, str]:
+def _status_map(value: Any) -> dict[str, OrderState]:
     """`SMMLABA_STATUS_MAP=17=in_progress,20=completed`: codes the panel uses, as states."""
     if isinstance(value, dict):
         pairs = [(str(k), str(v)) for k, v in value.items()]
@@ -78,9 +70,11 @@ def _status_map(value: Any) -> dict[str, str]:
     else:
         raise ValueError("expected code=state pairs")
     for code, state in pairs:
-        if not code or state not in STATES:
-            raise ValueError(f"{code}={state} is not a status code and one of {', '.join(STATES)}")
-    return dict(pairs)
+        if not code or state not in PANEL_STATES:
+            raise ValueError(
+                f"{code}={state} is not a status code and one of {', '.join(PANEL_STATES)}"
+            )
+    return {code: OrderState(state) for code, state in pairs}
 
 
 def _file_path(value: Any) -> Any:
@@ -166,7 +160,9 @@ class Settings(BaseSettings):
     # As many as the panel's connections that background work may hold (bot/smmlaba/pool.py).
     track_concurrency: Annotated[int, Field(ge=1, le=256)] = 12
     track_rate_per_second: PositiveFloat = 10.0
-    smmlaba_status_map: Annotated[dict[str, str], NoDecode, BeforeValidator(_status_map)] = {}
+    smmlaba_status_map: Annotated[
+        dict[str, OrderState], NoDecode, BeforeValidator(_status_map)
+    ] = {}
     notify_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
     notify_per_chat_per_second: Annotated[float, Field(gt=0, le=1)] = 1.0
     panel_currency: Annotated[str, Field(min_length=1, max_length=12)] = "RUB"
@@ -192,6 +188,12 @@ class Settings(BaseSettings):
         if self.bot_token is None:
             raise ConfigError("BOT_TOKEN: required to run the bot (get one from @BotFather)")
         return self.bot_token
+
+    def require_webhook(self) -> tuple[str, SecretStr]:
+        """(WEBHOOK_URL, WEBHOOK_SECRET), for webhook mode."""
+        if self.webhook_url is None or self.webhook_secret is None:
+            raise ConfigError("WEBHOOK_URL and WEBHOOK_SECRET: both required for webhook mode")
+        return self.webhook_url, self.webhook_secret
 
     def configure_logging(self) -> None:
         logging.basicConfig(

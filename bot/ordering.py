@@ -1,20 +1,7 @@
-"""Placing an order exactly once per confirmation, and never leaving its fate in doubt.
-
-The order row is written, durably, (state `submitting`, with the confirmation's token) before
-`add` is sent. A second tap on the same Confirm finds the row and never sends `add` again. The
-panel's answer decides the rest: an id -> `placed`; a refusal -> `rejected` with its text; no
-answer -> `uncertain`, since the panel may or may not have taken it, and only the person can
-check. A request that provably never left the process (no free connection, no connection at
-all) removes the row again: nothing was ordered, and the same Confirm may be pressed again.
-
-Once the panel has answered, what the person is told goes through the outbox, queued by the
-statement that records the answer (see `storage.orders`); the handler delivers it at once, the
-notifier if that fails (a 429, a crash). Two things can still keep a row `submitting`, and this
-module's loop settles both:
-- the local write after `add` fails (disk full, database locked): the panel's answer is logged
-  first, the write retried, and kept in memory and retried until storage works again;
-- the process dies while `add` is in flight: once the request can no longer be answered, the
-  row becomes `uncertain` and its person is told which order it is and what to do.
+"""Placing an order exactly once per confirmation, and never leaving its fate in doubt: the row
+is written durably before `add` is sent, the panel's answer decides its state, and a loop
+settles the rows whose answer storage refused or that no answer will reach any more. The
+rules, and the tests that prove them: docs/ARCHITECTURE.md, "Money never in doubt".
 """
 
 from __future__ import annotations
@@ -32,17 +19,12 @@ from bot.background import BackgroundLoop
 from bot.smmlaba import Panel, PanelError, PanelException, PanelNotSent, PlacedOrder
 from storage import orders, outbox
 from storage.db import Database
-from storage.orders import ANSWER_KINDS, Answered, Order, OrderState
+from storage.orders import Answered, Order, OrderState
 from storage.outbox import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Outbox kinds: what became of an order the panel was asked to place (`storage.orders`).
-ORDER_PLACED = ANSWER_KINDS["placed"]
-ORDER_REJECTED = ANSWER_KINDS["rejected"]
-ORDER_UNCERTAIN = ANSWER_KINDS["uncertain"]
 
 WRITE_RETRIES = (0.1, 0.5, 1.5)  # waits between attempts to record an answer
 SWEEP_EVERY = 2.0
@@ -89,7 +71,12 @@ class _Unrecorded:
 
 
 class Placements(BackgroundLoop):
-    """Places orders, and settles any whose answer could not be recorded or never came."""
+    """Places orders (`place`). A second tap on the same Confirm finds the row and sends
+    nothing; a request that provably never left the process removes the row again, so the
+    same Confirm may be pressed again. The loop settles the two ways a row can stay
+    `submitting`: storage refused the write after `add` (the answer, logged first, is kept in
+    memory and retried), or the process died with `add` in flight (once no answer can come,
+    the row becomes `uncertain` and its person is told)."""
 
     name = "placements"
 
@@ -215,7 +202,7 @@ class Placements(BackgroundLoop):
             next_check_at=next_check_at,
         )
 
-    async def tick(self) -> None:
+    async def run_once(self) -> None:
         await self.settle()
         await self.pause(SWEEP_EVERY)
 

@@ -1,9 +1,9 @@
 """Telling the admins when the panel has been unreachable for a while, and when it is back.
 
-Every panel client reports to one `PanelHealth`. This loop reads it; while the panel is down it
-also probes it with the operator's account (when there is one), so recovery is noticed even
-when nobody is ordering and no order is tracked. The messages go through the outbox like any
-notification: rate-limited, retried, sent once.
+Every panel client reports to one `PanelHealth` (`bot.health`). This loop reads it; while the
+panel is down it also probes it with the operator's account (when there is one), so recovery
+is noticed even when nobody is ordering and no order is tracked. The messages go through the
+outbox like any notification: rate-limited, retried, sent once.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from bot.config import Settings
 from bot.smmlaba import PanelException
 from storage import outbox, users
 from storage.db import Database
-from storage.outbox import Notification
+from storage.outbox import Kind, Notification
 
 logger = logging.getLogger(__name__)
-
-PANEL_DOWN = "panel_down"
-PANEL_UP = "panel_up"
 
 
 class PanelWatch(BackgroundLoop):
@@ -47,12 +44,14 @@ class PanelWatch(BackgroundLoop):
         self._clock = clock
         self._outage: float | None = None  # start of the outage the admins were told about
 
-    async def tick(self) -> None:
+    async def run_once(self) -> None:
         await self.pause(self._every)
         if not self.stopping:
-            await self.look()
+            await self.probe_and_alert()
 
-    async def look(self) -> None:
+    async def probe_and_alert(self) -> None:
+        """While the panel is down, probe it; tell the admins when an outage has lasted
+        `panel_alert_after_seconds`, and when it ends."""
         health = self._accounts.health
         operator = self._accounts.operator
         if health.down_since is not None and operator is not None:
@@ -63,16 +62,17 @@ class PanelWatch(BackgroundLoop):
                 self._outage = health.down_since
                 logger.warning("panel unreachable since %.0f: telling the admins", self._outage)
                 await self._tell_admins(
-                    PANEL_DOWN, {"since": self._outage, "cause": health.last_failure or ""}
+                    Kind.PANEL_DOWN, {"since": self._outage, "cause": health.last_failure or ""}
                 )
         elif self._outage is not None and health.down_since is None:
             logger.info("panel answers again: telling the admins")
             await self._tell_admins(
-                PANEL_UP, {"since": self._outage, "until": health.last_success_at or self._clock()}
+                Kind.PANEL_UP,
+                {"since": self._outage, "until": health.last_success_at or self._clock()},
             )
             self._outage = None
 
-    async def _tell_admins(self, kind: str, payload: dict[str, object]) -> None:
+    async def _tell_admins(self, kind: Kind, payload: dict[str, object]) -> None:
         for admin_id in sorted(self._admins):
             admin = await users.get(self._db, admin_id)
             if admin is None:

@@ -1,4 +1,6 @@
-"""A token bucket: at most `rate` acquisitions a second on average, `burst` at once."""
+"""The one rate limiter: a token bucket, at most `rate` acquisitions a second on average and
+`burst` at once. The tracker (checks per account), the notifier (messages overall), per-person
+throttling and the Telegram emulator's limits all use it."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from collections.abc import Callable
 
 
 class TokenBucket:
+    """With `burst=1`, acquisitions are evenly spaced: never more than `rate` in any second."""
+
     def __init__(
         self, rate: float, burst: float = 1.0, *, clock: Callable[[], float] = time.monotonic
     ) -> None:

@@ -1,14 +1,7 @@
-"""Order tracking: the periodic `check` loop.
-
-Every open order has `next_check_at`. The loop takes due orders from SQLite in batches and checks
-them with bounded concurrency and a per-account request rate, so thousands of open orders never
-become a burst. New or changing orders are checked at the base interval; quiet ones less and less
-often, up to a cap. When the panel is down, a circuit breaker stops the checks and probes with
-one request per backoff step; orders keep their place and nothing is skipped.
-
-A change of status, or of progress beyond a threshold, writes an `order_events` row and the
-notification for it in one transaction. Because the comparison is with the last stored state,
-a change that happened while the bot was down is announced after a restart, once.
+"""Order tracking: every open order is `check`ed when its `next_check_at` comes, within a
+per-account rate and bounded concurrency, paused by the circuit breaker while the panel is
+down. A change is recorded with its notification in one transaction, compared with the last
+stored state, so a change made while the bot was down is announced after a restart, once.
 """
 
 from __future__ import annotations
@@ -21,13 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.background import BackgroundLoop
+from bot.health import CircuitBreaker
 from bot.ratelimit import TokenBucket
 from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException, PanelProtocolError
 from bot.statuses import DEFAULT_STATUS_STATES, state_of
 from storage import orders, users
 from storage.db import Database
 from storage.orders import CheckResult, Order, OrderState
-from storage.outbox import Notification
+from storage.outbox import Kind, Notification
 from storage.users import NotifyMode
 
 logger = logging.getLogger(__name__)
@@ -56,37 +50,12 @@ class TrackerConfig:
         return min(self.max_interval, grown) * spread
 
 
-class CircuitBreaker:
-    """Closed: checks flow. Open: nothing is sent until `retry_at`; then one probe decides."""
-
-    def __init__(self, config: TrackerConfig, clock: Callable[[], float]) -> None:
-        self._config = config
-        self._clock = clock
-        self.failures = 0
-        self.opened = 0  # times opened in a row
-        self.retry_at = 0.0
-
-    @property
-    def is_open(self) -> bool:
-        return self.opened > 0
-
-    def succeeded(self) -> None:
-        if self.opened:
-            logger.info("panel answers again: tracking resumes")
-        self.failures = self.opened = 0
-
-    def failed(self) -> None:
-        if self.opened and self._clock() < self.retry_at:
-            return  # more answers from checks sent before it opened: not a failed probe
-        self.failures += 1
-        if self.opened or self.failures >= self._config.breaker_after:
-            backoff = min(self._config.breaker_max, self._config.breaker_base * 2**self.opened)
-            self.opened += 1
-            self.retry_at = self._clock() + backoff
-            logger.warning("panel unavailable: pausing tracking for %.1fs", backoff)
-
-
 class Tracker(BackgroundLoop):
+    """Takes due orders from SQLite in batches, so thousands of open orders never become a
+    burst. New or changing orders are checked at the base interval, quiet ones less and less
+    often, up to a cap. While the breaker is open, one order per backoff step is the probe;
+    the others keep their place, and nothing is skipped."""
+
     name = "tracker"
 
     def __init__(
@@ -102,24 +71,26 @@ class Tracker(BackgroundLoop):
         self._config = config
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
-        self.breaker = CircuitBreaker(config, clock)
+        self.breaker = CircuitBreaker(
+            after=config.breaker_after,
+            base=config.breaker_base,
+            cap=config.breaker_max,
+            clock=clock,
+        )
         super().__init__()
         self.retry_after = config.idle_poll
 
-    async def tick(self) -> None:
-        await self.cycle()
-
-    async def cycle(self) -> int:
-        """Check what is due (or probe, if the breaker is open); returns how many were checked."""
+    async def run_once(self) -> None:
+        """Check what is due (or probe, if the breaker is open)."""
         now = self._clock()
         if self.breaker.is_open and now < self.breaker.retry_at:
             await self.pause(self.breaker.retry_at - now)
-            return 0
+            return
         limit = 1 if self.breaker.is_open else self._config.batch
         due = await orders.due_for_check(self._db, now, limit)
         if not due:
             await self.pause(self._config.idle_poll)
-            return 0
+            return
         gate = asyncio.Semaphore(self._config.concurrency)
 
         async def guarded(order: Order) -> None:
@@ -136,7 +107,6 @@ class Tracker(BackgroundLoop):
             # Even when cancelled, the checks under way finish and record what they learned.
             await checks
             raise
-        return len(due)
 
     async def check(self, order: Order) -> None:
         panel = self._panel_for(order)
@@ -179,7 +149,7 @@ class Tracker(BackgroundLoop):
         self.breaker.succeeded()
         await self._observed(order, status)
 
-    async def seen(self, order: Order, status: OrderStatus) -> bool:
+    async def record_refresh(self, order: Order, status: OrderStatus) -> bool:
         """Record what the person's own Refresh learned; False if nothing changed. Not announced:
         they are looking at it. The next check compares with it, so it is not announced later
         either."""
@@ -281,7 +251,7 @@ class Tracker(BackgroundLoop):
             dedupe_key=f"order:{order.id}:{result.state.value}:{result.remain}",
             user_id=order.user_id,
             chat_id=order.chat_id,
-            kind="order_status",
+            kind=Kind.ORDER_STATUS,
             payload={
                 "order": order.id,
                 "panel_order_id": order.panel_order_id,

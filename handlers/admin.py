@@ -15,7 +15,7 @@ from bot.accounts import Accounts
 from bot.config import Settings
 from bot.formatting import duration, masked_email, number, quote, short, utc_time
 from bot.tracker import Tracker
-from handlers.orders import state_name
+from handlers import texts
 from storage import orders, outbox, users
 from storage.db import Database
 from storage.orders import OrderState
@@ -68,7 +68,7 @@ def order_states(by_state: dict[OrderState, int]) -> str:
     if not by_state:
         return _("none yet")
     return ", ".join(
-        f"{state_name(state)} {number(count)}" for state, count in sorted(by_state.items())
+        f"{texts.state_name(state)} {number(count)}" for state, count in sorted(by_state.items())
     )
 
 
@@ -96,7 +96,7 @@ def panel_health(accounts: Accounts, tracker: Tracker) -> str:
 def catalog_ages(accounts: Accounts) -> list[str]:
     lines = []
     for name, catalog in sorted(accounts.catalogs().items()):
-        snapshot = catalog.current
+        snapshot = catalog.in_memory
         if snapshot is None:
             text = _("📚 Catalog of {account}: not loaded").format(
                 account=quote(masked_email(name))
@@ -119,7 +119,7 @@ async def refresh_catalog(message: Message, accounts: Accounts) -> None:
         return
     lines = []
     for name, catalog in sorted(catalogs.items()):
-        before = catalog.current
+        before = catalog.in_memory
         after = await catalog.refresh()
         account = quote(masked_email(name))
         if after is not None and after is not before:

@@ -3,6 +3,7 @@ resolve through the catalog or the database; what no longer resolves is a stale 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
@@ -43,11 +44,22 @@ class OrderService(CallbackData, prefix="o"):
     service: str
 
 
-class Step(CallbackData, prefix="w"):
-    """Inside the wizard: back, cancel, skip, pick (choice `index`), change, field (`index`),
-    keep (the current value)."""
+class StepAction(StrEnum):
+    BACK = "back"
+    CANCEL = "cancel"
+    PICK = "pick"  # option `index` of a choice
+    SKIP = "skip"  # an optional field
+    KEEP = "keep"  # the current value
+    CHANGE = "change"  # from the confirmation: which value?
+    FIELD = "field"  # change value `index`
+    FIX = "fix"  # the value the panel refused
+    REVIEW = "review"  # back to the confirmation
 
-    action: str
+
+class Step(CallbackData, prefix="w"):
+    """A button of the order wizard; each action has its own handler."""
+
+    action: StepAction
     index: Number = 0
 
 

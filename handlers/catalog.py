@@ -14,10 +14,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.catalog import Catalog, CatalogSnapshot
 from bot.config import Settings
-from bot.formatting import money, number, quote
-from bot.params import amount_range, fields_of
-from bot.smmlaba import Service
-from handlers import keyboards, screens
+from bot.formatting import quote
+from handlers import keyboards, screens, texts
 from handlers.callbacks import CategoryPage, Menu, PlatformPage, Platforms, ServiceCard
 from handlers.filters import TypedText
 from handlers.middlewares import require_panel
@@ -35,8 +33,8 @@ def build_router() -> Router:
     router.callback_query.register(platform_page, PlatformPage.filter())
     router.callback_query.register(category_page, CategoryPage.filter())
     router.callback_query.register(service_card, ServiceCard.filter())
-    router.message.register(search_command, Command("search"))
-    router.callback_query.register(search_button, Menu.filter(F.to == "search"))
+    router.message.register(search, Command("search"))
+    router.callback_query.register(search, Menu.filter(F.to == "search"))
     router.message.register(search_typed, StateFilter(SearchWizard.query), TypedText())
     return router
 
@@ -131,46 +129,21 @@ async def service_card(
     await state.clear()
     platform, category = found
     await screens.show(
-        callback, card_text(service, settings), keyboards.service_card(service, platform, category)
+        callback,
+        texts.service_card(service, settings.panel_currency),
+        keyboards.service_card(service, platform, category),
     )
 
 
-def card_text(service: Service, settings: Settings) -> str:
-    lines = [f"<b>{quote(service.name)}</b>"]
-    price = service.price
-    if price.amount is not None and price.per is not None:
-        lines.append(
-            _("💵 {amount} {currency} per {per}").format(
-                amount=money(price.amount),
-                currency=quote(settings.panel_currency),
-                per=number(price.per),
-            )
-        )
-    else:
-        lines.append(_("💵 {price}").format(price=quote(price.text or _("price on request"))))
-    limits = amount_range(service)
-    if limits is not None:
-        lines.append(
-            _("📏 Amount: {low} – {high}").format(low=number(limits[0]), high=number(limits[1]))
-        )
-    asked = [spec.label for spec in fields_of(service)]
-    if asked:
-        lines.append(_("You'll be asked for: {fields}.").format(fields=quote(", ".join(asked))))
-    return "\n".join(lines)
-
-
-async def search_command(
-    message: Message, command: CommandObject, catalog: Catalog, state: FSMContext
+async def search(
+    event: Event, catalog: Catalog, state: FSMContext, command: CommandObject | None = None
 ) -> None:
-    if not command.args:
-        await ask_for_query(message, state)
+    """/search with words shows what they find; /search alone, or the button, asks for them."""
+    if command is None or not command.args or not isinstance(event, Message):
+        await ask_for_query(event, state)
         return
     await state.clear()
-    await show_results(message, catalog, command.args)
-
-
-async def search_button(callback: CallbackQuery, state: FSMContext) -> None:
-    await ask_for_query(callback, state)
+    await show_results(event, catalog, command.args)
 
 
 async def ask_for_query(event: Event, state: FSMContext) -> None:

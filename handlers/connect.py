@@ -13,15 +13,14 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import Account, Accounts
 from bot.config import Settings
-from bot.formatting import masked_email, money, quote, short
+from bot.formatting import masked_email, money, quote
 from bot.smmlaba import PanelError, PanelException
-from handlers import keyboards, screens
-from handlers.account import unavailable
+from handlers import keyboards, screens, texts
 from handlers.callbacks import Link
 from handlers.filters import TypedText
 from handlers.screens import Event
@@ -35,27 +34,19 @@ API_KEY = re.compile(r"[A-Za-z0-9_\-]{8,128}")
 
 def build_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(connect_command, Command("connect"))
-    router.callback_query.register(connect_button, Link.filter(F.action.in_({"connect", "email"})))
+    router.message.register(ask_email, Command("connect"))
+    router.callback_query.register(ask_email, Link.filter(F.action.in_({"connect", "email"})))
     router.message.register(email_typed, StateFilter(ConnectForm.email), TypedText())
     router.message.register(key_typed, StateFilter(ConnectForm.api_key), TypedText())
-    router.message.register(account_command, Command("account"))
-    router.callback_query.register(account_button, Link.filter(F.action == "account"))
-    router.message.register(disconnect_command, Command("disconnect"))
-    router.callback_query.register(disconnect_button, Link.filter(F.action == "disconnect"))
+    router.message.register(show_account, Command("account"))
+    router.callback_query.register(show_account, Link.filter(F.action == "account"))
+    router.message.register(ask_unlink, Command("disconnect"))
+    router.callback_query.register(ask_unlink, Link.filter(F.action == "disconnect"))
     router.callback_query.register(unlink, Link.filter(F.action == "unlink"))
     return router
 
 
 # -- /connect ---------------------------------------------------------------------------
-
-
-async def connect_command(message: Message, state: FSMContext, accounts: Accounts) -> None:
-    await ask_email(message, state, accounts)
-
-
-async def connect_button(callback: CallbackQuery, state: FSMContext, accounts: Accounts) -> None:
-    await ask_email(callback, state, accounts)
 
 
 async def ask_email(event: Event, state: FSMContext, accounts: Accounts) -> None:
@@ -92,9 +83,12 @@ async def email_typed(message: Message, state: FSMContext) -> None:
 
 
 async def key_typed(
-    message: Message, state: FSMContext, accounts: Accounts, settings: Settings
+    message: Message,
+    event_from_user: User,
+    state: FSMContext,
+    accounts: Accounts,
+    settings: Settings,
 ) -> None:
-    assert message.from_user is not None
     api_key = (message.text or "").strip()
     deleted = await delete_key_message(message)
     notice = (
@@ -119,23 +113,24 @@ async def key_typed(
         await candidate.test()
         balance = await candidate.balance()
     except PanelError as exc:
-        text = _(
-            "❌ SMMLaba refused this e-mail and key: «{reason}». Nothing was saved. Send the key "
-            "again, or start over with another e-mail."
-        ).format(reason=quote(short(exc.text, 300)))
-        await message.answer(f"{notice}\n\n{text}", reply_markup=keyboards.connect_step())
+        text = _("Nothing was saved. Send the key again, or start over with another e-mail.")
+        await message.answer(
+            f"{notice}\n\n{texts.panel_failure(exc)}\n{text}",
+            reply_markup=keyboards.connect_step(),
+        )
         return
     except PanelException as exc:
-        logger.info("could not verify a key for user %s: %s", message.from_user.id, exc)
+        logger.info("could not verify a key for user %s: %s", event_from_user.id, exc)
         await state.clear()
         text = _("Nothing was saved; send /connect again in a few minutes.")
         await message.answer(
-            f"{notice}\n\n{unavailable()}\n{text}", reply_markup=keyboards.main_menu(connect=True)
+            f"{notice}\n\n{texts.panel_failure(exc)}\n{text}",
+            reply_markup=keyboards.main_menu(connect=True),
         )
         return
-    account = await accounts.link(message.from_user.id, email, api_key)
+    account = await accounts.link(event_from_user.id, email, api_key)
     await state.clear()
-    logger.info("user %s linked their own panel account", message.from_user.id)
+    logger.info("user %s linked their own panel account", event_from_user.id)
     text = _(
         "✅ Linked {email}. Balance: {amount} {cur}.\nYour orders now go on this account."
     ).format(
@@ -158,18 +153,6 @@ async def delete_key_message(message: Message) -> bool:
 # -- /account ---------------------------------------------------------------------------
 
 
-async def account_command(
-    message: Message, panel_account: Account | None, settings: Settings
-) -> None:
-    await show_account(message, panel_account, settings)
-
-
-async def account_button(
-    callback: CallbackQuery, panel_account: Account | None, settings: Settings
-) -> None:
-    await show_account(callback, panel_account, settings)
-
-
 async def show_account(event: Event, account: Account | None, settings: Settings) -> None:
     if account is None:
         text = _("No SMMLaba account is linked yet. /connect links yours.")
@@ -182,12 +165,8 @@ async def show_account(event: Event, account: Account | None, settings: Settings
         lines = [_("🏢 You order on the bot's shared SMMLaba account: {email}").format(email=email)]
     try:
         balance = await account.panel.balance()
-    except PanelError as exc:
-        lines.append(
-            _("❌ The panel refused: «{reason}»").format(reason=quote(short(exc.text, 300)))
-        )
-    except PanelException:
-        lines.append(unavailable())
+    except PanelException as exc:
+        lines.append(texts.panel_failure(exc))
     else:
         lines.append(
             _("💰 Balance: {amount} {cur}").format(
@@ -200,14 +179,6 @@ async def show_account(event: Event, account: Account | None, settings: Settings
 
 
 # -- /disconnect ------------------------------------------------------------------------
-
-
-async def disconnect_command(message: Message, accounts: Accounts) -> None:
-    await ask_unlink(message, accounts)
-
-
-async def disconnect_button(callback: CallbackQuery, accounts: Accounts) -> None:
-    await ask_unlink(callback, accounts)
 
 
 async def ask_unlink(event: Event, accounts: Accounts) -> None:
@@ -224,7 +195,6 @@ async def ask_unlink(event: Event, accounts: Accounts) -> None:
 
 
 async def unlink(callback: CallbackQuery, accounts: Accounts, state: FSMContext) -> None:
-    assert callback.from_user is not None
     if accounts.linked(callback.from_user.id) is None:
         await screens.show(callback, _("Nothing to unlink."), keyboards.main_menu())
         return

@@ -1,4 +1,8 @@
-"""Every keyboard the bot shows, in one place."""
+"""Every keyboard the bot shows, in one place.
+
+Built as plain rows of buttons: aiogram's `InlineKeyboardBuilder` makes the same markup at
+about eight times the cost, on every screen (`benchmarks/keyboards.py`, docs/PERFORMANCE.md).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from handlers.callbacks import (
     ServiceCard,
     Settle,
     Step,
+    StepAction,
 )
 from storage.orders import Order, OrderState
 from storage.users import NotifyMode
@@ -218,7 +223,7 @@ def prompt(spec: FieldSpec, *, has_value: bool) -> InlineKeyboardMarkup:
         rows.extend(
             grid(
                 [
-                    button(label(c), Step(action="pick", index=i))
+                    button(label(c), Step(action=StepAction.PICK, index=i))
                     for i, c in enumerate(spec.choices)
                 ],
                 2,
@@ -226,12 +231,15 @@ def prompt(spec: FieldSpec, *, has_value: bool) -> InlineKeyboardMarkup:
         )
     extra = []
     if has_value:
-        extra.append(button(_("↩️ Keep current"), Step(action="keep")))
+        extra.append(button(_("↩️ Keep current"), Step(action=StepAction.KEEP)))
     if not spec.required:
-        extra.append(button(_("⏭ Skip"), Step(action="skip")))
+        extra.append(button(_("⏭ Skip"), Step(action=StepAction.SKIP)))
     rows.append(extra)
     rows.append(
-        [button(_("⬅️ Back"), Step(action="back")), button(_("✖️ Cancel"), Step(action="cancel"))]
+        [
+            button(_("⬅️ Back"), Step(action=StepAction.BACK)),
+            button(_("✖️ Cancel"), Step(action=StepAction.CANCEL)),
+        ]
     )
     return markup(rows)
 
@@ -241,8 +249,8 @@ def confirmation(token: str) -> InlineKeyboardMarkup:
         [
             [
                 button(_("✅ Confirm"), Confirm(token=token)),
-                button(_("✏️ Change"), Step(action="change")),
-                button(_("✖️ Cancel"), Step(action="cancel")),
+                button(_("✏️ Change"), Step(action=StepAction.CHANGE)),
+                button(_("✖️ Cancel"), Step(action=StepAction.CANCEL)),
             ]
         ]
     )
@@ -250,15 +258,20 @@ def confirmation(token: str) -> InlineKeyboardMarkup:
 
 def change(fields: Sequence[FieldSpec]) -> InlineKeyboardMarkup:
     items = [
-        button(label("✏️ " + spec.label), Step(action="field", index=i))
+        button(label("✏️ " + spec.label), Step(action=StepAction.FIELD, index=i))
         for i, spec in enumerate(fields)
     ]
-    return markup([*grid(items, 2), [button(_("⬅️ Back"), Step(action="review"))]])
+    return markup([*grid(items, 2), [button(_("⬅️ Back"), Step(action=StepAction.REVIEW))]])
 
 
 def refusal() -> InlineKeyboardMarkup:
     return markup(
-        [[button(_("✏️ Fix"), Step(action="fix")), button(_("✖️ Cancel"), Step(action="cancel"))]]
+        [
+            [
+                button(_("✏️ Fix"), Step(action=StepAction.FIX)),
+                button(_("✖️ Cancel"), Step(action=StepAction.CANCEL)),
+            ]
+        ]
     )
 
 

@@ -54,26 +54,29 @@ class SaveConversations(BaseMiddleware):
                 await self._storage.save(conversation.key)
 
 
+def register_outermost(dispatcher: Dispatcher, middleware: BaseMiddleware) -> None:
+    """Make `middleware` the first on `dispatcher.update`, around aiogram's own (errors, the
+    person's context, FSM and its lock), which the dispatcher registers when it is made."""
+    manager = dispatcher.update.outer_middleware
+    existing = list(manager[:])
+    for other in existing:
+        manager.unregister(other)
+    manager.register(middleware)
+    for other in existing:
+        manager.register(other)
+
+
 class InFlight(BaseMiddleware):
     """Counts the updates being handled. A stop waits for them (`drained`) before closing
     the database and the panel's connections under them: an order being sent ends placed or
-    uncertain, and its person hears which."""
+    uncertain, and its person hears which. Registered outermost (`register_outermost`), an
+    update counts from its first step, while it waits for its person's lock and while the
+    error handler answers for it."""
 
     def __init__(self) -> None:
         self._running = 0
         self._idle = asyncio.Event()
         self._idle.set()
-
-    def install(self, dispatcher: Dispatcher) -> None:
-        """Outermost on `dispatcher.update`: an update counts from its first step, while it
-        waits for its person's lock and while the error handler answers for it."""
-        manager = dispatcher.update.outer_middleware
-        existing = list(manager[:])
-        for middleware in existing:
-            manager.unregister(middleware)
-        manager.register(self)
-        for middleware in existing:
-            manager.register(middleware)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         self._running += 1
@@ -193,9 +196,9 @@ class KnownUsers(BaseMiddleware):
 
 
 class PanelAccount(BaseMiddleware):
-    """Puts the person's panel account in the handler data: `panel`, `catalog`, `account`
-    (its name, which orders record) and `balance` (theirs on it, as the order wizard asks
-    for it), all None when they have none yet."""
+    """Puts the person's panel account in the handler data: `account` (theirs, or the
+    operator's), its `panel` client and `catalog`, and `balance` (theirs on it, as the order
+    wizard asks for it); all None when they have none yet. `accounts` is every account."""
 
     def __init__(self, accounts: Accounts, balances: BalancesAhead) -> None:
         self._accounts = accounts
@@ -204,13 +207,12 @@ class PanelAccount(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         person: User | None = data.get("event_from_user")
         account = None if person is None else self._accounts.for_user(person.id)
-        data["panel_account"] = account
+        data["account"] = account
         if person is None or account is None:
-            data["panel"] = data["catalog"] = data["account"] = data["balance"] = None
+            data["panel"] = data["catalog"] = data["balance"] = None
         else:
             data["panel"] = account.panel
             data["catalog"] = account.catalog
-            data["account"] = account.name
             data["balance"] = self._balances.of(person.id, account.panel)
         return await handler(event, data)
 

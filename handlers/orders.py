@@ -11,7 +11,7 @@ from dataclasses import replace
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, User
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
@@ -19,25 +19,23 @@ from bot.accounts import Accounts
 from bot.balances import Balance
 from bot.catalog import Catalog
 from bot.config import Settings
-from bot.formatting import money, number, progress_bar, quote, short
-from bot.smmlaba import PanelError, PanelException
+from bot.formatting import quote, short
+from bot.smmlaba import PanelException
 from bot.tracker import Tracker
-from handlers import keyboards, screens
+from handlers import keyboards, screens, texts, wizard
 from handlers.callbacks import Menu, OrderCard, OrdersPage
 from handlers.middlewares import ask_to_connect
-from handlers.order import start_wizard
 from handlers.screens import Event
 from storage import orders
 from storage.db import Database
-from storage.orders import Order, OrderState
 
 PER_PAGE = 5
 
 
 def build_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(orders_command, Command("orders"))
-    router.callback_query.register(orders_button, Menu.filter(F.to == "orders"))
+    router.message.register(show_orders, Command("orders"))
+    router.callback_query.register(show_orders, Menu.filter(F.to == "orders"))
     router.callback_query.register(orders_page, OrdersPage.filter())
     router.callback_query.register(card, OrderCard.filter(F.action == "show"))
     router.callback_query.register(refresh, OrderCard.filter(F.action == "refresh"))
@@ -46,119 +44,35 @@ def build_router() -> Router:
     return router
 
 
-def state_label(order: Order) -> str:
-    return state_name(order.state)
-
-
-def state_name(state: OrderState) -> str:
-    labels = {
-        OrderState.SUBMITTING: _("sending…"),
-        OrderState.PLACED: _("placed"),
-        OrderState.REJECTED: _("refused"),
-        OrderState.UNCERTAIN: _("unknown — check the panel"),
-        OrderState.NOT_PLACED: _("not placed"),
-        OrderState.PENDING: _("waiting"),
-        OrderState.IN_PROGRESS: _("in progress"),
-        OrderState.COMPLETED: _("✅ completed"),
-        OrderState.PARTIAL: _("partly delivered"),
-        OrderState.CANCELLED: _("cancelled"),
-        OrderState.REFUNDED: _("refunded"),
-        OrderState.LOST: _("lost"),
-    }
-    return labels[state]
-
-
-def progress(order: Order) -> str | None:
-    if order.quantity is None or order.remain is None or order.quantity <= 0:
-        return None
-    return progress_bar(order.quantity - order.remain, order.quantity)
-
-
-async def orders_command(message: Message, db: Database) -> None:
-    await show_list(message, db, 0)
-
-
-async def orders_button(callback: CallbackQuery, db: Database, state: FSMContext) -> None:
+async def show_orders(event: Event, event_from_user: User, db: Database, state: FSMContext) -> None:
     await state.clear()
-    await show_list(callback, db, 0)
+    await show_list(event, event_from_user, db, 0)
 
 
 async def orders_page(callback: CallbackQuery, callback_data: OrdersPage, db: Database) -> None:
-    await show_list(callback, db, callback_data.page)
+    await show_list(callback, callback.from_user, db, callback_data.page)
 
 
-async def show_list(event: Event, db: Database, page: int) -> None:
-    assert event.from_user is not None
-    count = await orders.count_for_user(db, event.from_user.id)
+async def show_list(event: Event, person: User, db: Database, page: int) -> None:
+    count = await orders.count_for_user(db, person.id)
     if count == 0:
         await screens.show(event, _("📦 You have no orders yet."), keyboards.main_menu())
         return
     total = keyboards.pages(count, PER_PAGE)
     page = min(max(page, 0), total - 1)
-    items = await orders.list_for_user(
-        db, event.from_user.id, limit=PER_PAGE, offset=page * PER_PAGE
-    )
+    items = await orders.list_for_user(db, person.id, limit=PER_PAGE, offset=page * PER_PAGE)
     lines = [_("📦 Your orders (page {page}/{total})").format(page=page + 1, total=total)]
     for order in items:
         parts = [
             quote(keyboards.order_label(order)),
             quote(keyboards.label(order.service_name, 40)),
         ]
-        bar = progress(order) if not order.state.is_final else None
+        bar = texts.progress(order) if not order.state.is_final else None
         if bar:
             parts.append(bar)
-        parts.append(state_label(order))
+        parts.append(texts.state_name(order.state))
         lines.append(" · ".join(parts))
     await screens.show(event, "\n".join(lines), keyboards.orders_list(items, page, total))
-
-
-def card_text(order: Order, currency: str) -> str:
-    lines = [
-        _("📦 Order {label}").format(label=quote(keyboards.order_label(order))),
-        f"<b>{quote(order.service_name)}</b>",
-    ]
-    for param, value in order.params.items():
-        shown = short(value)
-        icon = {"url": "🔗", "count": "🔢"}.get(param, "▫️")
-        lines.append(f"{icon} {quote(shown)}")
-    price = order.charged if order.charged is not None else order.total
-    if price is not None:
-        lines.append(f"💵 {money(price)} {quote(currency)}")
-    status = state_label(order)
-    if order.status_text:
-        status += f" — «{quote(order.status_text)}»"
-    lines.append(_("State: {status}").format(status=status))
-    if order.quantity and order.remain is not None:
-        delivered = order.quantity - order.remain
-        lines.append(
-            _("{bar} · {delivered} of {ordered}").format(
-                bar=progress_bar(delivered, order.quantity),
-                delivered=number(delivered),
-                ordered=number(order.quantity),
-            )
-        )
-    if order.state is OrderState.UNCERTAIN:
-        lines.append(
-            _(
-                "The panel didn't answer when this order was sent: it may or may not exist. "
-                "Look for it on the panel, then tell me below what you found."
-            )
-        )
-    if order.state is OrderState.NOT_PLACED:
-        lines.append(_("You found it is not on the panel: nothing was ordered or charged."))
-    if order.state is OrderState.REJECTED and order.error:
-        lines.append(_("The panel said: «{reason}»").format(reason=quote(short(order.error, 500))))
-    return "\n".join(lines)
-
-
-async def owned(
-    callback: CallbackQuery, db: Database, order_id: int, callback_answer: CallbackAnswer
-) -> Order | None:
-    order = await orders.get_for_user(db, callback.from_user.id, order_id)
-    if order is None:
-        callback_answer.text = _("Order not found")
-        await screens.send(callback, screens.main_menu_text(), keyboards.main_menu())
-    return order
 
 
 async def card(
@@ -168,10 +82,10 @@ async def card(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    order = await owned(callback, db, callback_data.order, callback_answer)
+    order = await screens.owned_order(callback, db, callback_data.order, callback_answer)
     if order is not None:
         await screens.show(
-            callback, card_text(order, settings.panel_currency), keyboards.order_card(order)
+            callback, texts.order_card(order, settings.panel_currency), keyboards.order_card(order)
         )
 
 
@@ -184,7 +98,7 @@ async def refresh(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    order = await owned(callback, db, callback_data.order, callback_answer)
+    order = await screens.owned_order(callback, db, callback_data.order, callback_answer)
     if order is None:
         return
     # Checked on the account the order was placed on, whichever the person uses now.
@@ -194,19 +108,15 @@ async def refresh(
         return
     try:
         status = await account.panel.check(order.panel_order_id)
-    except PanelError as exc:
-        callback_answer.text = _("The panel says: {reason}").format(reason=exc.text[:150])
+    except PanelException as exc:
+        callback_answer.text = short(texts.panel_failure(exc), 200)  # a toast holds 200
         return
-    except PanelException:
-        callback_answer.text = _("⚠️ SMMLaba isn't answering right now. Try again in a few minutes.")
-        return
-    if not await tracker.seen(order, status):
+    if not await tracker.record_refresh(order, status):
         callback_answer.text = _("No change since the last check.")
         return
-    updated = await orders.get_for_user(db, callback.from_user.id, order.id)
-    assert updated is not None
+    updated = await orders.get_for_user(db, callback.from_user.id, order.id) or order
     await screens.show(
-        callback, card_text(updated, settings.panel_currency), keyboards.order_card(updated)
+        callback, texts.order_card(updated, settings.panel_currency), keyboards.order_card(updated)
     )
 
 
@@ -220,7 +130,7 @@ async def again(
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
-    order = await owned(callback, db, callback_data.order, callback_answer)
+    order = await screens.owned_order(callback, db, callback_data.order, callback_answer)
     if order is None:
         return
     if catalog is None or balance is None:
@@ -231,7 +141,9 @@ async def again(
     if service is None:
         callback_answer.text = _("This service is no longer offered.")
         return
-    await start_wizard(callback, state, service, order.params, balance=balance, settings=settings)
+    await wizard.start(
+        callback, state, service, order.params, balance=balance, currency=settings.panel_currency
+    )
 
 
 async def mute(
@@ -241,7 +153,7 @@ async def mute(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    order = await owned(callback, db, callback_data.order, callback_answer)
+    order = await screens.owned_order(callback, db, callback_data.order, callback_answer)
     if order is None:
         return
     muted = callback_data.action == "mute"
@@ -253,5 +165,5 @@ async def mute(
         else _("🔔 I'll tell you when it moves.")
     )
     await screens.show(
-        callback, card_text(order, settings.panel_currency), keyboards.order_card(order)
+        callback, texts.order_card(order, settings.panel_currency), keyboards.order_card(order)
     )

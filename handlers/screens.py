@@ -11,6 +11,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from handlers import keyboards
+from storage import orders
+from storage.db import Database
+from storage.orders import Order
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +42,9 @@ async def send(
     event: Event, text: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> Message:
     """A new message in the person's chat, whatever the event."""
-    assert event.bot is not None
-    return await event.bot.send_message(event.from_user.id, text, reply_markup=reply_markup)  # type: ignore[union-attr]
+    if event.bot is None or event.from_user is None:
+        raise RuntimeError("an update that did not come through the dispatcher has no chat")
+    return await event.bot.send_message(event.from_user.id, text, reply_markup=reply_markup)
 
 
 async def answer(callback: CallbackQuery) -> None:
@@ -78,3 +82,15 @@ async def expired(callback: CallbackQuery, callback_answer: CallbackAnswer) -> N
     """A stale or unknown button: say so and put a fresh main menu at the bottom."""
     callback_answer.text = _("This menu has expired")
     await send(callback, main_menu_text(), keyboards.main_menu())
+
+
+async def owned_order(
+    callback: CallbackQuery, db: Database, order_id: int, callback_answer: CallbackAnswer
+) -> Order | None:
+    """The person's own order `order_id`; else "Order not found" and a fresh menu (a button
+    from someone else's chat finds nothing)."""
+    order = await orders.get_for_user(db, callback.from_user.id, order_id)
+    if order is None:
+        callback_answer.text = _("Order not found")
+        await send(callback, main_menu_text(), keyboards.main_menu())
+    return order

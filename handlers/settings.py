@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -26,20 +26,19 @@ def build_router() -> Router:
     return router
 
 
-async def settings_command(message: Message, db: Database) -> None:
-    await show(message, db)
+async def settings_command(message: Message, event_from_user: User, db: Database) -> None:
+    await show(message, event_from_user, db)
 
 
 async def choose(callback: CallbackQuery, callback_data: NotifySetting, db: Database) -> None:
     mode = NotifyMode.FINAL if callback_data.mode == "final" else NotifyMode.ALL
     await users.set_notify(db, callback.from_user.id, mode)
-    await show(callback, db)
+    await show(callback, callback.from_user, db)
 
 
-async def show(event: Event, db: Database) -> None:
-    assert event.from_user is not None
-    user = await users.get(db, event.from_user.id)
-    assert user is not None, "KnownUsers creates everyone's row on their first update"
+async def show(event: Event, person: User, db: Database) -> None:
+    user = await users.get(db, person.id)
+    mode = user.notify if user is not None else NotifyMode.ALL  # KnownUsers made the row
     text = "\n".join(
         [
             _("🔔 <b>Notifications</b>"),
@@ -48,12 +47,11 @@ async def show(event: Event, db: Database) -> None:
             _("To silence one order, use 🔕 on its card."),
         ]
     )
-    await screens.show(event, text, keyboards.notify_settings(user.notify))
+    await screens.show(event, text, keyboards.notify_settings(mode))
 
 
-async def language_command(message: Message, db: Database) -> None:
-    assert message.from_user is not None
-    user = await users.get(db, message.from_user.id)
+async def language_command(message: Message, event_from_user: User, db: Database) -> None:
+    user = await users.get(db, event_from_user.id)
     chosen = user.language if user else None
     await message.answer(
         _("🌐 Which language should I speak?"),

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
@@ -22,18 +21,15 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import Accounts
 from bot.config import Settings
 from bot.formatting import money, number, quote, short
+from bot.notifier import Notifier
 from bot.smmlaba import OrderStatus, PanelError, PanelException
-from handlers import keyboards, screens
+from handlers import keyboards, screens, texts
 from handlers.callbacks import Settle
 from handlers.filters import TypedText
-from handlers.orders import card_text, owned
 from handlers.states import SettleOrder
 from storage import orders
 from storage.db import Database
 from storage.orders import Order, OrderState
-
-if TYPE_CHECKING:  # bot.notifier renders with handlers' keyboards: imported by name only
-    from bot.notifier import Notifier
 
 PANEL_ORDER_ID = re.compile(r"#?\s*([0-9A-Za-z_-]{1,32})")
 
@@ -51,7 +47,7 @@ async def uncertain_order(
     callback: CallbackQuery, db: Database, order_id: int, callback_answer: CallbackAnswer
 ) -> Order | None:
     """The person's order, if it still waits to be settled; else its card as it is now."""
-    order = await owned(callback, db, order_id, callback_answer)
+    order = await screens.owned_order(callback, db, order_id, callback_answer)
     if order is None or order.state is OrderState.UNCERTAIN:
         return order
     callback_answer.text = _("This order is settled already.")
@@ -81,13 +77,17 @@ async def found(
 
 
 async def panel_id_sent(
-    message: Message, db: Database, accounts: Accounts, state: FSMContext, settings: Settings
+    message: Message,
+    event_from_user: User,
+    db: Database,
+    accounts: Accounts,
+    state: FSMContext,
+    settings: Settings,
 ) -> None:
-    assert message.from_user is not None
     order_id = (await state.get_data()).get("order")
     order = None
     if isinstance(order_id, int):
-        order = await orders.get_for_user(db, message.from_user.id, order_id)
+        order = await orders.get_for_user(db, event_from_user.id, order_id)
     if order is None or order.state is not OrderState.UNCERTAIN:
         await state.clear()
         await message.answer(_("This order is settled already."), reply_markup=keyboards.to_menu())
@@ -126,10 +126,9 @@ async def panel_id_sent(
             reply_markup=keyboards.settle_prompt(order.id),
         )
         return
-    except PanelException:
+    except PanelException as exc:
         await message.answer(
-            _("⚠️ SMMLaba isn't answering right now. Send the number again in a few minutes."),
-            reply_markup=keyboards.settle_prompt(order.id),
+            texts.panel_failure(exc), reply_markup=keyboards.settle_prompt(order.id)
         )
         return
     await state.update_data(panel_id=status.order_id, price=_price(status))
@@ -214,5 +213,5 @@ async def absent(
         callback_answer.text = _("This order is settled already.")
         return
     await screens.show(
-        callback, card_text(settled, settings.panel_currency), keyboards.order_card(settled)
+        callback, texts.order_card(settled, settings.panel_currency), keyboards.order_card(settled)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
@@ -13,15 +13,16 @@ from bot.formatting import quote
 from bot.smmlaba import Panel
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, Noop
+from handlers.screens import Event
 
 
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.register(start, CommandStart())
-    router.message.register(help_command, Command("help"))
+    router.message.register(show_help, Command("help"))
     router.message.register(cancel_command, Command("cancel"))
     router.callback_query.register(home, Menu.filter(F.to == "home"))
-    router.callback_query.register(help_button, Menu.filter(F.to == "help"))
+    router.callback_query.register(show_help, Menu.filter(F.to == "help"))
     router.callback_query.register(noop, Noop.filter())
     return router
 
@@ -44,10 +45,11 @@ def help_text() -> str:
     )
 
 
-async def start(message: Message, state: FSMContext, panel: Panel | None) -> None:
+async def start(
+    message: Message, event_from_user: User, state: FSMContext, panel: Panel | None
+) -> None:
     # The KnownUsers middleware has just refreshed the person's row: /start always does.
-    assert message.from_user is not None
-    person = message.from_user
+    person = event_from_user
     await state.clear()
     greeting = _(
         "👋 Hi, {name}! I place orders on your SMMLaba account and tell you when they're done."
@@ -62,12 +64,8 @@ def menu(panel: Panel | None) -> InlineKeyboardMarkup:
     return keyboards.main_menu(connect=panel is None)
 
 
-async def help_command(message: Message, panel: Panel | None) -> None:
-    await message.answer(help_text(), reply_markup=menu(panel))
-
-
-async def help_button(callback: CallbackQuery, panel: Panel | None) -> None:
-    await screens.show(callback, help_text(), menu(panel))
+async def show_help(event: Event, panel: Panel | None) -> None:
+    await screens.show(event, help_text(), menu(panel))
 
 
 async def cancel_command(message: Message, state: FSMContext, panel: Panel | None) -> None:

@@ -1,27 +1,6 @@
-"""The SQLite database: WAL, migrations by `PRAGMA user_version`, and transactions.
-
-Two connections, each with its own aiosqlite thread:
-- single statements (reads, and writes that are atomic on their own, with RETURNING where the
-  caller needs the row) go to the autocommit connection without any lock, so many of them
-  queue in its thread and run back to back;
-- multi-statement transactions go to the second connection, one at a time (an asyncio lock),
-  because their statements span awaits and must not interleave.
-SQLite itself serializes the two writers (WAL allows one at a time; `busy_timeout` waits), and
-reads on the first connection only ever see committed data.
-
-Checkpoints (copying the write-ahead log into the database file, with an fsync) would otherwise
-happen inside whichever commit crosses the threshold, stalling every statement queued behind it;
-here a background task runs them on the transactions connection instead, every half minute,
-without blocking writers. A checkpoint that fails is logged and tried again at the next turn.
-
-`synchronous=NORMAL` makes a commit durable at the next checkpoint, not at once: right for
-conversation state and tracking, not for the row that must exist before an order is sent to the
-panel. `fetchall_durable` commits like any single statement, then syncs the write-ahead log to
-disk itself (what `synchronous=FULL` would do inside the commit) before it returns; writes
-that finish while a sync is under way share the next one. The sync happens outside SQLite: a
-commit at FULL holds the write lock and the connection's thread for the length of the sync,
-and every other write waited behind it (for the other connection, in SQLite's busy sleeps of
-up to 100 ms).
+"""The SQLite database: WAL, migrations by `PRAGMA user_version`, transactions, and the one
+write that must be on disk before it returns (the order row before `add`). Why it is built
+this way, with figures: docs/ARCHITECTURE.md (Storage) and docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -29,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -71,6 +50,16 @@ async def _connect(path: Path, *extra: str) -> aiosqlite.Connection:
 
 
 class Database:
+    """Two connections, each on its own aiosqlite thread: single statements (reads, and writes
+    atomic on their own) go to the first without a lock, so many queue and run back to back;
+    transactions go to the second one at a time, since their statements span awaits. SQLite
+    serializes the two writers (WAL, `busy_timeout`); reads see only committed data.
+
+    Commits are `synchronous=NORMAL` (durable at the next checkpoint). Checkpoints run every
+    `CHECKPOINT_EVERY` seconds on the transactions connection, off the commit path; one that
+    fails is logged and tried again at the next turn.
+    """
+
     def __init__(
         self, connection: aiosqlite.Connection, transactions: aiosqlite.Connection, path: Path
     ) -> None:
@@ -148,8 +137,7 @@ class Database:
                 await connection.close()
 
     async def version(self) -> int:
-        row = await self.fetchone("PRAGMA user_version")
-        assert row is not None
+        [row] = await self.fetchall("PRAGMA user_version")
         return int(row[0])
 
     async def migrate(self, target: int | None = None) -> None:
@@ -184,17 +172,16 @@ class Database:
         cursor = await self._connection.execute(sql, parameters)
         return cursor.rowcount
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as tx:
-            await tx.executemany(sql, rows)
-
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or of a statement's RETURNING clause."""
         rows = await self.fetchall(sql, parameters)
         return rows[0] if rows else None
 
     async def fetchall_durable(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
-        """Like `fetchall`, for one statement that must be on disk when it returns."""
+        """Like `fetchall`, for one statement that must be on disk when it returns: it
+        commits as usual, then the write-ahead log is fsynced from a worker thread (outside
+        SQLite, so no lock is held meanwhile); writes that finish during a sync share the
+        next one."""
         rows = await self.fetchall(sql, parameters)
         await self._log_synced()
         return rows

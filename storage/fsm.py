@@ -1,15 +1,6 @@
 """`SQLiteStorage`: aiogram's FSM storage in SQLite, so a conversation survives a restart.
-
-Keyed by every field of `StorageKey`. Data is stored as JSON: what goes in must be JSON-able,
-and dict keys come back as strings (handlers keep string keys for that reason).
-
-Every update reads the state, and most read the data, so recent conversations are also kept
-in memory. Changes go to memory at once and to SQLite at `save(key)`, which the bot calls
-after each update (`handlers.middlewares.SaveConversations`), still inside aiogram's
-event-isolation lock: an update that set the state and the data two or three times costs one
-statement, run after its answer went out, and the same chat's next update is let in only
-once it is on disk. `close()` writes whatever is left. That is right for the one process
-that owns the database; several processes would share aiogram's RedisStorage instead.
+Right for the one process that owns the database; several processes would share aiogram's
+RedisStorage instead.
 """
 
 from __future__ import annotations
@@ -48,6 +39,15 @@ def _key(key: StorageKey) -> Key:
 
 
 class SQLiteStorage(BaseStorage):
+    """Keyed by every field of `StorageKey`; data is JSON, so dict keys come back as strings.
+
+    Recent conversations are kept in memory too (every update reads the state). Changes go
+    to memory at once and to SQLite at `save(key)`, which the bot calls after each update
+    (`handlers.middlewares.SaveConversations`) inside aiogram's event-isolation lock: one
+    statement per update, after its answer went out, on disk before the same chat's next
+    update is let in. `close()` writes whatever is left.
+    """
+
     def __init__(self, db: Database, *, cached_conversations: int = 10_000) -> None:
         self._db = db
         self._cache: OrderedDict[Key, Record] = OrderedDict()

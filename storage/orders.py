@@ -1,15 +1,6 @@
-"""Orders: placed at most once per confirmation token, then tracked until they end.
-
-Life of an order: `submitting` (row written, durably, before `add` is sent) -> `placed` (the
-panel gave an id), `rejected` (the panel refused) or `uncertain` (no answer: it may or may not
-exist). An uncertain order becomes `placed` when the answer turns up after all or the person
-finds it on the panel, or `not_placed` when they find it is not there. A placed order then
-follows the panel's status: pending, in_progress, and one of the final states. Only the owner
-ever sees an order: every lookup by id takes the user id too.
-
-What the person is told about an answer from the panel (placed, or no answer) is queued in the
-outbox by the statement that records the answer (the `orders_answered` trigger): one cannot
-exist without the other.
+"""Orders: placed at most once per confirmation token, then tracked until they end. Only the
+owner ever sees an order: every lookup by id takes the user id too. The panel's answer and the
+message telling it are written by one statement (the schema's `orders_answered` trigger).
 """
 
 from __future__ import annotations
@@ -22,10 +13,16 @@ from enum import StrEnum
 
 from storage import outbox
 from storage.db import Database, Row
-from storage.outbox import Notification, OutboxMessage, OutboxStatus
+from storage.outbox import Kind, Notification, OutboxMessage, OutboxStatus
 
 
 class OrderState(StrEnum):
+    """`submitting` (written, durably, before `add` is sent) -> `placed` (the panel gave an
+    id), `rejected` (it refused) or `uncertain` (no answer: it may or may not exist). Uncertain
+    becomes `placed` when the answer turns up or the person finds it on the panel, or
+    `not_placed` when they find it is not there. A placed order then follows the panel's
+    status: pending, in_progress, then one of the final states (docs/ARCHITECTURE.md)."""
+
     SUBMITTING = "submitting"
     PLACED = "placed"
     REJECTED = "rejected"
@@ -43,6 +40,16 @@ class OrderState(StrEnum):
     def is_final(self) -> bool:
         return self in _FINAL
 
+
+# The states a panel status code can stand for (`bot.statuses`, SMMLABA_STATUS_MAP).
+PANEL_STATES = (
+    OrderState.PENDING,
+    OrderState.IN_PROGRESS,
+    OrderState.COMPLETED,
+    OrderState.PARTIAL,
+    OrderState.CANCELLED,
+    OrderState.REFUNDED,
+)
 
 _FINAL = frozenset(
     {
@@ -179,7 +186,8 @@ async def start_submitting(
     if row is not None:
         return _order(row), True
     existing = await db.fetchone("SELECT * FROM orders WHERE token = ?", (token,))
-    assert existing is not None
+    if existing is None:  # deleted in between (`forget_unsent`)
+        raise KeyError(f"no order with token {token!r}")
     return _order(existing), False
 
 
@@ -188,10 +196,10 @@ async def forget_unsent(db: Database, token: str) -> None:
     await db.execute("DELETE FROM orders WHERE token = ? AND state = 'submitting'", (token,))
 
 
-ANSWER_KINDS = {
-    "placed": "order_placed",
-    "rejected": "order_rejected",
-    "uncertain": "order_uncertain",
+_ANSWER_KINDS = {
+    OrderState.PLACED: Kind.ORDER_PLACED,
+    OrderState.REJECTED: Kind.ORDER_REJECTED,
+    OrderState.UNCERTAIN: Kind.ORDER_UNCERTAIN,
 }
 
 
@@ -199,7 +207,7 @@ def outcome_key(order_id: int, state: OrderState) -> str | None:
     """The outbox key of the message that told the panel's answer for an order in `state`
     (as the schema's `orders_answered` trigger writes it); None for a state no answer
     leads to."""
-    kind = ANSWER_KINDS.get(state.value)
+    kind = _ANSWER_KINDS.get(state)
     return None if kind is None else f"order:{order_id}:{kind}"
 
 
@@ -438,12 +446,6 @@ async def set_muted(db: Database, user_id: int, order_id: int, muted: bool) -> b
         (int(muted), time.time(), order_id, user_id),
     )
     return changed == 1
-
-
-async def events(db: Database, order_id: int) -> list[Row]:
-    return await db.fetchall(
-        "SELECT * FROM order_events WHERE order_id = ? ORDER BY id", (order_id,)
-    )
 
 
 async def count_by_state(db: Database) -> dict[OrderState, int]:

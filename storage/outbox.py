@@ -14,6 +14,18 @@ import aiosqlite
 from storage.db import Database, Row
 
 
+class Kind(StrEnum):
+    """What a notification tells, which decides how it is worded."""
+
+    ORDER_STATUS = "order_status"  # the tracker saw an order move or end
+    # The panel's answer to `add` (queued by the schema's `orders_answered` trigger).
+    ORDER_PLACED = "order_placed"
+    ORDER_REJECTED = "order_rejected"
+    ORDER_UNCERTAIN = "order_uncertain"
+    PANEL_DOWN = "panel_down"  # for admins
+    PANEL_UP = "panel_up"
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"

@@ -26,10 +26,6 @@ class User:
     panel_username: str | None
     panel_apikey: bytes | None = field(repr=False)  # encrypted by the caller
 
-    @property
-    def has_panel_account(self) -> bool:
-        return self.panel_username is not None and self.panel_apikey is not None
-
 
 def _user(row: Row) -> User:
     return User(
@@ -56,7 +52,7 @@ async def touch(
     """Record that the user wrote to us: create them, refresh their name, and mark them active
     (a user who writes again has unblocked the bot)."""
     now = time.time()
-    row = await db.fetchone(
+    rows = await db.fetchall(
         """
         INSERT INTO users (id, chat_id, first_name, telegram_language, created_at, updated_at)
         VALUES (?, ?, ?, ?, ?, ?)
@@ -70,8 +66,7 @@ async def touch(
         """,
         (user_id, chat_id, first_name, telegram_language, now, now),
     )
-    assert row is not None
-    return _user(row)
+    return _user(rows[0])  # an upsert with RETURNING always returns its row
 
 
 async def get(db: Database, user_id: int) -> User | None:

@@ -24,8 +24,9 @@ from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.secretbox import key_file_for
 from tests.conftest import ALICE, BotFactory
+from tests.flows import place_order
 from tests.harness import BotHarness
-from tests.test_tracking import FAST_NOTIFIER, FAST_TRACKING, eventually, finished, place
+from tests.helpers import FAST_NOTIFIER, FAST_TRACKING, eventually, finished
 
 BOB = "bob@example.com"
 # Shaped like a real token, so the redaction test also proves the shape rule.
@@ -48,10 +49,6 @@ async def connect(user: SimulatedUser, email: str, api_key: str) -> None:
     await user.send("/connect")
     await user.send(email)
     await user.send(api_key)
-
-
-async def order_likes(user: SimulatedUser) -> None:
-    await place(user, "100")
 
 
 def database_bytes(directory: Path) -> bytes:
@@ -120,7 +117,7 @@ async def test_a_personal_user_orders_on_their_own_account(
     assert "✅ Linked b***@example.com. Balance: 500.00 RUB." in result
     assert sealed_key(personal, 801) is not None
 
-    await order_likes(bobby)
+    await place_order(bobby, amount="100")
     assert "✅ Order #" in bobby.last_message.text
     [add] = [r for r in personal.panel.requests if r.action == "add"]
     assert add.username == BOB  # the panel saw Bob's credentials
@@ -134,8 +131,8 @@ async def test_a_wrong_key_is_refused_and_not_stored(personal: BotHarness, bob: 
     await bobby.send("0" * 32)
     assert all(m.text != "0" * 32 for m in bobby.messages)  # deleted
     text = bobby.last_message.text
-    assert "❌ SMMLaba refused this e-mail and key" in text
-    assert "Nothing was saved" in text
+    assert "❌ The panel refused: «" in text
+    assert "Nothing was saved. Send the key again" in text
     assert sealed_key(personal, 801) is None
     await bobby.send("not a key!")  # the form is still there: a second try
     assert "doesn't look like an API key" in bobby.last_message.text
@@ -164,12 +161,12 @@ async def test_own_account_takes_precedence_over_the_operators(
     anna = harness.user(501, "Anna")
     await anna.send("/account")
     assert "the bot's shared SMMLaba account: al***@example.com" in anna.last_message.text
-    await order_likes(anna)  # an allowlisted member orders on the operator's account
+    await place_order(anna, amount="100")  # an allowlisted member orders on the operator's account
     await connect(anna, BOB, bob.api_key)
     await anna.send("/account")
     assert "your own SMMLaba account: b***@example.com" in anna.last_message.text
     assert "💰 Balance: 500.00 RUB" in anna.last_message.text
-    await order_likes(anna)
+    await place_order(anna, amount="100")
     adds = [r.username for r in harness.panel.requests if r.action == "add"]
     assert adds == [ALICE, BOB]
 
@@ -260,10 +257,10 @@ async def test_no_secret_in_the_database_or_the_logs(
         )
         async with harness.running():
             anna = harness.user(501, "Anna")
-            await order_likes(anna)  # on the operator's account
+            await place_order(anna, amount="100")  # on the operator's account
             await connect(anna, BOB, "f" * 32)  # a wrong key first
             await anna.send(bob.api_key)
-            await order_likes(anna)  # on her own
+            await place_order(anna, amount="100")  # on her own
             panel.set_faults(html_rate=1.0)  # failures log their causes
             await anna.send("/balance")
             panel.set_faults()
@@ -327,7 +324,7 @@ async def test_admin_commands_are_for_admins_only(with_admin: BotHarness) -> Non
     for command in ("/stats", "/refresh_catalog", "/parked"):
         await member.send(command)
         assert member.last_message.text == "This command is not available."
-    await order_likes(member)
+    await place_order(member, amount="100")
 
     admin = with_admin.user(42, "Admin")
     await admin.send("/stats")
@@ -384,7 +381,7 @@ async def test_orders_on_a_linked_account_are_tracked_with_its_key(
     async with harness.running():
         bobby = harness.user(801, "Bob")
         await connect(bobby, BOB, bob.api_key)
-        await order_likes(bobby)
+        await place_order(bobby, amount="100")
         panel.clock.advance(10_000)
         await eventually(lambda: finished(bobby, "7000000") == 1)
         checks = {r.username for r in panel.requests if r.action == "check"}

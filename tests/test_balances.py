@@ -13,6 +13,7 @@ from bot.balances import BalancesAhead
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.smmlaba import PanelUnavailable, SmmLabaClient
 from tests.conftest import ALICE, FAST_RETRY
+from tests.helpers import eventually
 
 
 class Clock:
@@ -25,12 +26,10 @@ class Clock:
 
 async def until(condition: Callable[[], bool]) -> None:
     """Wait (2 s at most) for what a request asked ahead does in the background."""
-    for _ in range(200):
-        if condition():
-            await asyncio.sleep(0.05)  # and for its answer to be read
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the request asked ahead did not happen")
+    await eventually(
+        condition, within=2, interval=0.01, message="the request asked ahead did not happen"
+    )
+    await asyncio.sleep(0.05)  # and for its answer to be read
 
 
 @pytest.fixture

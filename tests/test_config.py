@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.config import ConfigError, Settings, load_settings
-
-VARIABLES = [name.upper() for name in Settings.model_fields]
+from bot.config import ConfigError, load_settings
+from tests.processes import VARIABLES, run_bot
 
 
 @pytest.fixture(autouse=True)
@@ -21,19 +17,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-
-
-def smmbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in VARIABLES}
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bot", *args],
-        env={**base, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_defaults_match_the_design() -> None:
@@ -130,11 +113,12 @@ BAD_VALUES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("variable", "value", "reason"), BAD_VALUES)
-def test_a_bad_value_stops_start_up_with_one_line(
+async def test_a_bad_value_stops_start_up_with_one_line(
     tmp_path: Path, variable: str, value: str, reason: str
 ) -> None:
-    result = smmbot("check", "--offline", env={variable: value}, cwd=tmp_path)
+    result = await run_bot("check", "--offline", env={variable: value}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -146,22 +130,25 @@ def test_a_bad_value_stops_start_up_with_one_line(
     assert "Traceback" not in result.stderr
 
 
-def test_a_bad_value_in_dotenv_stops_start_up(tmp_path: Path) -> None:
+@pytest.mark.slow
+async def test_a_bad_value_in_dotenv_stops_start_up(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("ALLOWED_USERS=abc\n", encoding="utf-8")
-    result = smmbot("check", "--offline", env={}, cwd=tmp_path)
+    result = await run_bot("check", "--offline", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("smmbot: configuration error: ALLOWED_USERS:")
 
 
-def test_run_without_a_token_names_it(tmp_path: Path) -> None:
-    result = smmbot("run", env={}, cwd=tmp_path)
+@pytest.mark.slow
+async def test_run_without_a_token_names_it(tmp_path: Path) -> None:
+    result = await run_bot("run", cwd=tmp_path)
     assert result.returncode == 2
     assert "BOT_TOKEN" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_good_configuration_passes_the_offline_check(tmp_path: Path) -> None:
-    result = smmbot(
+@pytest.mark.slow
+async def test_a_good_configuration_passes_the_offline_check(tmp_path: Path) -> None:
+    result = await run_bot(
         "check",
         "--offline",
         env={"ALLOWED_USERS": "1,2", "SMMLABA_USERNAME": "a@b.c", "SMMLABA_APIKEY": "k"},

@@ -13,35 +13,14 @@ import pytest
 
 from bot.sandbox.catalog import builtin_catalog, synthetic_catalog
 from bot.sandbox.panel import SandboxPanel
-from bot.sandbox.telegram import SimulatedUser
 from handlers.callbacks import CategoryPage, OrderCard, ServiceCard, Step
 from storage import orders
 from storage.orders import OrderState
 from tests.conftest import ALICE, BotFactory
+from tests.flows import open_card, place_order, start_order, up_to_confirmation
 from tests.harness import BotHarness
 
 IG_POST = "https://www.instagram.com/p/Cx1?igsh=a&b=<c>"
-
-
-async def open_card(user: SimulatedUser, platform: str, category: str, service: str) -> None:
-    await user.send("/start")
-    await user.press("🛒 New order")
-    await user.press(platform)
-    await user.press(category)
-    await user.press(service)
-
-
-async def start_order(user: SimulatedUser, platform: str, category: str, service: str) -> None:
-    await open_card(user, platform, category, service)
-    await user.press("🛒 Order this")
-
-
-async def place_likes(user: SimulatedUser, link: str, amount: str) -> None:
-    """A whole order of Instagram Likes, confirmed."""
-    await start_order(user, "Instagram", "Likes", "Instagram Likes")
-    await user.send(link)
-    await user.send(amount)
-    await user.press("✅ Confirm")
 
 
 def placed_orders(harness: BotHarness) -> int:
@@ -323,9 +302,7 @@ async def test_cancel_button_in_the_wizard(harness: BotHarness) -> None:
 
 async def test_change_a_value_from_the_confirmation(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
-    await anna.send("https://instagram.com/p/x")
-    await anna.send("250")
+    await up_to_confirmation(anna, amount="250")
     await anna.press("✏️ Change")
     assert anna.last_message.button_labels == ["✏️ Post link", "✏️ Amount", "⬅️ Back"]
     await anna.press("⬅️ Back")
@@ -350,9 +327,7 @@ async def test_change_a_value_from_the_confirmation(harness: BotHarness) -> None
 async def test_double_and_triple_taps_place_one_order(harness: BotHarness) -> None:
     for user_id, taps in ((601, 2), (602, 3)):
         user = harness.user(user_id, f"User{user_id}")
-        await start_order(user, "Instagram", "Likes", "Instagram Likes")
-        await user.send("https://instagram.com/p/x")
-        await user.send("100")
+        await up_to_confirmation(user, amount="100")
         confirmation = user.last_message
         before = placed_orders(harness)
         updates = [
@@ -366,9 +341,7 @@ async def test_double_and_triple_taps_place_one_order(harness: BotHarness) -> No
 
 async def test_a_confirm_pressed_again_later_does_not_order_again(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
-    await anna.send("https://instagram.com/p/x")
-    await anna.send("100")
+    await up_to_confirmation(anna, amount="100")
     confirmation = anna.last_message
     confirm_data = confirmation.buttons[0][0].callback_data
     assert confirm_data is not None
@@ -384,10 +357,8 @@ async def test_a_confirm_pressed_again_later_does_not_order_again(harness: BotHa
 
 async def test_a_refused_link_is_fixed_without_starting_over(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
     # The bot compares without case; the panel does not, and has the last word.
-    await anna.send("HTTPS://WWW.INSTAGRAM.COM/P/ABC")
-    await anna.send("300")
+    await up_to_confirmation(anna, link="HTTPS://WWW.INSTAGRAM.COM/P/ABC", amount="300")
     await anna.press("✅ Confirm")
     refusal = anna.last_message
     assert "❌ The panel refused the order: «Post link: неверная ссылка»" in refusal.text
@@ -407,9 +378,7 @@ async def test_a_refused_link_is_fixed_without_starting_over(harness: BotHarness
 async def test_a_short_balance_is_warned_then_refused_then_fixed(harness: BotHarness) -> None:
     harness.panel.accounts[ALICE].balance = Decimal("0.10")
     anna = harness.user(501, "Anna")
-    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
-    await anna.send("https://instagram.com/p/x")
-    await anna.send("250")
+    await up_to_confirmation(anna, amount="250")
     assert "⚠️ Your balance (0.10 RUB) is short of the total" in anna.last_message.text
     await anna.press("✅ Confirm")
     assert "Недостаточно средств на балансе" in anna.last_message.text
@@ -424,9 +393,7 @@ async def test_a_short_balance_is_warned_then_refused_then_fixed(harness: BotHar
 
 async def test_an_add_timeout_is_uncertain_and_never_retried(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await start_order(anna, "Instagram", "Likes", "Instagram Likes")
-    await anna.send("https://instagram.com/p/x")
-    await anna.send("250")
+    await up_to_confirmation(anna, amount="250")
     harness.panel.set_faults(hang_rate=1.0, actions=["add"])
     await anna.press("✅ Confirm")
     assert "may or may not have been placed" in anna.last_message.text
@@ -517,7 +484,7 @@ async def test_a_service_gone_from_the_catalog_ends_the_wizard_cleanly(harness: 
 
 async def test_someone_elses_order_is_never_shown(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await place_likes(anna, "https://instagram.com/p/secret-post", "100")
+    await place_order(anna, link="https://instagram.com/p/secret-post", amount="100")
     assert harness.services is not None
     [order] = await orders.list_for_user(harness.services.db, 501, limit=1)
 
@@ -641,7 +608,7 @@ async def test_a_command_while_search_waits_for_words_is_a_command(harness: BotH
 
 async def test_my_orders_card_refresh_and_order_again(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await place_likes(anna, "https://instagram.com/p/x", "1000")
+    await place_order(anna, link="https://instagram.com/p/x", amount="1000")
     await anna.press("📦 View order")
     card = anna.last_message
     assert "Order #7000000" in card.text
@@ -675,7 +642,7 @@ async def test_refresh_reads_status_codes_as_configured(
     bot = make_bot(smmlaba_status_map={"1": "in_progress"})
     async with bot.running():
         anna = bot.user(501, "Anna")
-        await place_likes(anna, "https://instagram.com/p/x", "1000")
+        await place_order(anna, link="https://instagram.com/p/x", amount="1000")
         await anna.press("📦 View order")
         assert panel.order_status("7000000")[0] == 1
         await anna.press("🔄 Refresh")
@@ -685,7 +652,7 @@ async def test_refresh_reads_status_codes_as_configured(
 async def test_my_orders_pages(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
     for _ in range(7):
-        await place_likes(anna, "https://instagram.com/p/x", "100")
+        await place_order(anna, link="https://instagram.com/p/x", amount="100")
     await anna.send("/orders")
     assert "page 1/2" in anna.last_message.text
     assert "#7000006" in anna.last_message.text

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import sys
-import time
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.console import run_demo
+from tests.helpers import eventually
+from tests.processes import PIPE, STDOUT, start_bot
 
 SCRIPT = [
     ("[1] 🛒 New order", "1"),
@@ -26,24 +27,33 @@ ENDINGS = ("is complete", "Partly delivered", "Cancelled by the panel", "Refunde
 
 
 class ScriptedPerson:
-    """Types the next line once the chat shows what it waits for (as a person reads first)."""
+    """Types the next line once the chat shows what it waits for (as a person reads first).
+    The demo asks for lines on a thread of its own; the chat is read on the event loop."""
 
-    def __init__(self, out: io.StringIO) -> None:
+    def __init__(self, out: io.StringIO, loop: asyncio.AbstractEventLoop) -> None:
         self.out = out
+        self.loop = loop
         self.seen = 0
         self.steps = iter(SCRIPT)
 
-    def wait_for(self, *texts: str, within: float = 30.0) -> None:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            shown = self.out.getvalue()
-            for text in texts:
-                found = shown.find(text, self.seen)
-                if found >= 0:
-                    self.seen = found + len(text)
-                    return
-            time.sleep(0.02)
-        raise AssertionError(f"the chat never showed {texts}:\n{self.out.getvalue()}")
+    def shown(self, *texts: str) -> bool:
+        """Whether the chat showed one of `texts` since the last one seen; if so, that one
+        is seen now."""
+        chat = self.out.getvalue()
+        for text in texts:
+            found = chat.find(text, self.seen)
+            if found >= 0:
+                self.seen = found + len(text)
+                return True
+        return False
+
+    def wait_for(self, *texts: str) -> None:
+        waited = eventually(
+            lambda: self.shown(*texts),
+            within=30,
+            message=lambda: f"the chat never showed {texts}:\n{self.out.getvalue()}",
+        )
+        asyncio.run_coroutine_threadsafe(waited, self.loop).result()
 
     def read_line(self) -> str:
         for expected, typed in self.steps:
@@ -56,7 +66,7 @@ class ScriptedPerson:
 
 async def test_a_full_order_and_its_notification_in_the_terminal(tmp_path: Path) -> None:
     out = io.StringIO()
-    person = ScriptedPerson(out)
+    person = ScriptedPerson(out, asyncio.get_running_loop())
     await run_demo(
         database=tmp_path / "demo.sqlite3", time_scale=5000, read_line=person.read_line, out=out
     )
@@ -69,20 +79,10 @@ async def test_a_full_order_and_its_notification_in_the_terminal(tmp_path: Path)
 
 async def start_demo(workdir: Path, *options: str) -> asyncio.subprocess.Process:
     """`smmbot demo` in its own process, talked to through its stdin and stdout."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "demo",
-        *options,
-        cwd=workdir,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    return await start_bot("demo", *options, cwd=workdir, stdin=PIPE, stdout=PIPE, stderr=STDOUT)
 
 
+@pytest.mark.slow
 async def test_the_demo_command_through_its_stdin_and_stdout(tmp_path: Path) -> None:
     process = await start_demo(tmp_path, "--time-scale", "5000")
     assert process.stdin is not None
@@ -114,6 +114,7 @@ async def test_the_demo_command_through_its_stdin_and_stdout(tmp_path: Path) -> 
     assert process.returncode == 0
 
 
+@pytest.mark.slow
 async def test_input_typed_ahead_is_read_against_the_screen_it_was_meant_for(
     tmp_path: Path,
 ) -> None:

@@ -3,47 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
+
+import pytest
 
 from bot.sandbox.panel import Account
 from bot.sandbox.telegram import TelegramEmulator
-from tests.test_config import VARIABLES
+from tests.helpers import eventually
+from tests.processes import pointed_at, start_bot
 
 
+@pytest.mark.slow
 async def test_run_starts_logs_one_line_and_stops_on_sigterm(
     telegram: tuple[TelegramEmulator, str], panel_url: str, alice: Account, tmp_path: Path
 ) -> None:
-    emulator, telegram_url = telegram
-    env = {k: v for k, v in os.environ.items() if k not in VARIABLES} | {
-        "BOT_TOKEN": emulator.token,
-        "TELEGRAM_API_URL": telegram_url,
-        "SMMLABA_API_URL": panel_url,
-        "SMMLABA_USERNAME": alice.username,
-        "SMMLABA_APIKEY": alice.api_key,
+    emulator, _ = telegram
+    env = pointed_at(telegram, panel_url, alice) | {
         "ALLOWED_USERS": "501",
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_bot("run", env=env, cwd=tmp_path)
     try:
         await asyncio.wait_for(emulator.polled.wait(), 60)
         anna = emulator.user(501, "Anna")
         await anna.send("/start", wait=False)
-        for _ in range(500):
-            if anna.bot_messages:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: anna.bot_messages, within=10, message="no answer to /start")
         assert "Hi, Anna!" in anna.last_message.text
     finally:
         process.send_signal(signal.SIGTERM)

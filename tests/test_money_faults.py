@@ -24,26 +24,11 @@ from bot.tracker import TrackerConfig
 from storage import orders, outbox
 from storage.orders import Order, OrderState
 from tests.conftest import ALICE, BotFactory
+from tests.flows import up_to_confirmation
 from tests.harness import BotHarness
-from tests.test_tracking import eventually
+from tests.helpers import eventually, said
 
 TRY_AGAIN = "try again"
-
-
-async def up_to_confirmation(user: SimulatedUser, amount: str = "250") -> None:
-    await user.send("/start")
-    await user.press("🛒 New order")
-    await user.press("Instagram")
-    await user.press("Likes")
-    await user.press("Instagram Likes")
-    await user.press("🛒 Order this")
-    await user.send("https://instagram.com/p/x")
-    await user.send(amount)
-    assert "Please check your order" in user.last_message.text
-
-
-def said(user: SimulatedUser, text: str) -> bool:
-    return any(text in message.text for message in user.bot_messages)
 
 
 async def only_order(harness: BotHarness, user_id: int) -> Order:
@@ -59,7 +44,7 @@ async def test_the_order_id_reaches_the_chat_through_429s_and_a_stale_tap(
     harness: BotHarness,
 ) -> None:
     anna = harness.user(501, "Anna")
-    await up_to_confirmation(anna)
+    await up_to_confirmation(anna, amount="250")
     emulator = harness.emulator
     emulator.fail_next("sendMessage", 429, count=2, retry_after=1)
     emulator.fail_next("editMessageText", 429, count=2, retry_after=1)
@@ -91,7 +76,7 @@ async def test_a_refusal_that_cannot_be_shown_is_told_through_the_outbox(
 ) -> None:
     harness.panel.accounts[ALICE].balance = Decimal("0.01")
     anna = harness.user(501, "Anna")
-    await up_to_confirmation(anna)
+    await up_to_confirmation(anna, amount="250")
     harness.emulator.fail_next("sendMessage", 400, description="Bad Request: chat not found")
     await anna.press("✅ Confirm")
 
@@ -120,7 +105,7 @@ async def test_an_order_the_database_could_not_record_is_logged_told_and_repaire
     harness: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     anna = harness.user(501, "Anna")
-    await up_to_confirmation(anna)
+    await up_to_confirmation(anna, amount="250")
     storage_fault(harness, on=True)
     with caplog.at_level(logging.WARNING, logger="bot.ordering"):
         await anna.press("✅ Confirm")
@@ -152,7 +137,7 @@ async def test_an_order_the_database_could_not_record_is_logged_told_and_repaire
 
 async def unanswered_order(bot: BotHarness, user: SimulatedUser, **fault: float) -> None:
     """`user` confirms an order while the panel fails `add` with `fault` (it never answers)."""
-    await up_to_confirmation(user)
+    await up_to_confirmation(user, amount="250")
     bot.panel.set_faults(actions=["add"], hang_seconds=5, **fault)
     await user.press("✅ Confirm")
     bot.panel.set_faults()
@@ -251,7 +236,7 @@ async def likes_changed(harness: BotHarness, change: Callable[[dict[str, Any]], 
 
 async def test_a_price_change_after_the_confirmation_places_nothing(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
-    await up_to_confirmation(anna)
+    await up_to_confirmation(anna, amount="250")
     assert "Total: 0.125 RUB" in anna.last_message.text
     await likes_changed(harness, lambda likes: likes.update(price="50.00 per 100"))
 
@@ -284,7 +269,7 @@ async def test_an_add_that_was_never_sent_says_so_and_can_be_confirmed_again(
     anna = bot.user(501, "Anna")
     async with serve_panel(panel, port=port):
         await bot.start()
-        await up_to_confirmation(anna)
+        await up_to_confirmation(anna, amount="250")
     try:
         # The panel's server is gone: no connection can be opened, so nothing left.
         await anna.press("✅ Confirm")
@@ -312,7 +297,7 @@ async def test_confirm_reaches_the_panel_while_hung_checks_hold_every_other_conn
     bot = make_bot(smmlaba_timeout_seconds=8.0, tracker=TrackerConfig(concurrency=LANES))
     anna = bot.user(501, "Anna")
     async with bot.running():
-        await up_to_confirmation(anna)
+        await up_to_confirmation(anna, amount="250")
         assert bot.services is not None
         panel.set_faults(hang_rate=1.0, actions=["check"], hang_seconds=30)
         for n in range(LANES + 4):
@@ -344,7 +329,7 @@ async def test_confirm_reaches_the_panel_while_hung_checks_hold_every_other_conn
 async def test_a_refusal_is_told_once_whatever_happens_to_the_tap(harness: BotHarness) -> None:
     harness.panel.accounts[ALICE].balance = Decimal("0.01")
     anna = harness.user(501, "Anna")
-    await up_to_confirmation(anna)
+    await up_to_confirmation(anna, amount="250")
     harness.emulator.fail_next("answerCallbackQuery", 429, retry_after=1)
     await anna.press("✅ Confirm")
     await asyncio.sleep(1.5)  # time for a second word, if one were coming

@@ -5,7 +5,6 @@ a person's order needs."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from bot.sandbox.panel import SandboxPanel
 from bot.smmlaba import PanelNotSent, PanelUnavailable, RetryPolicy, SmmLabaClient
 from bot.smmlaba.pool import LANES, RESERVED, panel_http
 from tests.conftest import ALICE, FAST_RETRY
+from tests.helpers import eventually
 
 ORDER = {"url": "https://instagram.com/p/abc", "count": "100"}
 # Far longer than anything below should take: a bound for a test that fails, not a timing.
@@ -92,10 +92,16 @@ async def test_a_failed_connection_frees_its_lane() -> None:
 
 async def wait_for_calls(panel: SandboxPanel, count: int, *actions: str) -> None:
     """Until the panel has received `count` requests for `actions` in all."""
-    deadline = time.monotonic() + PATIENCE
-    while (seen := sum(panel.calls[action] for action in actions)) < count:
-        assert time.monotonic() < deadline, f"the panel saw {seen} of {count} {actions}"
-        await asyncio.sleep(0.01)
+
+    def seen() -> int:
+        return sum(panel.calls[action] for action in actions)
+
+    await eventually(
+        lambda: seen() >= count,
+        within=PATIENCE,
+        interval=0.01,
+        message=lambda: f"the panel saw {seen()} of {count} {actions}",
+    )
 
 
 async def test_hung_background_requests_leave_lanes_for_a_persons_order(

@@ -4,19 +4,21 @@ always learns what became of it, and no order stays "sending…"."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.panel import Account, SandboxPanel
-from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
-from tests.test_config import VARIABLES
-from tests.test_money_faults import said
-from tests.test_tracking import eventually
+from bot.sandbox.telegram import TelegramEmulator
+from tests.flows import up_to_confirmation
+from tests.helpers import eventually, said
+from tests.processes import pointed_at, start_bot
+
+pytestmark = pytest.mark.slow
 
 
 class BotProcess:
@@ -30,18 +32,10 @@ class BotProcess:
         self.log = workdir / "bot.log"
 
     async def start(self) -> None:
-        base = {k: v for k, v in os.environ.items() if k not in VARIABLES}
         self.emulator.polled.clear()
         with self.log.open("a") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                env={**base, **self.env},
-                cwd=self.workdir,
-                stdout=log,
-                stderr=log,
+            self.process = await start_bot(
+                "run", env=self.env, cwd=self.workdir, stdout=log, stderr=log
             )
         polled = asyncio.ensure_future(self.emulator.polled.wait())
         exited = asyncio.ensure_future(self.process.wait())
@@ -61,13 +55,8 @@ class BotProcess:
 async def bot_process(
     telegram: tuple[TelegramEmulator, str], panel_url: str, alice: Account, tmp_path: Path
 ) -> AsyncIterator[BotProcess]:
-    emulator, telegram_url = telegram
-    env = {
-        "BOT_TOKEN": emulator.token,
-        "TELEGRAM_API_URL": telegram_url,
-        "SMMLABA_API_URL": panel_url,
-        "SMMLABA_USERNAME": alice.username,
-        "SMMLABA_APIKEY": alice.api_key,
+    emulator, _ = telegram
+    env = pointed_at(telegram, panel_url, alice) | {
         "ALLOWED_USERS": "501",
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
         "SMMLABA_TIMEOUT_SECONDS": "2",
@@ -80,26 +69,6 @@ async def bot_process(
     finally:
         await bot.stop(signal.SIGKILL)
     assert not emulator.violations, emulator.violations
-
-
-def has_button(user: SimulatedUser, label: str) -> Callable[[], bool]:
-    return lambda: bool(user.bot_messages) and user.last_message.find_button(label) is not None
-
-
-async def tap(user: SimulatedUser, label: str) -> None:
-    await eventually(has_button(user, label))
-    await user.press(label)
-
-
-async def up_to_confirmation(user: SimulatedUser) -> None:
-    await user.send("/start")
-    for label in ("🛒 New order", "Instagram", "Likes", "Instagram Likes", "🛒 Order this"):
-        await tap(user, label)
-    await eventually(lambda: "Post link" in user.last_message.text)
-    await user.send("https://instagram.com/p/x")
-    await eventually(lambda: "Amount" in user.last_message.text)
-    await user.send("250")
-    await eventually(has_button(user, "✅ Confirm"))
 
 
 def order_states(database: Path) -> list[str]:
@@ -117,7 +86,7 @@ async def test_a_kill_during_add_is_told_after_the_restart(
     emulator, _ = telegram
     anna = emulator.user(501, "Anna")
     async with bot_process(telegram, panel_url, alice, tmp_path) as bot:
-        await up_to_confirmation(anna)
+        await up_to_confirmation(anna, amount="250", patient=True)
         panel.set_faults(lost_answer_rate=1.0, actions=["add"], hang_seconds=60)
         await anna.press("✅ Confirm", wait=False)
         await eventually(lambda: panel.calls["add"] == 1 and len(panel.orders) == 1)
@@ -145,7 +114,7 @@ async def test_a_stop_during_add_waits_for_the_answer_and_tells_it(
     emulator, _ = telegram
     anna = emulator.user(501, "Anna")
     async with bot_process(telegram, panel_url, alice, tmp_path) as bot:
-        await up_to_confirmation(anna)
+        await up_to_confirmation(anna, amount="250", patient=True)
         panel.set_faults(latency=1.5, actions=["add"])  # slow, within the 2 s timeout
         await anna.press("✅ Confirm", wait=False)
         await eventually(lambda: panel.calls["add"] == 1)

@@ -16,6 +16,7 @@ from bot.sandbox.panel import SandboxPanel
 from bot.sandbox.telegram import SimulatedUser
 from storage import orders
 from tests.conftest import BotFactory
+from tests.flows import order_from_card
 from tests.harness import BotHarness
 
 CYRILLIC_ID = "youtubelik\u0443germany"  # a Cyrillic "у" among Latin letters
@@ -84,10 +85,7 @@ async def order_found_by(user: SimulatedUser, words: str, button: str) -> None:
     """Find a service by `words`, order 100 of it, confirm."""
     await user.send(f"/search {words}")
     await user.press(button)
-    await user.press("🛒 Order this")
-    await user.send("https://example.com/page")
-    await user.send("100")
-    await user.press("✅ Confirm")
+    await order_from_card(user, link="https://example.com/page", amount="100")
 
 
 def sent_service_ids(panel: SandboxPanel) -> list[str]:

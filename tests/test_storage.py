@@ -13,11 +13,16 @@ import pytest
 
 from storage import catalog, orders, outbox, users
 from storage import db as db_module
-from storage.db import Database, DatabaseTooNew
+from storage.db import Database, DatabaseTooNew, Row
 from storage.orders import CheckResult, OrderState
 from storage.outbox import Notification, OutboxStatus
 from storage.schema import MIGRATIONS
 from storage.users import NotifyMode
+from tests.helpers import eventually
+
+
+async def order_events(db: Database, order_id: int) -> list[Row]:
+    return await db.fetchall("SELECT * FROM order_events WHERE order_id = ?", (order_id,))
 
 
 async def schema_of(db: Database) -> list[tuple[str, str]]:
@@ -152,7 +157,7 @@ async def test_user_settings_are_stored(db: Database) -> None:
         NotifyMode.FINAL,
         "me@example.com",
     )
-    assert user.has_panel_account
+    assert user.panel_apikey == b"encrypted-bytes"
     assert "encrypted-bytes" not in repr(user)
     assert await users.get(db, 8) is None
 
@@ -284,7 +289,7 @@ async def test_a_change_writes_order_event_and_outbox_together(db: Database) -> 
         100,
         "В обработке",
     )
-    assert len(await orders.events(db, order.id)) == 1
+    assert len(await order_events(db, order.id)) == 1
     assert [m.dedupe_key for m in await outbox.due(db, now=10**10)] == ["e1"]
 
 
@@ -299,7 +304,7 @@ async def test_a_failed_outbox_write_undoes_the_order_change(db: Database) -> No
     stored = await orders.get_for_user(db, 1, order.id)
     assert stored is not None
     assert stored.state is OrderState.SUBMITTING
-    assert await orders.events(db, order.id) == []
+    assert await order_events(db, order.id) == []
     assert await outbox.due(db, now=10**10) == []
 
 
@@ -317,7 +322,7 @@ async def test_a_quiet_check_writes_no_event(db: Database) -> None:
     await add_user(db)
     order = await submit(db)
     await orders.record_check(db, order.id, progress(None), event=False)
-    assert await orders.events(db, order.id) == []
+    assert await order_events(db, order.id) == []
     assert await orders.count_tracked(db) == 0
 
 
@@ -424,11 +429,7 @@ async def test_a_failed_checkpoint_is_logged_and_the_next_one_still_runs(
             await real_checkpoint()
 
         monkeypatch.setattr(db, "checkpoint", failing_once)
-        for _ in range(200):
-            if attempts >= 3:
-                break
-            await asyncio.sleep(0.05)
-    assert attempts >= 3
+        await eventually(lambda: attempts >= 3, within=10, interval=0.05)
     assert any("checkpoint failed (disk I/O error)" in r.getMessage() for r in caplog.records)
 
 

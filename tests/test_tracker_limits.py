@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from decimal import Decimal
 
 from pydantic import SecretStr
 
+from bot.health import CircuitBreaker
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
-from bot.tracker import CircuitBreaker, Tracker, TrackerConfig
+from bot.tracker import Tracker, TrackerConfig
 from storage import orders, users
 from storage.db import Database
 from storage.orders import Order
+from tests.helpers import eventually
 
 
 async def open_orders(db: Database, client: SmmLabaClient, count: int) -> None:
@@ -54,9 +55,7 @@ async def test_checks_keep_to_the_account_rate(
         before = panel.calls["check"]
         started = time.monotonic()
         tracker.start()
-        while panel.calls["check"] - before < 120:
-            await asyncio.sleep(0.01)
-            assert time.monotonic() - started < 20
+        await eventually(lambda: panel.calls["check"] - before >= 120, within=20, interval=0.01)
         elapsed = time.monotonic() - started
         await tracker.stop()
     # 120 checks at 40/s with a burst of 40: at least (120 - 40) / 40 = 2 s.
@@ -77,9 +76,7 @@ def test_intervals_grow_for_quiet_orders_and_are_capped() -> None:
 
 def test_the_breaker_opens_backs_off_and_closes() -> None:
     now = [1000.0]
-    breaker = CircuitBreaker(
-        TrackerConfig(breaker_after=3, breaker_base=5, breaker_max=30), lambda: now[0]
-    )
+    breaker = CircuitBreaker(after=3, base=5, cap=30, clock=lambda: now[0])
     breaker.failed()
     breaker.failed()
     assert not breaker.is_open

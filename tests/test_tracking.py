@@ -5,36 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 
-from bot.notifier import NotifierConfig
-from bot.sandbox.telegram import SimulatedUser
-from bot.tracker import TrackerConfig
 from storage import orders, outbox, users
 from storage.orders import OrderState
 from storage.outbox import OutboxStatus
 from tests.conftest import ALICE, BotFactory
+from tests.flows import place_order
 from tests.harness import BotHarness
-
-FAST_TRACKING = TrackerConfig(
-    base_interval=0.05,
-    max_interval=0.2,
-    rate_per_second=200,
-    breaker_base=0.3,
-    breaker_max=0.6,
-    idle_poll=0.02,
+from tests.helpers import (
+    FAST_NOTIFIER,
+    FAST_TRACKING,
+    FINAL_WORDS,
+    eventually,
+    finished,
+    notifications,
 )
-FAST_NOTIFIER = NotifierConfig(
-    per_chat_per_second=50, idle_poll=0.02, retry_base=0.05, retry_max=0.2, max_attempts=4
-)
-FINAL_WORDS = {
-    "5": "is complete",
-    "7": "Cancelled by the panel",
-    "11": "Refunded",
-}
 
 
 @pytest.fixture
@@ -49,47 +38,10 @@ async def tracking(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
         yield bot
 
 
-async def eventually(condition: Callable[[], bool], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def place(user: SimulatedUser, count: str = "1000") -> None:
-    await user.send("/start")
-    await user.press("🛒 New order")
-    await user.press("Instagram")
-    await user.press("Likes")
-    await user.press("Instagram Likes")
-    await user.press("🛒 Order this")
-    await user.send("https://instagram.com/p/x")
-    await user.send(count)
-    await user.press("✅ Confirm")
-
-
-def notifications(user: SimulatedUser) -> list[str]:
-    """The tracker's messages (not the bot's answers in the conversation)."""
-    return [
-        m.text for m in user.bot_messages if m.text.startswith("🔔") or " is complete" in m.text
-    ]
-
-
-def finished(user: SimulatedUser, order_id: str) -> int:
-    """How many messages told `user` that the order ended."""
-    marks = (*FINAL_WORDS.values(), "Partly delivered", "no longer knows")
-    return sum(
-        1
-        for text in notifications(user)
-        if f"#{order_id}" in text and any(m in text for m in marks)
-    )
-
-
 async def test_an_order_is_announced_as_it_moves_and_when_it_ends(tracking: BotHarness) -> None:
     panel = tracking.panel
     anna = tracking.user(501, "Anna")
-    await place(anna)
+    await place_order(anna)
     plan = panel.orders["7000000"]
     panel.clock.advance(plan.start_after + plan.duration / 2)
     if plan.outcome != "cancelled":
@@ -124,8 +76,8 @@ async def test_only_when_done_and_mute_are_respected(tracking: BotHarness) -> No
     await anna.send("/settings")
     await anna.press("Only when done")
     assert "✅ Only when done" in anna.last_message.button_labels
-    await place(anna)
-    await place(anna)
+    await place_order(anna)
+    await place_order(anna)
     # Mute the second order from its card.
     await anna.send("/orders")
     await anna.press("#7000001")
@@ -147,8 +99,8 @@ async def test_only_when_done_and_mute_are_respected(tracking: BotHarness) -> No
 async def test_a_panel_outage_opens_the_breaker_and_nothing_is_lost(tracking: BotHarness) -> None:
     panel = tracking.panel
     anna = tracking.user(501, "Anna")
-    await place(anna)
-    await place(anna)
+    await place_order(anna)
+    await place_order(anna)
     panel.set_faults(html_rate=1.0, actions=["check"])
     panel.clock.advance(10_000)  # both finish while the panel can't say so
     before = panel.calls["check"]
@@ -171,7 +123,7 @@ async def test_telegram_refusing_for_a_while_loses_and_doubles_nothing(
 ) -> None:
     panel, emulator = tracking.panel, tracking.emulator
     anna = tracking.user(501, "Anna")
-    await place(anna)
+    await place_order(anna)
     emulator.fail_next("sendMessage", 500, count=2)
     emulator.fail_next("sendMessage", 429, count=1, retry_after=1)
     panel.clock.advance(10_000)
@@ -187,8 +139,8 @@ async def test_telegram_refusing_for_a_while_loses_and_doubles_nothing(
 async def test_a_user_who_blocked_the_bot_stops_costing_requests(tracking: BotHarness) -> None:
     panel, emulator = tracking.panel, tracking.emulator
     anna = tracking.user(501, "Anna")
-    await place(anna)
-    await place(anna)
+    await place_order(anna)
+    await place_order(anna)
     anna.block()
     sends = len(emulator.calls)
     panel.clock.advance(10_000)
@@ -199,10 +151,7 @@ async def test_a_user_who_blocked_the_bot_stops_costing_requests(tracking: BotHa
         user = await users.get(db, 501)
         return user is not None and not user.is_active
 
-    deadline = time.monotonic() + 10
-    while not await inactive():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
+    await eventually(inactive, within=10)
     await asyncio.sleep(0.5)
     attempts = [
         c
@@ -221,7 +170,7 @@ async def test_stopping_mid_cycle_and_restarting_announces_each_change_once(
     panel = tracking.panel
     people = [tracking.user(600 + n, f"P{n}") for n in range(4)]
     for person in people:
-        await place(person)
+        await place_order(person)
     panel.set_faults(latency=0.2, actions=["check"])  # so a stop finds checks under way
     panel.clock.advance(10_000)
     await asyncio.sleep(0.1)
@@ -281,7 +230,7 @@ async def test_progress_is_announced_in_steps_not_on_every_check(tracking: BotHa
     panel = tracking.panel
     anna = tracking.user(501, "Anna")
     for attempt in range(8):  # find an order that delivers everything over time
-        await place(anna)
+        await place_order(anna)
         order_id = str(7_000_000 + attempt)
         plan = panel.orders[order_id]
         if plan.outcome == "completed":
@@ -303,15 +252,12 @@ async def test_progress_is_announced_in_steps_not_on_every_check(tracking: BotHa
 async def test_a_message_that_keeps_failing_is_parked(tracking: BotHarness) -> None:
     emulator, panel = tracking.emulator, tracking.panel
     anna = tracking.user(501, "Anna")
-    await place(anna)
+    await place_order(anna)
     emulator.fail_next("sendMessage", 502, count=FAST_NOTIFIER.max_attempts)
     panel.clock.advance(10_000)
     assert tracking.services is not None
     db = tracking.services.db
-    deadline = time.monotonic() + 10
-    while not await outbox.with_status(db, OutboxStatus.PARKED):
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
+    await eventually(lambda: outbox.with_status(db, OutboxStatus.PARKED), within=10)
     [parked] = await outbox.with_status(db, OutboxStatus.PARKED)
     assert parked.attempts == FAST_NOTIFIER.max_attempts
     assert "502" in (parked.last_error or "") or "Bad Gateway" in (parked.last_error or "")
@@ -328,15 +274,13 @@ async def test_stopping_mid_send_and_restarting_sends_once(tracking: BotHarness)
     emulator, panel = tracking.emulator, tracking.panel
     people = [tracking.user(700 + n, f"Q{n}") for n in range(3)]
     for person in people:
-        await place(person)
+        await place_order(person)
     emulator.latency["sendMessage"] = 0.3
     panel.clock.advance(10_000)
     assert tracking.services is not None
     db = tracking.services.db
-    deadline = time.monotonic() + 10
-    while not await outbox.due(db, now=time.time() + 60):  # the tracker found the changes
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.01)
+    # Until the tracker found the changes.
+    await eventually(lambda: outbox.due(db, now=time.time() + 60), within=10, interval=0.01)
     await asyncio.sleep(0.15)  # the first notification is now on its way to Telegram
     task = tracking.services.notifier.task
     assert task is not None

@@ -21,8 +21,9 @@ from storage import orders
 from storage.db import Database
 from storage.orders import OrderState
 from tests.conftest import BotFactory
+from tests.flows import place_order
 from tests.harness import BotHarness
-from tests.test_tracking import FAST_NOTIFIER, eventually, finished, place
+from tests.helpers import FAST_NOTIFIER, eventually, finished
 
 HUGE = "9" * 30
 
@@ -51,7 +52,7 @@ async def test_an_empty_catalog_never_replaces_the_one_shown(
     assert harness.services is not None
     assert harness.services.accounts.operator is not None
     catalog = harness.services.accounts.operator.catalog
-    before = catalog.current
+    before = catalog.in_memory
     assert await catalog.refresh() is before
     assert any(
         r.levelno == logging.WARNING and "listed no services" in r.getMessage()
@@ -86,14 +87,14 @@ async def test_after_an_empty_catalog_the_next_look_asks_again(
     assert await catalog.snapshot() is first
     await eventually(lambda: panel.calls["services"] == 2)
     await catalog.close()
-    assert catalog.current is first
+    assert catalog.in_memory is first
     cached = await catalog_cache.load(db, "alice")
     assert cached is not None
     assert len(cached.services) == len(first)
 
     panel.set_catalog(builtin_catalog()[:3])
     assert await catalog.snapshot() is first  # still stale, so asked again
-    await eventually(lambda: catalog.current is not None and len(catalog.current) == 3)
+    await eventually(lambda: catalog.in_memory is not None and len(catalog.in_memory) == 3)
     await catalog.close()
 
 
@@ -155,7 +156,7 @@ async def test_an_absurd_remain_is_refused_and_the_order_backs_off(
 ) -> None:
     panel = tracking.panel
     anna = tracking.user(501, "Anna")
-    await place(anna)
+    await place_order(anna)
     # The panel now says 10**20 were ordered and remain: no SQLite INTEGER holds that.
     panel.orders["7000000"].count = 10**20
     checks = panel.calls["check"]

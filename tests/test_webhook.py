@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from bot.sandbox.panel import Account
 from bot.sandbox.settings import sandbox_settings
 from bot.sandbox.telegram import TelegramEmulator
 from bot.serving import serve_app
+from tests.helpers import eventually
 
 SECRET = "s3cret-Token_1"
 
@@ -57,10 +57,7 @@ async def test_updates_need_the_secret_token(
                 hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
             )
             assert real.status_code == 200
-            for _ in range(200):
-                if anna.bot_messages:
-                    break
-                await asyncio.sleep(0.02)
+            await eventually(lambda: anna.bot_messages, within=4, message="no answer to /start")
     assert "Hi, Anna!" in anna.last_message.text
     assert len(anna.bot_messages) == 1  # the refused posts did nothing
     assert not emulator.violations

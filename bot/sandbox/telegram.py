@@ -18,13 +18,14 @@ import itertools
 import json
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bot.ratelimit import TokenBucket
 from bot.sandbox.botapi import (
     BadRequest,
     check_commands,
@@ -118,22 +119,6 @@ class RateLimits:
     burst: int = 3
 
 
-class _Bucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.capacity, self.tokens = rate, burst, burst
-        self.updated = time.monotonic()
-
-    def take(self) -> float:
-        """0 if a token was taken; otherwise the seconds until one is available."""
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-
 @dataclass
 class InjectedFailure:
     """Answer the next `count` calls of `method` with `status` (429 carries `retry_after`)."""
@@ -181,8 +166,8 @@ class TelegramEmulator:
         self.tracks_handling = False
         self.polled = asyncio.Event()  # set whenever the bot asks for updates
         self._last_call = time.monotonic()
-        self._global_bucket: _Bucket | None = None
-        self._chat_buckets: dict[int, _Bucket] = {}
+        self._global_bucket: TokenBucket | None = None
+        self._chat_buckets: dict[int, TokenBucket] = {}
 
     # -- test-facing API -----------------------------------------------------------------
 
@@ -203,11 +188,9 @@ class TelegramEmulator:
     ) -> None:
         self.failures.append(InjectedFailure(method, status, count, retry_after, description))
 
-    def calls_of(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == method and call.status == 200]
-
     def mark_handled(self, update_id: int) -> None:
-        """Called by a test harness (see `HandledMarker`) when the bot finished an update."""
+        """Called by a test harness (a middleware around the dispatcher) when the bot has
+        finished an update; `tracks_handling` says there is one."""
         self._handled.setdefault(update_id, asyncio.Event()).set()
 
     def delivered_at(self, update_id: int) -> float | None:
@@ -313,11 +296,15 @@ class TelegramEmulator:
         if limits is None:
             return
         if self._global_bucket is None:
-            self._global_bucket = _Bucket(limits.per_second, limits.per_second)
-        bucket = self._chat_buckets.setdefault(
-            chat_id, _Bucket(limits.per_chat_per_second, limits.burst)
-        )
-        wait = max(bucket.take(), self._global_bucket.take())
+            self._global_bucket = TokenBucket(limits.per_second, limits.per_second)
+        chat = self._chat_buckets.get(chat_id)
+        if chat is None:
+            chat = self._chat_buckets[chat_id] = TokenBucket(
+                limits.per_chat_per_second, limits.burst
+            )
+        # Each bucket that has a token gives one, even when the other refuses.
+        waits = [0.0 if b.try_acquire() else b.wait_time() for b in (chat, self._global_bucket)]
+        wait = max(waits)
         if wait > 0:
             retry_after = max(1, int(wait + 0.999))
             raise _Refusal(429, f"Too Many Requests: retry after {retry_after}", retry_after)
@@ -645,38 +632,6 @@ class SimulatedUser:
     def block(self) -> None:
         """The person blocks the bot: sending to them answers 403 from now on."""
         self.blocked = True
-
-
-class HandledMarker:
-    """An aiogram outer middleware for `dispatcher.update` that tells the emulator when an
-    update is done, so simulated users can wait for exactly that. Installed by test
-    harnesses, never by the bot."""
-
-    def __init__(self, emulator: TelegramEmulator) -> None:
-        self.emulator = emulator
-        emulator.tracks_handling = True
-
-    def install(self, dispatcher: Any) -> None:
-        """Become the outermost update middleware, so "handled" includes the dispatcher's
-        own error handling."""
-        manager = dispatcher.update.outer_middleware
-        existing = list(manager[:])
-        for middleware in existing:
-            manager.unregister(middleware)
-        manager.register(self)
-        for middleware in existing:
-            manager.register(middleware)
-
-    async def __call__(
-        self,
-        handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
-        event: Any,
-        data: dict[str, Any],
-    ) -> Any:
-        try:
-            return await handler(event, data)
-        finally:
-            self.emulator.mark_handled(event.update_id)
 
 
 @asynccontextmanager

@@ -8,7 +8,7 @@ from bot.smmlaba.errors import (
     PanelProtocolError,
     PanelUnavailable,
 )
-from bot.smmlaba.models import OrderStatus, PlacedOrder, Price, Service, ServiceParam
+from bot.smmlaba.models import OrderStatus, PlacedOrder, Price, Service, ServiceParam, delivered
 from bot.smmlaba.protocol import Panel
 
 __all__ = [
@@ -26,4 +26,5 @@ __all__ = [
     "Service",
     "ServiceParam",
     "SmmLabaClient",
+    "delivered",
 ]

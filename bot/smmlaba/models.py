@@ -177,10 +177,6 @@ class Price(BaseModel):
             return cls(text=text)
         return cls(text=text, amount=amount, per=int(per))
 
-    @property
-    def known(self) -> bool:
-        return self.amount is not None and self.per is not None
-
     def total(self, count: int) -> Decimal | None:
         """The exact price of `count` units, or None when the price did not parse."""
         if self.amount is None or self.per is None:
@@ -262,14 +258,12 @@ class OrderStatus(_WireModel):
 
     @property
     def delivered(self) -> int | None:
-        if self.count is None or self.remain is None:
-            return None
-        return max(0, min(self.count, self.count - self.remain))
+        return delivered(self.count, self.remain)
 
-    @property
-    def progress(self) -> Decimal | None:
-        """Delivered share in [0, 1], when the panel said how much was ordered and remains."""
-        delivered = self.delivered
-        if delivered is None or not self.count:
-            return None
-        return Decimal(delivered) / Decimal(self.count)
+
+def delivered(count: int | None, remain: int | None) -> int | None:
+    """How many of `count` were delivered while `remain` are left: between 0 and `count`, or
+    None when the panel did not say both."""
+    if count is None or remain is None:
+        return None
+    return max(0, min(count, count - remain))

@@ -1,23 +1,16 @@
-"""The HTTP connections every panel account shares.
-
-httpcore's pool hands the first idle connection to every queued request at once; the first to
-run takes it and the others get `ConnectionNotAvailable`, requeue and try again. Under a burst
-(a few hundred people reaching the confirmation together) one request went round that loop 24
-times and waited 1.3 s for a panel that answered in 10 ms; and with more connections open than
-it keeps alive, it closed and reopened one for about every other request. So the pool here is
-a set of lanes, each an httpx transport with one kept-alive connection and never more than
-one request: a request waits for a free lane, first come first served, and takes it until its
-response is closed.
-
-Requests marked `URGENT` (someone is waiting for the answer) may take any free lane; the others
-may hold at most `lanes - reserved` at once, so background checks stuck on a slow panel never
-leave a person's order waiting for a connection.
+"""The HTTP connections every panel account shares, as lanes: each an httpx transport with one
+kept-alive connection and one request at a time, handed out first come first served (httpcore's
+pool hands a freed connection to every waiter at once, and all but one go round again:
+https://github.com/encode/httpcore/issues/822). Requests marked `URGENT` (a person waits for
+the answer) may take any lane, the others at most `lanes - reserved`: background checks stuck
+on a slow panel never leave a person's order waiting for a connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import cast
 
 import httpx
 
@@ -86,8 +79,8 @@ class LaneTransport(httpx.AsyncBaseTransport):
         except BaseException:
             self._give_back(lane, background)
             raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _ClosingStream(response.stream, lambda: self._give_back(lane, background))
+        stream = cast(httpx.AsyncByteStream, response.stream)  # an async transport's
+        response.stream = _ClosingStream(stream, lambda: self._give_back(lane, background))
         return response
 
     async def aclose(self) -> None:

@@ -11,7 +11,6 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-PRIMITIVES = {"Integer", "String", "Boolean", "Float", "True", "InputFile"}
 # The scraped specification marks a few parameters optional that Telegram requires.
 REQUIRED_TOO = {"editMessageText": {"text"}}
 BUTTON_ACTIONS = (

@@ -1,0 +1,143 @@
+"""The words of every queued notification (`storage.outbox.Kind`): the notifier sends what
+`render` returns, in the person's language, so `bot/` never needs the keyboards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.formatting import duration, money, number, progress_bar, quote, short, utc_time
+from bot.smmlaba import delivered
+from handlers import keyboards
+from storage.orders import OrderState
+from storage.outbox import Kind
+
+
+def render(
+    kind: str, payload: dict[str, Any], currency: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The message for one notification, in the current locale."""
+    if kind == Kind.PANEL_DOWN:
+        return panel_down_text(payload), None
+    if kind == Kind.PANEL_UP:
+        return panel_up_text(payload), None
+    if kind in OUTCOMES:
+        return outcome_text(kind, payload, currency)
+    event = OrderEvent.from_payload(payload)
+    return status_text(event), keyboards.notification(event.order)
+
+
+OUTCOMES = frozenset({Kind.ORDER_PLACED, Kind.ORDER_UNCERTAIN, Kind.ORDER_REJECTED})
+
+
+def outcome_text(
+    kind: str, payload: dict[str, Any], currency: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """What became of an order the panel was asked to place (see `bot.ordering`)."""
+    order = int(payload["order"])
+    label = quote(str(payload.get("panel_order_id") or ""))
+    if kind == Kind.ORDER_PLACED:
+        charged = payload.get("charged")
+        price = f" · {money(Decimal(charged))} {quote(currency)}" if charged else ""
+        text = _("✅ Order #{id} placed{price}\nI'll message you when it moves.")
+        return text.format(id=label, price=price), keyboards.placed(order)
+    if kind == Kind.ORDER_REJECTED:
+        text = _("❌ The panel refused the order: «{reason}». Nothing was charged.").format(
+            reason=quote(short(str(payload.get("error") or ""), 500))
+        )
+        return text, keyboards.placed(order)
+    text = _(
+        "⏳ No answer from the panel about your order of {service}: it may or may not have "
+        "been placed. Look for it on the panel, then tell me what you found, so you are not "
+        "charged twice."
+    ).format(service=quote(short(str(payload.get("service") or ""), 200)))
+    return text, keyboards.uncertain(order)
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """What the tracker put in an `order_status` notification."""
+
+    order: int
+    label: str
+    service: str
+    state: OrderState
+    status: str
+    count: int | None
+    remain: int | None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> OrderEvent:
+        return cls(
+            order=int(payload["order"]),
+            label=str(payload.get("panel_order_id") or payload["order"]),
+            service=str(payload.get("service") or ""),
+            state=OrderState(payload["state"]),
+            status=str(payload.get("status_text") or ""),
+            count=payload.get("count"),
+            remain=payload.get("remain"),
+        )
+
+
+def status_text(event: OrderEvent) -> str:
+    """The notification for one order event, in the current locale."""
+    label, service, status = quote(event.label), quote(event.service), quote(event.status)
+    head = _("🔔 Order #{id} · {service}").format(id=label, service=service)
+    done, count = delivered(event.count, event.remain), event.count
+    if event.state is OrderState.COMPLETED:
+        text = _("✅ Order #{id} is complete.").format(id=label)
+        if done is not None:
+            text = _("✅ Order #{id} is complete — {delivered} of {count} delivered.").format(
+                id=label, delivered=number(done), count=number(count)
+            )
+        return f"{text}\n{service}"
+    if event.state is OrderState.PARTIAL:
+        detail = _(
+            "⚠️ Partly delivered: {delivered} of {count}. "
+            "The panel refunds the rest to your balance."
+        ).format(delivered=number(done), count=number(count))
+    elif event.state is OrderState.CANCELLED:
+        detail = _(
+            "✖️ Cancelled by the panel — «{status}». Any charge goes back to your panel balance."
+        ).format(status=status)
+    elif event.state is OrderState.REFUNDED:
+        detail = _("↩️ Refunded — «{status}». The money is back on your panel balance.").format(
+            status=status
+        )
+    elif event.state is OrderState.LOST:
+        detail = _(
+            "❓ The panel no longer knows this order, so I stopped tracking it. "
+            "Please check it on the panel."
+        )
+    else:
+        word = _("Waiting") if event.state is OrderState.PENDING else _("In progress")
+        detail = f"{word} — «{status}»" if status else word
+        if done is not None and count:
+            detail += "\n" + _("{bar} · {delivered} of {count}").format(
+                bar=progress_bar(done, count), delivered=number(done), count=number(count)
+            )
+    return f"{head}\n{detail}"
+
+
+def panel_down_text(payload: dict[str, Any]) -> str:
+    """For admins: the panel has been unreachable for a while."""
+    text = _(
+        "⚠️ Admin: SMMLaba has not answered since {since} UTC. Orders are safe and tracking "
+        "waits; I'll tell you when it is back."
+    ).format(since=utc_time(float(payload["since"])))
+    cause = str(payload.get("cause") or "")
+    if cause:
+        text += "\n" + _("Last error: {cause}").format(cause=quote(short(cause, 300)))
+    return text
+
+
+def panel_up_text(payload: dict[str, Any]) -> str:
+    """For admins: the panel answers again."""
+    outage = float(payload["until"]) - float(payload["since"])
+    return _("✅ Admin: SMMLaba answers again (down for about {duration}).").format(
+        duration=duration(outage)
+    )

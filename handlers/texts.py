@@ -1,0 +1,124 @@
+"""Texts more than one screen shows: kept here so that routers do not import each other."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.formatting import money, number, progress_bar, quote, short
+from bot.params import FieldKind, amount_range, fields_of
+from bot.smmlaba import PanelError, PanelException, Service, delivered
+from handlers import keyboards
+from storage.orders import Order, OrderState
+
+
+def service_card(service: Service, currency: str) -> str:
+    """A service's card: its name, price, amount range and the fields an order asks for."""
+    lines = [f"<b>{quote(service.name)}</b>"]
+    price = service.price
+    if price.amount is not None and price.per is not None:
+        lines.append(
+            _("💵 {amount} {currency} per {per}").format(
+                amount=money(price.amount),
+                currency=quote(currency),
+                per=number(price.per),
+            )
+        )
+    else:
+        lines.append(_("💵 {price}").format(price=quote(price.text or _("price on request"))))
+    limits = amount_range(service)
+    if limits is not None:
+        lines.append(
+            _("📏 Amount: {low} – {high}").format(low=number(limits[0]), high=number(limits[1]))
+        )
+    asked = [spec.label for spec in fields_of(service)]
+    if asked:
+        lines.append(_("You'll be asked for: {fields}.").format(fields=quote(", ".join(asked))))
+    return "\n".join(lines)
+
+
+def unavailable() -> str:
+    return _(
+        "⚠️ SMMLaba isn't answering right now. Your orders are safe; I'll keep checking them. "
+        "Try again in a few minutes."
+    )
+
+
+def panel_failure(exc: PanelException) -> str:
+    """A failed panel call, for the person: the panel's own words when it refused, else that it
+    isn't answering (the cause is the operator's, in the log)."""
+    if isinstance(exc, PanelError):
+        return _("❌ The panel refused: «{reason}»").format(reason=quote(short(exc.text, 500)))
+    return unavailable()
+
+
+def state_name(state: OrderState) -> str:
+    labels = {
+        OrderState.SUBMITTING: _("sending…"),
+        OrderState.PLACED: _("placed"),
+        OrderState.REJECTED: _("refused"),
+        OrderState.UNCERTAIN: _("unknown — check the panel"),
+        OrderState.NOT_PLACED: _("not placed"),
+        OrderState.PENDING: _("waiting"),
+        OrderState.IN_PROGRESS: _("in progress"),
+        OrderState.COMPLETED: _("✅ completed"),
+        OrderState.PARTIAL: _("partly delivered"),
+        OrderState.CANCELLED: _("cancelled"),
+        OrderState.REFUNDED: _("refunded"),
+        OrderState.LOST: _("lost"),
+    }
+    return labels[state]
+
+
+def progress(order: Order) -> str | None:
+    done = delivered(order.quantity, order.remain)
+    if done is None or not order.quantity:
+        return None
+    return progress_bar(done, order.quantity)
+
+
+# An order's fields by their form name; in the wizard, by the kind of rule when the name is
+# another one.
+_FIELD_ICONS = {"url": "🔗", "count": "🔢"}
+_KIND_ICONS = {FieldKind.FRAGMENTS: "🔗", FieldKind.NUMBER: "🔢"}
+
+
+def field_icon(param: str, kind: FieldKind | None = None) -> str:
+    return _FIELD_ICONS.get(param) or (_KIND_ICONS.get(kind, "▫️") if kind else "▫️")
+
+
+def order_card(order: Order, currency: str) -> str:
+    """One order's card: what was ordered, for how much, and where it stands."""
+    lines = [
+        _("📦 Order {label}").format(label=quote(keyboards.order_label(order))),
+        f"<b>{quote(order.service_name)}</b>",
+    ]
+    for param, value in order.params.items():
+        lines.append(f"{field_icon(param)} {quote(short(value))}")
+    price = order.charged if order.charged is not None else order.total
+    if price is not None:
+        lines.append(f"💵 {money(price)} {quote(currency)}")
+    status = state_name(order.state)
+    if order.status_text:
+        status += f" — «{quote(order.status_text)}»"
+    lines.append(_("State: {status}").format(status=status))
+    done = delivered(order.quantity, order.remain)
+    if order.quantity and done is not None:
+        lines.append(
+            _("{bar} · {delivered} of {ordered}").format(
+                bar=progress_bar(done, order.quantity),
+                delivered=number(done),
+                ordered=number(order.quantity),
+            )
+        )
+    if order.state is OrderState.UNCERTAIN:
+        lines.append(
+            _(
+                "The panel didn't answer when this order was sent: it may or may not exist. "
+                "Look for it on the panel, then tell me below what you found."
+            )
+        )
+    if order.state is OrderState.NOT_PLACED:
+        lines.append(_("You found it is not on the panel: nothing was ordered or charged."))
+    if order.state is OrderState.REJECTED and order.error:
+        lines.append(_("The panel said: «{reason}»").format(reason=quote(short(order.error, 500))))
+    return "\n".join(lines)

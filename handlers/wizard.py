@@ -1,0 +1,173 @@
+"""The order wizard's screens: a prompt or the confirmation, in the live message.
+
+Shared by the wizard's router (`handlers/order.py`) and Order again (`handlers/orders.py`).
+The steps themselves are `bot.order_form`; this module only shows where they lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, TelegramObject
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from pydantic import ValidationError
+
+from bot.balances import Balance
+from bot.catalog import Catalog
+from bot.config import Settings
+from bot.notifier import Notifier
+from bot.order_form import Next, OrderForm, Problem, WizardData
+from bot.ordering import Placements
+from bot.smmlaba import Panel, PanelException, Service
+from handlers import keyboards, order_texts, screens
+from handlers.screens import Event
+from handlers.states import OrderWizard
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class OrderDesk:
+    """What ordering needs for one person's update: their panel account (its client, name,
+    catalog and their balance on it) and the bot's settings, placements, notifier and
+    database."""
+
+    panel: Panel
+    account: str  # its name, which the order records
+    catalog: Catalog
+    balance: Balance
+    settings: Settings
+    placements: Placements
+    notifier: Notifier
+    db: Database
+
+
+async def with_desk(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    """Gathers the `desk` for the wizard's handlers (after `require_panel`: an account is
+    there)."""
+    data["desk"] = OrderDesk(
+        panel=data["panel"],
+        account=data["account"].name,
+        catalog=data["catalog"],
+        balance=data["balance"],
+        settings=data["settings"],
+        placements=data["placements"],
+        notifier=data["notifier"],
+        db=data["db"],
+    )
+    return await handler(event, data)
+
+
+async def load(state: FSMContext) -> WizardData | None:
+    try:
+        return WizardData.model_validate(await state.get_data())
+    except ValidationError:
+        return None
+
+
+@dataclass
+class WizardScreens:
+    """An order in progress, for the length of one update: its form and where to show it."""
+
+    event: Event
+    state: FSMContext
+    form: OrderForm
+    balance: Balance
+    currency: str
+
+    async def go(self, step: Next, *, new_message: bool = False) -> None:
+        """Show the screen a step leads to (not the card: leaving is the router's)."""
+        if step is Next.REVIEW:
+            await self.review(new_message=new_message)
+        else:
+            await self.show_prompt(new_message=new_message)
+
+    async def show_prompt(self, *, warning: str = "", new_message: bool = False) -> None:
+        await self.state.set_state(OrderWizard.entering)
+        if self.form.last_question:
+            self.balance.ask()  # the confirmation comes next: its balance is on the way
+        spec = self.form.spec
+        markup = keyboards.prompt(spec, has_value=spec.param in self.form.data.values)
+        await self._show(order_texts.prompt(self.form, warning), markup, new_message=new_message)
+        await self.save()
+
+    async def review(self, *, new_message: bool = False, notice: str = "") -> None:
+        """Show the confirmation: every value, the exact total and the balance; `notice`
+        above them says why it is shown again. A value missing or no longer valid is asked
+        for instead."""
+        opened = self.form.open_review()
+        if isinstance(opened, Problem):
+            await self.show_prompt(warning=opened.reason, new_message=new_message)
+            return
+        try:
+            funds: Decimal | None = await self.balance.get()
+        except PanelException:
+            funds = None
+        text = order_texts.confirmation(self.form, funds, self.currency)
+        if notice:
+            text = f"{notice}\n\n{text}"
+        await self._show(text, keyboards.confirmation(opened), new_message=new_message)
+        await self.state.set_state(OrderWizard.confirming)
+        await self.save()
+
+    async def save(self) -> None:
+        await self.state.set_data(self.form.data.model_dump())
+
+    async def _show(self, text: str, markup: InlineKeyboardMarkup, *, new_message: bool) -> None:
+        """The screen, as a new message or in place of the one tapped: the live one now."""
+        if new_message:
+            message = await screens.send(self.event, text, markup)
+        else:
+            message = await screens.show(self.event, text, markup)
+        self.form.data.live = message.message_id
+
+
+async def resume(
+    event: Event, state: FSMContext, desk: OrderDesk, data: WizardData | None
+) -> WizardScreens | None:
+    """The order in progress; when its service is gone, say so and leave the wizard."""
+    snapshot = await desk.catalog.snapshot()
+    service = snapshot.by_id(data.service) if (snapshot and data) else None
+    if service is None or data is None:
+        await state.clear()
+        await screens.send(
+            event,
+            _("This order can't continue: the service is no longer offered. Start a new one:"),
+            keyboards.main_menu(),
+        )
+        return None
+    form = OrderForm(service, data)
+    return WizardScreens(event, state, form, desk.balance, desk.settings.panel_currency)
+
+
+async def resume_live(
+    callback: CallbackQuery, state: FSMContext, desk: OrderDesk, callback_answer: CallbackAnswer
+) -> WizardScreens | None:
+    """The order a button belongs to: only the live message's buttons count."""
+    data = await load(state)
+    if data is None or callback.message is None or callback.message.message_id != data.live:
+        await screens.expired(callback, callback_answer)
+        return None
+    return await resume(callback, state, desk, data)
+
+
+async def start(
+    event: Event,
+    state: FSMContext,
+    service: Service,
+    values: dict[str, str],
+    *,
+    balance: Balance,
+    currency: str,
+) -> None:
+    """Begin an order for `service`; with `values` (Order again) go straight to the check."""
+    form = OrderForm.new(service, values)
+    await WizardScreens(event, state, form, balance, currency).review()

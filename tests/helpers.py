@@ -1,0 +1,93 @@
+"""What the tests share besides fixtures: waiting for something to happen, reading a person's
+chat, and the quick tracker and notifier settings."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable
+
+from bot.notifier import NotifierConfig
+from bot.sandbox.telegram import SimulatedUser
+from bot.tracker import TrackerConfig
+
+# -- waiting -----------------------------------------------------------------------------
+
+
+async def eventually(
+    condition: Callable[[], object],
+    within: float = 15.0,
+    *,
+    interval: float = 0.02,
+    message: str | Callable[[], str] = "condition not met in time",
+) -> None:
+    """Until `condition` (a plain or an async function) gives something true, asked every
+    `interval` seconds; an AssertionError saying `message` if `within` seconds pass first."""
+    deadline = time.monotonic() + within
+    while not await _holds(condition):
+        if time.monotonic() > deadline:
+            raise AssertionError(message() if callable(message) else message)
+        await asyncio.sleep(interval)
+
+
+async def _holds(condition: Callable[[], object]) -> bool:
+    answer = condition()
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return bool(answer)
+
+
+# -- a person's chat ---------------------------------------------------------------------
+
+
+def said(user: SimulatedUser, text: str) -> bool:
+    """Whether any of the bot's messages to `user` still in the chat contains `text`."""
+    return any(text in message.text for message in user.bot_messages)
+
+
+def has_button(user: SimulatedUser, label: str) -> Callable[[], bool]:
+    """A condition: the bot's latest message to `user` has a button labelled `label`."""
+    return lambda: bool(user.bot_messages) and user.last_message.find_button(label) is not None
+
+
+def shows(user: SimulatedUser, text: str) -> Callable[[], bool]:
+    """A condition: the bot's latest message to `user` contains `text`."""
+    return lambda: bool(user.bot_messages) and text in user.last_message.text
+
+
+# -- tracking and notifications ----------------------------------------------------------
+
+FAST_TRACKING = TrackerConfig(
+    base_interval=0.05,
+    max_interval=0.2,
+    rate_per_second=200,
+    breaker_base=0.3,
+    breaker_max=0.6,
+    idle_poll=0.02,
+)
+FAST_NOTIFIER = NotifierConfig(
+    per_chat_per_second=50, idle_poll=0.02, retry_base=0.05, retry_max=0.2, max_attempts=4
+)
+FINAL_WORDS = {
+    "5": "is complete",
+    "7": "Cancelled by the panel",
+    "11": "Refunded",
+}
+
+
+def notifications(user: SimulatedUser) -> list[str]:
+    """The tracker's messages (not the bot's answers in the conversation)."""
+    return [
+        m.text for m in user.bot_messages if m.text.startswith("🔔") or " is complete" in m.text
+    ]
+
+
+def finished(user: SimulatedUser, order_id: str) -> int:
+    """How many messages told `user` that the order ended."""
+    marks = (*FINAL_WORDS.values(), "Partly delivered", "no longer knows")
+    return sum(
+        1
+        for text in notifications(user)
+        if f"#{order_id}" in text and any(m in text for m in marks)
+    )
