@@ -9,6 +9,8 @@ are `bot.order_form`; the screens `handlers.wizard`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
@@ -19,14 +21,13 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.order_form import Next
+from bot.order_form import Next, OrderForm
 from bot.ordering import Draft, Outcome, Placement
 from bot.params import InvalidValue, quantity, total
 from handlers import keyboards, order_texts, screens, texts
 from handlers.callbacks import Confirm, OrderService, Step, StepAction
 from handlers.filters import NotText, TypedText
 from handlers.middlewares import require_panel
-from handlers.screens import Event
 from handlers.states import OrderWizard
 from handlers.wizard import OrderDesk, WizardScreens, load, resume, resume_live, start, with_desk
 from storage import orders
@@ -76,81 +77,138 @@ async def begin(
 
 
 async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
-    await cancelled(callback, state)
-
-
-async def cancelled(event: Event, state: FSMContext) -> None:
     await state.clear()
     await screens.show(
-        event,
+        callback,
         _("✖️ Order cancelled. Nothing was ordered.\n") + screens.main_menu_text(),
         keyboards.main_menu(),
     )
 
 
-# -- a prompt's buttons and answers ------------------------------------------------------
+# -- the live message's buttons ----------------------------------------------------------
 
 
-async def back(
-    callback: CallbackQuery, state: FSMContext, desk: OrderDesk, callback_answer: CallbackAnswer
-) -> None:
-    wizard = await resume_live(callback, state, desk, callback_answer)
-    if wizard is None:
-        return
-    step = wizard.form.back()
+@dataclass(frozen=True)
+class Tap:
+    """A button of the wizard's live message, pressed: the order it belongs to and the tap."""
+
+    wizard: WizardScreens
+    button: Step
+    callback: CallbackQuery
+    answer: CallbackAnswer
+    desk: OrderDesk
+
+    @property
+    def form(self) -> OrderForm:
+        return self.wizard.form
+
+    async def stale(self) -> None:
+        await screens.expired(self.callback, self.answer)
+
+
+def live_button(step: Callable[[Tap], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A handler for a button of the live message; any other message's button is stale."""
+
+    async def handler(
+        callback: CallbackQuery,
+        callback_data: Step,
+        state: FSMContext,
+        desk: OrderDesk,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        wizard = await resume_live(callback, state, desk, callback_answer)
+        if wizard is not None:
+            await step(Tap(wizard, callback_data, callback, callback_answer, desk))
+
+    handler.__name__ = handler.__qualname__ = step.__name__
+    return handler
+
+
+@live_button
+async def back(tap: Tap) -> None:
+    step = tap.form.back()
     if step is not Next.CARD:
-        await wizard.go(step)
+        await tap.wizard.go(step)
         return
-    await state.clear()
-    service = wizard.form.service
-    snapshot = await desk.catalog.snapshot()
+    await tap.wizard.state.clear()
+    service = tap.form.service
+    snapshot = await tap.desk.catalog.snapshot()
     found = snapshot.location(service) if snapshot is not None else None
     if found is None:
-        await screens.expired(callback, callback_answer)
+        await tap.stale()
         return
     await screens.show(
-        callback,
-        texts.service_card(service, desk.settings.panel_currency),
+        tap.callback,
+        texts.service_card(service, tap.desk.settings.panel_currency),
         keyboards.service_card(service, *found),
     )
 
 
-async def pick(
-    callback: CallbackQuery,
-    callback_data: Step,
-    state: FSMContext,
-    desk: OrderDesk,
-    callback_answer: CallbackAnswer,
-) -> None:
-    wizard = await resume_live(callback, state, desk, callback_answer)
-    if wizard is not None:
-        await answered(wizard, wizard.form.pick(callback_data.index), callback, callback_answer)
+@live_button
+async def pick(tap: Tap) -> None:
+    await advance_if(tap, tap.form.pick(tap.button.index))
 
 
-async def skip(
-    callback: CallbackQuery, state: FSMContext, desk: OrderDesk, callback_answer: CallbackAnswer
-) -> None:
-    wizard = await resume_live(callback, state, desk, callback_answer)
-    if wizard is not None:
-        await answered(wizard, wizard.form.skip(), callback, callback_answer)
+@live_button
+async def skip(tap: Tap) -> None:
+    await advance_if(tap, tap.form.skip())
 
 
-async def keep(
-    callback: CallbackQuery, state: FSMContext, desk: OrderDesk, callback_answer: CallbackAnswer
-) -> None:
-    wizard = await resume_live(callback, state, desk, callback_answer)
-    if wizard is not None:
-        await answered(wizard, wizard.form.keep(), callback, callback_answer)
+@live_button
+async def keep(tap: Tap) -> None:
+    await advance_if(tap, tap.form.keep())
 
 
-async def answered(
-    wizard: WizardScreens, fits: bool, callback: CallbackQuery, callback_answer: CallbackAnswer
-) -> None:
+async def advance_if(tap: Tap, fits: bool) -> None:
     """On after a prompt's button; a button that does not fit the prompt is a stale one."""
     if fits:
-        await wizard.go(wizard.form.advance())
+        await tap.wizard.go(tap.form.advance())
     else:
-        await screens.expired(callback, callback_answer)
+        await tap.stale()
+
+
+@live_button
+async def change(tap: Tap) -> None:
+    await show_values(tap)
+
+
+async def show_values(tap: Tap) -> None:
+    """Which value to change: the confirmation's Confirm no longer counts."""
+    tap.form.change()
+    await tap.wizard.save()
+    await screens.show(
+        tap.callback, _("Which value do you want to change?"), keyboards.change(tap.form.fields)
+    )
+
+
+@live_button
+async def fix(tap: Tap) -> None:
+    """After a refusal: the field the panel named, or the list when it named none."""
+    index = tap.form.refused_index()
+    if index is None:
+        await show_values(tap)
+    else:
+        await edit_value(tap, index)
+
+
+@live_button
+async def edit(tap: Tap) -> None:
+    await edit_value(tap, tap.button.index)
+
+
+async def edit_value(tap: Tap, index: int) -> None:
+    if tap.form.edit(index):
+        await tap.wizard.show_prompt()
+    else:
+        await tap.stale()
+
+
+@live_button
+async def review(tap: Tap) -> None:
+    await tap.wizard.review()
+
+
+# -- typed values ------------------------------------------------------------------------
 
 
 async def typed_value(message: Message, state: FSMContext, desk: OrderDesk) -> None:
@@ -176,69 +234,6 @@ async def typed_value(message: Message, state: FSMContext, desk: OrderDesk) -> N
 
 async def not_text(message: Message) -> None:
     await message.answer(_("Please send the value as a text message, or press a button above."))
-
-
-# -- the confirmation's buttons ----------------------------------------------------------
-
-
-async def change(
-    callback: CallbackQuery, state: FSMContext, desk: OrderDesk, callback_answer: CallbackAnswer
-) -> None:
-    wizard = await resume_live(callback, state, desk, callback_answer)
-    if wizard is not None:
-        await show_values(callback, wizard)
-
-
-async def show_values(callback: CallbackQuery, wizard: WizardScreens) -> None:
-    """Which value to change: the confirmation's Confirm no longer counts."""
-    wizard.form.change()
-    await wizard.save()
-    await screens.show(
-        callback, _("Which value do you want to change?"), keyboards.change(wizard.form.fields)
-    )
-
-
-async def fix(
-    callback: CallbackQuery, state: FSMContext, desk: OrderDesk, callback_answer: CallbackAnswer
-) -> None:
-    """After a refusal: the field the panel named, or the list when it named none."""
-    wizard = await resume_live(callback, state, desk, callback_answer)
-    if wizard is None:
-        return
-    index = wizard.form.refused_index()
-    if index is None:
-        await show_values(callback, wizard)
-    else:
-        await edit_value(wizard, index, callback, callback_answer)
-
-
-async def edit(
-    callback: CallbackQuery,
-    callback_data: Step,
-    state: FSMContext,
-    desk: OrderDesk,
-    callback_answer: CallbackAnswer,
-) -> None:
-    wizard = await resume_live(callback, state, desk, callback_answer)
-    if wizard is not None:
-        await edit_value(wizard, callback_data.index, callback, callback_answer)
-
-
-async def edit_value(
-    wizard: WizardScreens, index: int, callback: CallbackQuery, callback_answer: CallbackAnswer
-) -> None:
-    if wizard.form.edit(index):
-        await wizard.show_prompt()
-    else:
-        await screens.expired(callback, callback_answer)
-
-
-async def review(
-    callback: CallbackQuery, state: FSMContext, desk: OrderDesk, callback_answer: CallbackAnswer
-) -> None:
-    wizard = await resume_live(callback, state, desk, callback_answer)
-    if wizard is not None:
-        await wizard.review()
 
 
 # -- Confirm -----------------------------------------------------------------------------

@@ -84,9 +84,7 @@ async def card(
 ) -> None:
     order = await screens.owned_order(callback, db, callback_data.order, callback_answer)
     if order is not None:
-        await screens.show(
-            callback, texts.order_card(order, settings.panel_currency), keyboards.order_card(order)
-        )
+        await screens.order_card(callback, order, settings.panel_currency)
 
 
 async def refresh(
@@ -115,9 +113,7 @@ async def refresh(
         callback_answer.text = _("No change since the last check.")
         return
     updated = await orders.get_for_user(db, callback.from_user.id, order.id) or order
-    await screens.show(
-        callback, texts.order_card(updated, settings.panel_currency), keyboards.order_card(updated)
-    )
+    await screens.order_card(callback, updated, settings.panel_currency)
 
 
 async def again(
@@ -164,6 +160,4 @@ async def mute(
         if muted
         else _("🔔 I'll tell you when it moves.")
     )
-    await screens.show(
-        callback, texts.order_card(order, settings.panel_currency), keyboards.order_card(order)
-    )
+    await screens.order_card(callback, order, settings.panel_currency)

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers import keyboards
+from handlers import keyboards, texts
 from storage import orders
 from storage.db import Database
 from storage.orders import Order
@@ -94,3 +94,7 @@ async def owned_order(
         callback_answer.text = _("Order not found")
         await send(callback, main_menu_text(), keyboards.main_menu())
     return order
+
+
+async def order_card(event: Event, order: Order, currency: str) -> Message:
+    return await show(event, texts.order_card(order, currency), keyboards.order_card(order))

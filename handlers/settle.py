@@ -212,6 +212,4 @@ async def absent(
     if settled is None:
         callback_answer.text = _("This order is settled already.")
         return
-    await screens.show(
-        callback, texts.order_card(settled, settings.panel_currency), keyboards.order_card(settled)
-    )
+    await screens.order_card(callback, settled, settings.panel_currency)
