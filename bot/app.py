@@ -235,6 +235,7 @@ async def running(
                 db,
                 lambda order: accounts.tracking_panel(order.user_id, order.account),
                 tracker_config or tracker_settings(settings),
+                health=accounts.health,
             ),
             notifier=notifier,
             watch=PanelWatch(accounts, db, settings),

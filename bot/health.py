@@ -1,7 +1,7 @@
 """Whether the panel is up, in one place. Every panel client reports each exchange to one
-`PanelHealth`, which /stats and the admins' alert (`bot.panel_watch`) read; the tracker's
-`CircuitBreaker` applies the same rule (any answer means up) to its own checks, to pause
-them during an outage and probe for the panel's return."""
+`PanelHealth`, which /stats, the admins' alert (`bot.panel_watch`) and the tracker's
+`CircuitBreaker` read. The breaker pauses checks after failures of its own and probes with
+backoff, and probes at once when the panel has answered anyone since it opened."""
 
 from __future__ import annotations
 
@@ -38,22 +38,26 @@ class PanelHealth:
 
 class CircuitBreaker:
     """Closed: checks flow. `after` failed exchanges in a row open it: nothing is sent until
-    `retry_at`, then one probe decides. Each failed probe doubles the pause, up to `cap`."""
+    `retry_at`, or until `health` hears the panel answer anyone, then one probe decides. Each
+    failed probe doubles the pause, up to `cap`."""
 
     def __init__(
         self,
+        health: PanelHealth | None = None,
         *,
         after: int,
         base: float,
         cap: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._health = health
         self._after = after
         self._base = base
         self._cap = cap
         self._clock = clock
         self.failures = 0
         self.opened = 0  # times opened in a row
+        self.opened_at = 0.0
         self.retry_at = 0.0
 
     @property
@@ -66,11 +70,22 @@ class CircuitBreaker:
         self.failures = self.opened = 0
 
     def failed(self) -> None:
-        if self.opened and self._clock() < self.retry_at:
+        if self.opened and self.holds_for(self._clock()):
             return  # more answers from checks sent before it opened: not a failed probe
         self.failures += 1
         if self.opened or self.failures >= self._after:
             backoff = min(self._cap, self._base * 2**self.opened)
             self.opened += 1
-            self.retry_at = self._clock() + backoff
+            self.opened_at = self._clock()
+            self.retry_at = self.opened_at + backoff
             logger.warning("panel unavailable: pausing tracking for %.1fs", backoff)
+
+    def holds_for(self, now: float) -> float:
+        """Seconds checks must still wait: none while closed, once the pause is over, or once
+        the panel has answered anyone (a person's order, a balance) since the breaker opened."""
+        if not self.opened or now >= self.retry_at:
+            return 0.0
+        answered = self._health.last_success_at if self._health is not None else None
+        if answered is not None and answered > self.opened_at:
+            return 0.0
+        return self.retry_at - now

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.background import BackgroundLoop
-from bot.health import CircuitBreaker
+from bot.health import CircuitBreaker, PanelHealth
 from bot.ratelimit import TokenBucket
 from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException, PanelProtocolError
 from bot.statuses import DEFAULT_STATUS_STATES, state_of
@@ -64,6 +64,7 @@ class Tracker(BackgroundLoop):
         panel_for: Callable[[Order], Panel | None],
         config: TrackerConfig,
         *,
+        health: PanelHealth | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
@@ -72,6 +73,7 @@ class Tracker(BackgroundLoop):
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
         self.breaker = CircuitBreaker(
+            health,
             after=config.breaker_after,
             base=config.breaker_base,
             cap=config.breaker_max,
@@ -83,8 +85,9 @@ class Tracker(BackgroundLoop):
     async def run_once(self) -> None:
         """Check what is due (or probe, if the breaker is open)."""
         now = self._clock()
-        if self.breaker.is_open and now < self.breaker.retry_at:
-            await self.pause(self.breaker.retry_at - now)
+        if hold := self.breaker.holds_for(now):
+            # In short steps: the panel answering anyone ends the hold early.
+            await self.pause(min(hold, self._config.idle_poll))
             return
         limit = 1 if self.breaker.is_open else self._config.batch
         due = await orders.due_for_check(self._db, now, limit)

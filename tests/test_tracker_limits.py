@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 
-from bot.health import CircuitBreaker
+from bot.health import CircuitBreaker, PanelHealth
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
 from bot.tracker import Tracker, TrackerConfig
@@ -72,6 +72,23 @@ def test_intervals_grow_for_quiet_orders_and_are_capped() -> None:
     assert medians == sorted(medians)  # 60 s growing by half each quiet check
     capped = [config.interval(q) for q in range(10, 40)]
     assert all(810 <= value <= 990 for value in capped)  # 15 min, give or take the jitter
+
+
+def test_the_breaker_probes_at_once_when_the_panel_answers_anyone() -> None:
+    now = [1000.0]
+    health = PanelHealth(lambda: now[0])
+    breaker = CircuitBreaker(health, after=1, base=60, cap=300, clock=lambda: now[0])
+    health.answered()  # before the outage
+    breaker.failed()
+    assert breaker.holds_for(now[0]) == 60
+    now[0] += 10
+    assert breaker.holds_for(now[0]) == 50
+    health.answered()  # a person's order went through: the panel is back
+    assert breaker.holds_for(now[0]) == 0
+    breaker.failed()  # the probe failed all the same: hold again, twice as long
+    assert breaker.holds_for(now[0]) == 120
+    breaker.succeeded()
+    assert breaker.holds_for(now[0]) == 0
 
 
 def test_the_breaker_opens_backs_off_and_closes() -> None:
