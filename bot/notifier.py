@@ -73,7 +73,7 @@ class Notifier(BackgroundLoop):
         self._clock = clock
         self._last_sent: dict[int, float] = {}
         # Evenly spaced: never more than `per_second` messages in any second.
-        self._overall = TokenBucket(config.per_second)
+        self._overall = TokenBucket(config.per_second, clock=clock)
         self._paused_until = 0.0
         super().__init__()
         self.retry_after = config.idle_poll

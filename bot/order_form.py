@@ -2,7 +2,7 @@
 the values, when the confirmation comes, and what a confirmation promised.
 
 `WizardData` is what the conversation store keeps between updates; `OrderForm` applies one
-step to it and says which screen comes next. `handlers/order.py` turns that into messages.
+step to it and says which screen comes next; `handlers/wizard.py` shows that screen.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ class OrderForm:
 
     def __post_init__(self) -> None:
         self.fields = fields_of(self.service)
+        # The service may have lost fields since the last step (a catalog refresh).
+        self.data.step = max(0, min(self.data.step, len(self.fields) - 1))
 
     @classmethod
     def new(cls, service: Service, values: dict[str, str] | None = None) -> OrderForm:

@@ -76,15 +76,6 @@ async def begin(
     )
 
 
-async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
-    await state.clear()
-    await screens.show(
-        callback,
-        _("✖️ Order cancelled. Nothing was ordered.\n") + screens.main_menu_text(),
-        keyboards.main_menu(),
-    )
-
-
 # -- the live message's buttons ----------------------------------------------------------
 
 
@@ -122,6 +113,16 @@ def live_button(step: Callable[[Tap], Awaitable[None]]) -> Callable[..., Awaitab
 
     handler.__name__ = handler.__qualname__ = step.__name__
     return handler
+
+
+@live_button
+async def cancel(tap: Tap) -> None:
+    await tap.wizard.state.clear()
+    await screens.show(
+        tap.callback,
+        _("✖️ Order cancelled. Nothing was ordered.\n") + screens.main_menu_text(),
+        keyboards.main_menu(),
+    )
 
 
 @live_button

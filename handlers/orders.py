@@ -45,7 +45,10 @@ def build_router() -> Router:
 
 
 async def show_orders(event: Event, event_from_user: User, db: Database, state: FSMContext) -> None:
-    await state.clear()
+    if isinstance(event, CallbackQuery):
+        # The menu's button leaves whatever was under way; the command, like any command in
+        # the middle of a form, keeps it.
+        await state.clear()
     await show_list(event, event_from_user, db, 0)
 
 
@@ -107,7 +110,7 @@ async def refresh(
     try:
         status = await account.panel.check(order.panel_order_id)
     except PanelException as exc:
-        callback_answer.text = short(texts.panel_failure(exc), 200)  # a toast holds 200
+        callback_answer.text = short(texts.panel_failure(exc, html=False), 200)  # a toast
         return
     if not await tracker.record_refresh(order, status):
         callback_answer.text = _("No change since the last check.")

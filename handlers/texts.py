@@ -43,11 +43,15 @@ def unavailable() -> str:
     )
 
 
-def panel_failure(exc: PanelException) -> str:
+def panel_failure(exc: PanelException, *, html: bool = True) -> str:
     """A failed panel call, for the person: the panel's own words when it refused, else that it
-    isn't answering (the cause is the operator's, in the log)."""
+    isn't answering (the cause is the operator's, in the log). `html=False` for plain text,
+    such as a button's toast."""
     if isinstance(exc, PanelError):
-        return _("❌ The panel refused: «{reason}»").format(reason=quote(short(exc.text, 500)))
+        reason = short(exc.text, 500)
+        return _("❌ The panel refused: «{reason}»").format(
+            reason=quote(reason) if html else reason
+        )
     return unavailable()
 
 

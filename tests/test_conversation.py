@@ -680,3 +680,26 @@ async def test_only_allowed_people_get_in(make_bot: BotFactory, panel: SandboxPa
         await stranger.press_data("m:new")
         assert sum(panel.calls.values()) == calls  # an outsider costs the panel nothing
         assert "private" in stranger.callback_answers[-1]
+
+
+async def test_orders_in_the_middle_of_an_order_keeps_the_order(harness: BotHarness) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna)
+    await anna.send("/orders")
+    assert "no orders yet" in anna.last_message.text
+    await anna.send("https://instagram.com/p/x")  # a command works in the middle of a form
+    assert "Step 2 of 2" in anna.last_message.text
+
+
+async def test_cancel_on_an_older_order_message_leaves_the_current_order(
+    harness: BotHarness,
+) -> None:
+    anna = harness.user(501, "Anna")
+    await start_order(anna)
+    first = anna.last_message
+    await start_order(anna, "TikTok", "Views", "TikTok Views")
+    await anna.press("✖️ Cancel", message=first)
+    assert anna.callback_answers[-1] == "This menu has expired"
+    await anna.send("https://www.tiktok.com/@anna/video/1")
+    assert "Step 2 of" in anna.last_message.text
+    assert "TikTok Views" in anna.last_message.text

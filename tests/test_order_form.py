@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.i18n import build_i18n
-from bot.order_form import Next, OrderForm, Problem, TermsChange
+from bot.order_form import Next, OrderForm, Problem, TermsChange, WizardData
 from bot.params import InvalidValue
 from bot.smmlaba import Service
 
@@ -139,3 +139,8 @@ def test_what_changed_since_the_confirmation() -> None:
     )
     stricter = OrderForm(likes(high=5_000), form.data)
     assert stricter.what_changed() == TermsChange(price=None, rules=True)
+
+
+def test_a_step_past_the_fields_a_service_still_has_is_its_last_field() -> None:
+    form = OrderForm(likes(), WizardData(service="instlikes", step=9))
+    assert form.spec.param == "note"  # the service lost fields since that step was saved
