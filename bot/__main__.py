@@ -10,16 +10,32 @@ import asyncio
 import logging
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.output import redacting_output
+from bot.redaction import Redactor
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before anything else: whatever the process writes passes redaction (uncaught tracebacks
+    # included, caught below so they are printed while the redacting streams are in place).
+    redactor = Redactor()
+    with redacting_output(redactor):
+        try:
+            return _main(argv, redactor)
+        except Exception:
+            traceback.print_exc()
+            return EXIT_FAILED
+
+
+def _main(argv: Sequence[str] | None, redactor: Redactor) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -30,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return demo(args.db, args.time_scale)
         settings = load_settings()
+        for secret in settings.secrets():
+            redactor.add(secret)
+        if args.command in ("check", "run"):
+            settings.require_bot_token()  # check fails exactly when run would
         if args.command == "check":
             return asyncio.run(_check(settings, offline=args.offline))
         if args.command == "run":
@@ -87,18 +107,50 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(settings: Settings) -> int:
+    from aiogram.exceptions import ClientDecodeError, TelegramAPIError
+
     from bot.app import event_loop_factory, run_bot
 
     settings.require_bot_token()
     settings.configure_logging()
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(run_bot(settings))
+    try:
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(run_bot(settings))
+    except (ClientDecodeError, TelegramAPIError) as exc:
+        print(f"smmbot: {telegram_problem(exc, settings.telegram_api_url)}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def telegram_problem(exc: Exception, api_url: str) -> str:
+    """One plain line for a failed Bot API call: where it went (the server, never the token,
+    which only the request's path holds) and what came back."""
+    from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetworkError
+    from pydantic import ValidationError
+
+    parts = urlsplit(api_url)
+    host = parts.netloc.rpartition("@")[2]  # never a user:password
+    where = urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+    if isinstance(exc, ClientDecodeError):
+        validation = isinstance(exc.original, ValidationError)
+        what = "JSON, but not a Bot API answer" if validation else "not JSON"
+        body = " ".join(str(exc.data).split())
+        if len(body) > 80:
+            body = body[:79] + "…"
+        text = f"Telegram's endpoint at {where} answered something that is not the Bot API: {what}"
+        text += f" ({body!r})" if body else " (an empty body)"
+    elif isinstance(exc, TelegramNetworkError):
+        text = f"could not reach Telegram's endpoint at {where}: {exc.message}"
+    elif isinstance(exc, TelegramAPIError):
+        text = f"Telegram's endpoint at {where} refused: {exc.message}"
+    else:
+        text = f"Telegram's endpoint at {where}: {exc}"
+    return " ".join(text.split())
 
 
 async def _check(settings: Settings, *, offline: bool) -> int:
     """Validate the configuration; unless offline, also reach Telegram and the panel."""
-    from aiogram.exceptions import TelegramAPIError
+    from aiogram.exceptions import ClientDecodeError, TelegramAPIError
 
     from bot.app import build_bot
     from bot.smmlaba import PanelException, SmmLabaClient
@@ -109,18 +161,16 @@ async def _check(settings: Settings, *, offline: bool) -> int:
     if offline:
         return EXIT_OK
     failed = False
-    if settings.bot_token is None:
-        print("telegram: skipped (BOT_TOKEN is not set)")
-    else:
-        bot = build_bot(settings)
-        try:
-            me = await bot.get_me()
-            print(f"telegram ok: @{me.username}")
-        except (TelegramAPIError, OSError) as exc:
-            print(f"telegram check failed: {exc}", file=sys.stderr)
-            failed = True
-        finally:
-            await bot.session.close()
+    bot = build_bot(settings)
+    try:
+        me = await bot.get_me()
+        print(f"telegram ok: @{me.username}")
+    except (TelegramAPIError, ClientDecodeError, OSError) as exc:
+        problem = telegram_problem(exc, settings.telegram_api_url)
+        print(f"telegram check failed: {problem}", file=sys.stderr)
+        failed = True
+    finally:
+        await bot.session.close()
     if settings.operator_account is None:
         print("panel: skipped (personal mode: each user links their own account)")
     else:

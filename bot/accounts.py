@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from bot.catalog import Catalog
 from bot.config import ConfigError, Settings
 from bot.health import PanelHealth
+from bot.ratelimit import TokenBucket
 from bot.redaction import Redactor
 from bot.secretbox import SecretBox, SecretBoxError
 from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
@@ -24,6 +25,8 @@ from storage import users
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
+
+KEY_TRIES = 5  # keys one person may have checked with the panel in an hour
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,13 @@ class Accounts:
         self._team = settings.team  # computed once: it is asked on every update
         self._catalogs: dict[str, Catalog] = {}
         self._linked: dict[int, Account] = {}
+        self._keys: dict[int, str] = {}  # each linked person's key, redacted while held
+        self._key_tries: dict[int, TokenBucket] = {}
+        self._operator_key: str | None = None
         self.operator: Account | None = None
         if settings.operator_account is not None:
             username, api_key = settings.operator_account
+            self._operator_key = api_key.get_secret_value()
             self.operator = self._account(username, api_key, personal=False)
 
     def __repr__(self) -> str:
@@ -79,6 +86,7 @@ class Accounts:
                 failed += 1
                 continue
             self._linked[user_id] = self._account(username, SecretStr(api_key), personal=True)
+            self._keys[user_id] = api_key
         if failed:
             raise ConfigError(
                 f"BOT_SECRET_KEY: {failed} of {len(sealed)} stored API keys do not open with this "
@@ -98,20 +106,43 @@ class Accounts:
         return self._linked.get(user_id)
 
     def candidate(self, username: str, api_key: str) -> SmmLabaClient:
-        """A client for a pair someone typed, to verify it before anything is stored."""
+        """A client for a pair someone typed, to verify it before anything is stored. The key
+        is redacted from now on; `forget` it when it is not linked."""
         self._redactor.add(api_key)
         return self._client(username, SecretStr(api_key))
+
+    def key_try_wait(self, user_id: int) -> float:
+        """Take one of this person's tries at a key, or say how many seconds until the next:
+        `KEY_TRIES` an hour, so the bot is no free key-guessing proxy against the panel."""
+        tries = self._key_tries.get(user_id)
+        if tries is None:
+            tries = self._key_tries[user_id] = TokenBucket(KEY_TRIES / 3600, KEY_TRIES)
+        return 0.0 if tries.try_acquire() else tries.wait_time()
+
+    def forget(self, api_key: str) -> None:
+        """A typed key the bot does not keep (refused, or never verified): no longer a secret
+        of this process, so no longer redacted (a word typed as a key must not vanish from
+        the logs)."""
+        if api_key != self._operator_key and api_key not in self._keys.values():
+            self._redactor.discard(api_key)
 
     async def link(self, user_id: int, username: str, api_key: str) -> Account:
         await users.set_panel_account(self._db, user_id, username, self._box.seal(user_id, api_key))
         account = self._account(username, SecretStr(api_key), personal=True)
         account.catalog.use(account.panel)
         self._linked[user_id] = account
+        replaced = self._keys.get(user_id)
+        self._keys[user_id] = api_key
+        if replaced is not None and replaced != api_key:
+            self.forget(replaced)
         return account
 
     async def unlink(self, user_id: int) -> None:
         await users.set_panel_account(self._db, user_id, None, None)
         self._linked.pop(user_id, None)
+        unlinked = self._keys.pop(user_id, None)
+        if unlinked is not None:
+            self.forget(unlinked)
 
     def account_of(self, user_id: int, name: str) -> Account | None:
         """The account an order of this person was placed on, if the bot still holds its key:

@@ -36,7 +36,7 @@ from bot.notifier import Notifier, NotifierConfig
 from bot.ordering import Placements
 from bot.panel_watch import PanelWatch
 from bot.redaction import Redactor, redacting_logs
-from bot.secretbox import load_secret_box
+from bot.secretbox import load_secret_box, reseal_linked
 from bot.serving import serve_app
 from bot.smmlaba.pool import panel_http
 from bot.statuses import DEFAULT_STATUS_STATES
@@ -48,6 +48,7 @@ from handlers.errors import unexpected_error
 from handlers.middlewares import (
     Access,
     InFlight,
+    KeyGuard,
     KnownUsers,
     PanelAccount,
     SaveConversations,
@@ -147,6 +148,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
     access = Access(services.settings)
     known_users = KnownUsers()
     panel_account = PanelAccount(services.accounts, BalancesAhead())
+    dispatcher.message.outer_middleware(KeyGuard())  # before anything may drop the message
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(throttle)
         observer.outer_middleware(access)
@@ -210,6 +212,7 @@ async def running(
         stack.push_async_callback(db.close)
         linked = await users.linked_accounts(db)
         box = load_secret_box(settings, stored_secrets=len(linked))
+        await reseal_linked(db, box, linked)  # the old bytes still open with this box
         http = await stack.enter_async_context(panel_http())
         accounts = Accounts(settings, db, http, box, redactor, PanelHealth())
         stack.push_async_callback(accounts.close)

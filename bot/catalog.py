@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import logging
 import re
 import time
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +28,9 @@ logger = logging.getLogger(__name__)
 OTHER = "Other"
 PREFIX_LIMIT = 40  # a platform prefix in a name is short; a longer one is part of the name
 _WORD = re.compile(r"\w+", re.UNICODE)
+# What one search reads of a query: its first words, within its first characters.
+QUERY_WORDS = 8
+QUERY_CHARS = 200
 
 # Russian stems -> the English words the panel's names use, so "лайки инстаграм" finds
 # "Instagram Likes". A stem matches any word that starts with it.
@@ -169,9 +174,7 @@ class CatalogSnapshot:
             for service in category.services
         }
         self._services = {service_key(s.id): s for s in self.services}
-        self._search_text = {
-            s.id: (_words(s.name), _words(" ".join(s.category_path))) for s in self.services
-        }
+        self._index = _SearchIndex(self.services)
 
     def __len__(self) -> int:
         return len(self.services)
@@ -199,28 +202,14 @@ class CatalogSnapshot:
         """Where `service` is listed; None when this snapshot no longer lists it."""
         return self._locations.get(service.id)
 
-    def search(self, query: str, limit: int = 20) -> list[Service]:
+    def search(self, query: str | Query, limit: int = 20) -> list[Service]:
         """Services whose name or category holds every word of `query` (a word matches the
         start of a word, in any case; Russian words also match their English synonyms), best
-        first: matches in the name before matches in the category, then shorter names."""
-        terms = [_alternatives(word) for word in _words(query)]
-        if not terms:
-            return []
-        scored: list[tuple[int, int, str, Service]] = []
-        for service in self.services:
-            name_words, category_words = self._search_text[service.id]
-            score = 0
-            for alternatives in terms:
-                if _matches(alternatives, name_words):
-                    score += 2
-                elif _matches(alternatives, category_words):
-                    score += 1
-                else:
-                    break
-            else:
-                scored.append((-score, len(service.name), service.id, service))
-        scored.sort(key=lambda item: item[:3])
-        return [item[3] for item in scored[:limit]]
+        first: matches in the name before matches in the category, then shorter names. Only
+        the query's first words count (see `Query`)."""
+        if isinstance(query, str):
+            query = Query.parse(query)
+        return self._index.search(query, limit)
 
 
 def _readable(entries: Iterable[dict[str, Any]]) -> list[Service]:
@@ -251,8 +240,96 @@ def _alternatives(word: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _matches(alternatives: Iterable[str], words: Iterable[str]) -> bool:
-    return any(word.startswith(alt) for alt in alternatives for word in words)
+@dataclass(frozen=True)
+class Query:
+    """The words a search uses: at most `QUERY_WORDS` of them, from the first `QUERY_CHARS`
+    characters, so one long message costs what a short one does. `shortened` says words were
+    left out. `words` are as typed (to show them); the search folds their case."""
+
+    words: tuple[str, ...]
+    shortened: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Query:
+        words: list[str] = []
+        # finditer is lazy: a 4,000-character message is read only up to the first word
+        # past the limits.
+        for match in _WORD.finditer(text):
+            if len(words) == QUERY_WORDS or match.end() > QUERY_CHARS:
+                return cls(tuple(words), shortened=True)
+            words.append(match.group())
+        return cls(tuple(words))
+
+
+_BEYOND = "\U0010ffff"  # sorts after every character a word (\w) can hold
+
+
+class _SearchIndex:
+    """Built once per snapshot: every distinct word of the names and categories (case
+    folded), sorted, with the services (positions in `services`) that hold it in their name
+    and in their category. A query word matches the words it starts, a `bisect` range of the
+    sorted list, so a search reads only the services that hold every query word."""
+
+    def __init__(self, services: tuple[Service, ...]) -> None:
+        self._services = services
+        in_names: dict[str, list[int]] = defaultdict(list)
+        in_categories: dict[str, list[int]] = defaultdict(list)
+        category_words: dict[str, set[str]] = {}  # many services share a category
+        for position, service in enumerate(services):
+            for word in set(_words(service.name)):
+                in_names[word].append(position)
+            words = category_words.get(service.category)
+            if words is None:
+                words = category_words[service.category] = set(
+                    _words(" ".join(service.category_path))
+                )
+            for word in words:
+                in_categories[word].append(position)
+        self._words = sorted(in_names.keys() | in_categories.keys())
+        nowhere: list[int] = []
+        self._in_names = [in_names.get(w, nowhere) for w in self._words]
+        self._in_categories = [in_categories.get(w, nowhere) for w in self._words]
+        # Ties on score go to the shorter name, then the smaller id: one number per service.
+        by_length = sorted(
+            range(len(services)), key=lambda p: (len(services[p].name), services[p].id)
+        )
+        self._tie_rank = [0] * len(services)
+        for rank, position in enumerate(by_length):
+            self._tie_rank[position] = rank
+
+    def _holding(self, alternatives: tuple[str, ...]) -> tuple[set[int], set[int]]:
+        """The services with a word starting with one of `alternatives`: in the name, and in
+        the category."""
+        names: set[int] = set()
+        categories: set[int] = set()
+        for prefix in alternatives:
+            start = bisect_left(self._words, prefix)
+            end = bisect_left(self._words, prefix + _BEYOND, start)
+            names.update(*self._in_names[start:end])
+            categories.update(*self._in_categories[start:end])
+        return names, categories
+
+    def search(self, query: Query, limit: int) -> list[Service]:
+        words = [word.casefold() for word in query.words]
+        if not words:
+            return []
+        looked_up: dict[str, tuple[set[int], set[int]]] = {}
+        for word in words:
+            if word not in looked_up:
+                looked_up[word] = self._holding(_alternatives(word))
+        # The services that hold every word, from the rarest word on.
+        holding = sorted((names | categories for names, categories in looked_up.values()), key=len)
+        found = holding[0].intersection(*holding[1:])
+        if not found:
+            return []
+        # A word found in the name scores 2, in the category only 1; a repeated word counts
+        # each time it is typed.
+        in_name: Counter[int] = Counter()
+        for word in words:
+            in_name.update(looked_up[word][0] & found)
+        tie_rank = self._tie_rank
+        best = heapq.nsmallest(limit, found, key=lambda p: (-in_name[p], tie_rank[p]))
+        return [self._services[p] for p in best]
 
 
 class Catalog:

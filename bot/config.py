@@ -118,6 +118,17 @@ def _secret_key(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+def _bot_token(value: SecretStr | None) -> SecretStr | None:
+    """What aiogram accepts (so `check` fails where `run` would): the bot's numeric id, a
+    colon, the rest; no spaces."""
+    if value is not None:
+        token = value.get_secret_value()
+        bot_id, colon, rest = token.partition(":")
+        if not colon or not bot_id.isdigit() or not rest or any(c.isspace() for c in token):
+            raise ValueError("not a bot token (digits, a colon, then the rest, from @BotFather)")
+    return value
+
+
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -139,7 +150,7 @@ class Settings(BaseSettings):
         hide_input_in_errors=True,
     )
 
-    bot_token: OptionalSecret = None
+    bot_token: Annotated[OptionalSecret, AfterValidator(_bot_token)] = None
     telegram_api_url: HttpUrl = "https://api.telegram.org"
     smmlaba_api_url: HttpUrl = "https://smmlaba.com/vkapi/v1/"
     smmlaba_username: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
@@ -183,6 +194,16 @@ class Settings(BaseSettings):
     def team(self) -> frozenset[int]:
         """The people the operator's account serves: ALLOWED_USERS and ADMIN_IDS."""
         return self.allowed_users | self.admin_ids
+
+    def secrets(self) -> list[str]:
+        """Every secret the settings hold, for a `Redactor`: the bot token, the operator's
+        API key, the webhook secret, each of the Fernet keys."""
+        held = [self.bot_token, self.smmlaba_apikey, self.webhook_secret]
+        values = [secret.get_secret_value() for secret in held if secret is not None]
+        if self.bot_secret_key is not None:
+            keys = self.bot_secret_key.get_secret_value().split(",")
+            values += [key.strip() for key in keys if key.strip()]
+        return values
 
     def require_bot_token(self) -> SecretStr:
         if self.bot_token is None:

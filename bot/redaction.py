@@ -20,30 +20,48 @@ MASK = "***"
 # in a URL the id follows "bot" directly.
 BOT_TOKEN_SHAPE = re.compile(r"(?<!\d)\d{5,16}:[A-Za-z0-9_-]{30,}")
 SHORTEST_SECRET = 6  # shorter "secrets" would mask ordinary words
+# API keys are words of these characters: such a secret is found as a whole word, by one set
+# lookup per word, so the cost of a record does not grow with the number of keys held.
+_WORD = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Redactor:
-    """The secrets to hide. Add each one as soon as the process holds it."""
+    """The secrets the process holds. Add each one as soon as it holds it, and discard it
+    once it no longer does (a key that was refused, an account unlinked)."""
 
     def __init__(self) -> None:
-        self._secrets: set[str] = set()
+        self._words: set[str] = set()
+        self._others: set[str] = set()  # secrets with other characters: few, if any
         self._pattern: re.Pattern[str] | None = None
 
     def __repr__(self) -> str:
-        return f"Redactor({len(self._secrets)} secrets)"
+        return f"Redactor({len(self._words) + len(self._others)} secrets)"
 
     def add(self, secret: str) -> None:
-        if len(secret) >= SHORTEST_SECRET and secret not in self._secrets:
-            self._secrets.add(secret)
-            self._pattern = None  # rebuilt by the next redaction, not once per key added
+        if len(secret) < SHORTEST_SECRET:
+            return
+        if _WORD.fullmatch(secret):
+            self._words.add(secret)
+        elif secret not in self._others:
+            self._others.add(secret)
+            self._pattern = None
+
+    def discard(self, secret: str) -> None:
+        self._words.discard(secret)
+        if secret in self._others:
+            self._others.discard(secret)
+            self._pattern = None
 
     def redact(self, text: str) -> str:
-        if self._pattern is None and self._secrets:
-            # Longest first, so a secret that contains another is hidden whole.
-            alternatives = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(item) for item in alternatives))
-        if self._pattern is not None:
+        if self._others:
+            if self._pattern is None:
+                # Longest first, so a secret that contains another is hidden whole.
+                alternatives = sorted(self._others, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(item) for item in alternatives))
             text = self._pattern.sub(MASK, text)
+        if self._words:
+            words = self._words
+            text = _WORD.sub(lambda word: MASK if word[0] in words else word[0], text)
         return BOT_TOKEN_SHAPE.sub(MASK, text)
 
     def redact_record(self, record: logging.LogRecord) -> None:

@@ -2,7 +2,8 @@
 
 The key is `BOT_SECRET_KEY`, or a key file beside the database created on first start with mode
 0600. Each sealed key names the Telegram user it belongs to, so a row copied onto another user
-does not open.
+does not open. At start-up, keys sealed with an older key are sealed again with the first one, so
+the older key can later be dropped.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bot.config import ConfigError, Settings, fernet_keys
+from storage import users
+from storage.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,9 @@ class SecretBox:
     def __init__(self, keys: list[bytes]) -> None:
         if not keys:
             raise ValueError("at least one key is needed")
-        self._fernet = MultiFernet([Fernet(key) for key in keys])
+        fernets = [Fernet(key) for key in keys]
+        self._first = fernets[0]
+        self._fernet = MultiFernet(fernets)
 
     def __repr__(self) -> str:
         return "SecretBox(<keys hidden>)"
@@ -49,6 +54,38 @@ class SecretBox:
         if owner != str(user_id):
             raise SecretBoxError("the value was sealed for another user")
         return secret
+
+    def reseal(self, user_id: int, sealed: bytes) -> bytes | None:
+        """`sealed` sealed again with the first key (same secret, same user, same timestamp), or
+        None when there is nothing to do: it is sealed with the first key already, or it does
+        not open here for this user at all, which `open` reports."""
+        try:
+            self._first.decrypt(sealed)
+        except InvalidToken:
+            pass
+        else:
+            return None
+        try:
+            self.open(user_id, sealed)
+        except SecretBoxError:
+            return None
+        return self._fernet.rotate(sealed)
+
+
+async def reseal_linked(db: Database, box: SecretBox, linked: list[tuple[int, str, bytes]]) -> int:
+    """Seal again with the first key, in one transaction, every stored key (`linked`, from
+    `users.linked_accounts`) that an older key sealed, so rotating `BOT_SECRET_KEY=new,old`
+    needs `old` only until one start-up. Keys that do not open are left for `Accounts.load` to
+    refuse. Returns how many were re-sealed."""
+    changes: list[tuple[int, bytes, bytes]] = []
+    for user_id, _username, sealed in linked:
+        resealed = box.reseal(user_id, sealed)
+        if resealed is not None:
+            changes.append((user_id, sealed, resealed))
+    count = await users.reseal_panel_keys(db, changes)
+    if count:
+        logger.warning("re-sealed %d linked accounts' keys with the first BOT_SECRET_KEY", count)
+    return count
 
 
 def key_file_for(database: Path) -> Path:

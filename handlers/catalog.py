@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.catalog import Catalog, CatalogSnapshot
+from bot.catalog import Catalog, CatalogSnapshot, Query
 from bot.config import Settings
 from bot.formatting import quote
 from handlers import keyboards, screens, texts
@@ -160,21 +160,22 @@ async def search_typed(message: Message, catalog: Catalog, state: FSMContext) ->
     await show_results(message, catalog, message.text or "")
 
 
-async def show_results(message: Message, catalog: Catalog, query: str) -> None:
+async def show_results(message: Message, catalog: Catalog, text: str) -> None:
     snapshot = await current(message, catalog)
     if snapshot is None:
         return
+    query = Query.parse(text)
     found = snapshot.search(query, limit=SEARCH_RESULTS + 1)
-    shown = quote(" ".join(query.split())[:100])
-    if not found:
-        await message.answer(
-            _("Nothing found for «{query}». Try another word.").format(query=shown),
-            reply_markup=keyboards.search_results([]),
-        )
-        return
-    text = _("🔍 Results for «{query}»:").format(query=shown)
+    # A shortened query is shown as the words searched for.
+    shown = quote(" ".join(query.words if query.shortened else text.split())[:100])
+    if found:
+        reply = _("🔍 Results for «{query}»:").format(query=shown)
+    else:
+        reply = _("Nothing found for «{query}». Try another word.").format(query=shown)
+    if query.shortened:
+        reply += "\n" + _("✂️ The query was too long: I searched for its first words only.")
     if len(found) > SEARCH_RESULTS:
-        text += "\n" + _("Showing the best {count}; add a word to narrow it down.").format(
+        reply += "\n" + _("Showing the best {count}; add a word to narrow it down.").format(
             count=SEARCH_RESULTS
         )
-    await message.answer(text, reply_markup=keyboards.search_results(found[:SEARCH_RESULTS]))
+    await message.answer(reply, reply_markup=keyboards.search_results(found[:SEARCH_RESULTS]))

@@ -7,10 +7,10 @@ The key is read from the person's message, which is deleted at once, verified wi
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, User
@@ -64,7 +64,14 @@ async def ask_email(event: Event, state: FSMContext, accounts: Accounts) -> None
     await screens.show(event, "\n\n".join(lines), keyboards.cancel_only())
 
 
-async def email_typed(message: Message, state: FSMContext) -> None:
+async def email_typed(message: Message, state: FSMContext, key_deleted: bool | None = None) -> None:
+    if key_deleted is not None:  # a key, sent before the e-mail: `KeyGuard` took it away
+        text = _(
+            "That looks like an API key, so I took it out of the chat. First send the e-mail "
+            "you log in to SMMLaba with."
+        )
+        await message.answer(text, reply_markup=keyboards.cancel_only())
+        return
     email = (message.text or "").strip()
     if not EMAIL.fullmatch(email) or len(email) > 254:
         text = _(
@@ -88,43 +95,50 @@ async def key_typed(
     state: FSMContext,
     accounts: Accounts,
     settings: Settings,
+    key_deleted: bool = False,
 ) -> None:
     api_key = (message.text or "").strip()
-    deleted = await delete_key_message(message)
-    notice = (
-        _("🔒 I deleted your message with the key.")
-        if deleted
-        else _("⚠️ I couldn't delete your message with the key — please delete it yourself.")
-    )
+    # `KeyGuard` has deleted the message already, or asked the person to.
+    notice = _("🔒 I deleted your message with the key.") + "\n\n" if key_deleted else ""
     email = str((await state.get_data()).get("email", ""))
     if not email:  # the state outlived its data: start over rather than guess
         await state.clear()
-        await message.answer(f"{notice}\n\n" + _("Let's start over: send /connect."))
+        await message.answer(f"{notice}" + _("Let's start over: send /connect."))
         return
     if not API_KEY.fullmatch(api_key):
         text = _(
             "That doesn't look like an API key: it is one word of letters and digits, as the "
             "panel's API page shows it. Send it again."
         )
-        await message.answer(f"{notice}\n\n{text}", reply_markup=keyboards.connect_step())
+        await message.answer(f"{notice}{text}", reply_markup=keyboards.connect_step())
+        return
+    wait = accounts.key_try_wait(event_from_user.id)
+    if wait:
+        await state.clear()
+        text = _("⏳ That's a lot of keys tried in one hour. Try again in {minutes} min.").format(
+            minutes=max(1, math.ceil(wait / 60))
+        )
+        await message.answer(f"{notice}{text}", reply_markup=keyboards.main_menu(connect=True))
         return
     candidate = accounts.candidate(email, api_key)
     try:
         await candidate.test()
         balance = await candidate.balance()
     except PanelError as exc:
+        accounts.forget(api_key)
         text = _("Nothing was saved. Send the key again, or start over with another e-mail.")
         await message.answer(
-            f"{notice}\n\n{texts.panel_failure(exc)}\n{text}",
+            f"{notice}{texts.panel_failure(exc)}\n{text}",
             reply_markup=keyboards.connect_step(),
         )
         return
     except PanelException as exc:
+        accounts.forget(api_key)
         logger.info("could not verify a key for user %s: %s", event_from_user.id, exc)
         await state.clear()
         text = _("Nothing was saved; send /connect again in a few minutes.")
         await message.answer(
-            f"{notice}\n\n{texts.panel_failure(exc)}\n{text}",
+            f"{notice}{texts.panel_failure(exc)}\n{text}",
             reply_markup=keyboards.main_menu(connect=True),
         )
         return
@@ -138,16 +152,7 @@ async def key_typed(
         amount=money(balance),
         cur=quote(settings.panel_currency),
     )
-    await message.answer(f"{notice}\n\n{text}", reply_markup=keyboards.main_menu())
-
-
-async def delete_key_message(message: Message) -> bool:
-    try:
-        await message.delete()
-    except TelegramAPIError as exc:
-        logger.warning("could not delete a message holding an API key: %s", exc)
-        return False
-    return True
+    await message.answer(f"{notice}{text}", reply_markup=keyboards.main_menu())
 
 
 # -- /account ---------------------------------------------------------------------------

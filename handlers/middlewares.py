@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Dispatcher, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
@@ -21,6 +23,7 @@ from bot.balances import BalancesAhead
 from bot.config import Settings
 from bot.ratelimit import TokenBucket
 from handlers import keyboards, screens
+from handlers.states import ConnectForm
 from storage import users
 from storage.fsm import SQLiteStorage
 
@@ -98,6 +101,45 @@ class InFlight(BaseMiddleware):
             logger.warning("stopping with %d updates still in flight", self._running)
             return False
         return True
+
+
+# A message that may be an API key: one long word of letters and digits, with a digit in it
+# (a name or a word typed at the e-mail step is not deleted for looking like one).
+_KEY_SHAPE = re.compile(r"[A-Za-z0-9_\-]{16,128}")
+
+
+def looks_like_key(text: str) -> bool:
+    text = text.strip()
+    return bool(_KEY_SHAPE.fullmatch(text)) and any(c.isdigit() for c in text)
+
+
+class KeyGuard(BaseMiddleware):
+    """While /connect waits for the e-mail or the key, a message that may hold the key is
+    deleted before anything else happens to it (the throttle may drop it; the e-mail step does
+    not expect it), so a key never stays in the chat. When Telegram won't delete it, the person
+    is asked to. Handlers find the outcome in `key_deleted`."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Message) and event.text:
+            state: FSMContext | None = data.get("state")
+            step = await state.get_state() if state is not None else None
+            if step == ConnectForm.api_key.state or (
+                step == ConnectForm.email.state and looks_like_key(event.text)
+            ):
+                data["key_deleted"] = await delete_key_message(event)
+        return await handler(event, data)
+
+
+async def delete_key_message(message: Message) -> bool:
+    try:
+        await message.delete()
+    except TelegramAPIError as exc:
+        logger.warning("could not delete a message holding an API key: %s", exc)
+        await message.answer(
+            _("⚠️ I couldn't delete your message with the key — please delete it yourself.")
+        )
+        return False
+    return True
 
 
 class Throttle(BaseMiddleware):

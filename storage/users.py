@@ -114,6 +114,23 @@ async def linked_accounts(db: Database) -> list[tuple[int, str, bytes]]:
     return [(row["id"], row["panel_username"], bytes(row["panel_apikey"])) for row in rows]
 
 
+async def reseal_panel_keys(db: Database, changes: list[tuple[int, bytes, bytes]]) -> int:
+    """Replace sealed keys, (user id, old sealed key, new sealed key) each, in one transaction:
+    all or none. A row whose key is no longer the old one is left alone. Returns how many
+    changed."""
+    if not changes:
+        return 0
+    changed = 0
+    async with db.transaction() as tx:
+        for user_id, old, new in changes:
+            cursor = await tx.execute(
+                "UPDATE users SET panel_apikey = ? WHERE id = ? AND panel_apikey = ?",
+                (new, user_id, old),
+            )
+            changed += cursor.rowcount
+    return changed
+
+
 async def count_linked(db: Database) -> int:
     row = await db.fetchone("SELECT count(*) AS n FROM users WHERE panel_apikey IS NOT NULL")
     return 0 if row is None else int(row["n"])

@@ -151,7 +151,12 @@ async def test_a_good_configuration_passes_the_offline_check(tmp_path: Path) -> 
     result = await run_bot(
         "check",
         "--offline",
-        env={"ALLOWED_USERS": "1,2", "SMMLABA_USERNAME": "a@b.c", "SMMLABA_APIKEY": "k"},
+        env={
+            "BOT_TOKEN": "123456:abc",
+            "ALLOWED_USERS": "1,2",
+            "SMMLABA_USERNAME": "a@b.c",
+            "SMMLABA_APIKEY": "k",
+        },
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
