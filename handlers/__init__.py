@@ -10,6 +10,7 @@ from handlers import (
     catalog,
     connect,
     errors,
+    groups,
     order,
     orders,
     settings,
@@ -25,6 +26,7 @@ def build_routers() -> list[Router]:
     decides cost: aiogram tries routers in turn, so the ones most updates are for (ordering,
     browsing) come first. The fallbacks must stay last."""
     return [
+        groups.build_router(),  # first: in a group, nothing else answers
         order.build_router(),
         catalog.build_router(),
         start.build_router(),

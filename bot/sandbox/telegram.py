@@ -63,6 +63,7 @@ class ChatMessage:
     date: int = field(default_factory=lambda: int(time.time()))
     edits: int = 0
     deleted: bool = False
+    sender: int | None = None  # who wrote it in a group; None in a private chat
 
     @property
     def buttons(self) -> list[list[Button]]:
@@ -177,6 +178,14 @@ class TelegramEmulator:
         user = SimulatedUser(self, user_id, first_name, language_code, username)
         self.users[user_id] = user
         return user
+
+    def group(self, group_id: int, title: str = "Team") -> SimulatedUser:
+        """A group chat the bot is in (a negative id, as Telegram's are): its messages are the
+        returned object's; people write in it with `SimulatedUser.send(..., chat=group)`."""
+        group = SimulatedUser(self, group_id, title, "en", "")
+        group.is_group = True
+        self.users[group_id] = group
+        return group
 
     def fail_next(
         self,
@@ -459,11 +468,16 @@ class TelegramEmulator:
         return True
 
     def message_payload(self, message: ChatMessage) -> dict[str, Any]:
-        user = self.users[message.chat_id]
+        chat = self.users[message.chat_id]
+        user = self.users[message.sender] if message.sender is not None else chat
         payload: dict[str, Any] = {
             "message_id": message.message_id,
             "date": message.date,
-            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+            "chat": (
+                {"id": chat.id, "type": "group", "title": chat.first_name}
+                if chat.is_group
+                else {"id": chat.id, "type": "private", "first_name": chat.first_name}
+            ),
             "from": self._bot_user() if message.from_bot else user.telegram_user(),
             "text": message.text,
         }
@@ -531,6 +545,7 @@ class SimulatedUser:
         self.language_code = language_code
         self.username = username
         self.blocked = False
+        self.is_group = False
         self.callback_answers: list[str] = []
 
     def __repr__(self) -> str:
@@ -567,15 +582,19 @@ class SimulatedUser:
     def transcript(self) -> str:
         return "\n".join(str(m) for m in self.messages)
 
-    async def send(self, text: str, *, wait: bool = True) -> int:
-        """Type and send `text`; by default, wait until the bot has dealt with it. Returns
-        the update's id."""
+    async def send(
+        self, text: str, *, wait: bool = True, chat: SimulatedUser | None = None
+    ) -> int:
+        """Type and send `text` (in `chat`, a group, or else the private chat); by default,
+        wait until the bot has dealt with it. Returns the update's id."""
+        where = chat or self
         message = ChatMessage(
-            chat_id=self.id,
-            message_id=self.emulator.next_message_id(self.id),
+            chat_id=where.id,
+            message_id=self.emulator.next_message_id(where.id),
             from_bot=False,
             text=text,
             html=text,
+            sender=self.id if chat is not None else None,
         )
         self.emulator.record_message(message)
         payload = self.emulator.message_payload(message)
