@@ -582,9 +582,7 @@ class SimulatedUser:
     def transcript(self) -> str:
         return "\n".join(str(m) for m in self.messages)
 
-    async def send(
-        self, text: str, *, wait: bool = True, chat: SimulatedUser | None = None
-    ) -> int:
+    async def send(self, text: str, *, wait: bool = True, chat: SimulatedUser | None = None) -> int:
         """Type and send `text` (in `chat`, a group, or else the private chat); by default,
         wait until the bot has dealt with it. Returns the update's id."""
         where = chat or self
