@@ -21,6 +21,7 @@ from storage.db import Database
 from tests.harness import BotHarness
 
 ALICE = "alice@example.com"
+BOB = "bob@example.com"
 
 # Quick retries keep the suite fast; the number of attempts is what the tests count.
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
@@ -35,6 +36,12 @@ def panel() -> SandboxPanel:
 @pytest.fixture
 def alice(panel: SandboxPanel) -> Account:
     return panel.add_account(ALICE, secrets.token_hex(16), "1000")
+
+
+@pytest.fixture
+def bob(panel: SandboxPanel) -> Account:
+    """A panel account of a person who links it themselves, with 500 on it."""
+    return panel.add_account(BOB, secrets.token_hex(20), "500")
 
 
 @pytest.fixture
@@ -135,4 +142,11 @@ def make_bot(
 async def harness(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
     """The real bot, running. Any request it made that Telegram would refuse fails the test."""
     async with make_bot().running() as bot:
+        yield bot
+
+
+@pytest.fixture
+async def personal(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
+    """Personal mode, open to anyone: no operator account, everyone links their own."""
+    async with make_bot(operator=None, access="open").running() as bot:
         yield bot

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import sqlite3
 import stat
 import time
@@ -23,26 +22,13 @@ from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.secretbox import key_file_for
-from tests.conftest import ALICE, BotFactory
+from tests.conftest import ALICE, BOB, BotFactory
 from tests.flows import place_order
 from tests.harness import BotHarness
 from tests.helpers import FAST_NOTIFIER, FAST_TRACKING, eventually, finished
 
-BOB = "bob@example.com"
 # Shaped like a real token, so the redaction test also proves the shape rule.
 REAL_LOOKING_TOKEN = "7012345678:AAHk3vQ9mZ2xR8tLpW4yN6bC1dF5gJ0sUeVi"
-
-
-@pytest.fixture
-def bob(panel: SandboxPanel) -> Account:
-    return panel.add_account(BOB, secrets.token_hex(20), "500")
-
-
-@pytest.fixture
-async def personal(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
-    """Personal mode, open to anyone: no operator account, everyone links their own."""
-    async with make_bot(operator=None, access="open").running() as harness:
-        yield harness
 
 
 async def connect(user: SimulatedUser, email: str, api_key: str) -> None:

@@ -4,27 +4,12 @@ key is not a secret the logs hide, and the bot is no free key-guessing proxy."""
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.sandbox.panel import Account, SandboxPanel
-from tests.conftest import BotFactory
+from bot.sandbox.panel import Account
+from tests.conftest import BOB, BotFactory
 from tests.harness import BotHarness
-
-BOB = "bob@example.com"
-
-
-@pytest.fixture
-def bob(panel: SandboxPanel) -> Account:
-    return panel.add_account(BOB, secrets.token_hex(20), "500")
-
-
-@pytest.fixture
-async def personal(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
-    async with make_bot(operator=None, access="open").running() as harness:
-        yield harness
 
 
 async def test_a_key_sent_at_the_email_step_is_deleted(personal: BotHarness, bob: Account) -> None:

@@ -15,18 +15,12 @@ from pydantic import SecretStr
 from bot.app import running
 from bot.config import ConfigError
 from bot.sandbox.panel import Account, SandboxPanel
-from tests.conftest import BotFactory
+from tests.conftest import BOB, BotFactory
 from tests.flows import place_order
 from tests.harness import BotHarness
 
-BOB = "bob@example.com"
 CAROL = "carol@example.com"
 RESEALED = "re-sealed {} linked accounts' keys with the first BOT_SECRET_KEY"
-
-
-@pytest.fixture
-def bob(panel: SandboxPanel) -> Account:
-    return panel.add_account(BOB, secrets.token_hex(20), "500")
 
 
 @pytest.fixture
