@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=2000)
     runs = parser.parse_args().runs
-    snapshot = CatalogSnapshot([Service.model_validate(s) for s in builtin_catalog()], 0)
+    snapshot = CatalogSnapshot([Service.model_validate(s) for s in builtin_catalog()])
     i18n = build_i18n()
     with i18n.context(), i18n.use_locale("en"):
         same = keyboards.platforms(snapshot, 0) == with_builder(snapshot, 0)

@@ -69,10 +69,10 @@ def per_query(snapshot: CatalogSnapshot, query: str, runs: int) -> dict[str, flo
 def measure(size: int, runs: int, builds: int) -> dict[str, object]:
     services = [Service.model_validate(s) for s in synthetic_catalog(size, seed=1)]
     build_times: list[float] = []
-    snapshot = CatalogSnapshot(services, 0)
+    snapshot = CatalogSnapshot(services)
     for _ in range(builds):
         started = time.perf_counter()
-        snapshot = CatalogSnapshot(services, 0)
+        snapshot = CatalogSnapshot(services)
         build_times.append(time.perf_counter() - started)
     return {
         "services": size,

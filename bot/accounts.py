@@ -3,7 +3,8 @@
 Operator mode: the account from the environment serves the team (ALLOWED_USERS and ADMIN_IDS).
 Personal mode: a person links their own account with /connect; it takes precedence over the
 operator's. Linked keys are sealed in SQLite and opened once, at start-up or when linked; the
-process keeps one client per account and one catalog per account.
+process keeps one client per account, and one catalog per account whose snapshots are shared
+(`CatalogMemory`): accounts that see the same catalog hold it once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
-from bot.catalog import Catalog
+from bot.catalog import Catalog, CatalogMemory
 from bot.config import ConfigError, Settings
 from bot.health import PanelHealth
 from bot.ratelimit import TokenBucket
@@ -61,6 +62,7 @@ class Accounts:
         self.health = health
         self._team = settings.team  # computed once: it is asked on every update
         self._catalogs: dict[str, Catalog] = {}
+        self.catalog_memory = CatalogMemory(settings.catalogs_in_memory)
         self._linked: dict[int, Account] = {}
         self._keys: dict[int, str] = {}  # each linked person's key, redacted while held
         self._key_tries: dict[int, TokenBucket] = {}
@@ -171,7 +173,9 @@ class Accounts:
         catalog = self._catalogs.get(username)
         if catalog is None:
             cache_key = f"{username} {self._settings.smmlaba_api_url}"
-            catalog = self._catalogs[username] = Catalog(panel, self._db, cache_key)
+            catalog = self._catalogs[username] = Catalog(
+                panel, self._db, cache_key, self.catalog_memory
+            )
         return Account(
             name=username,
             panel=panel,

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -138,9 +138,8 @@ class CatalogSnapshot:
     short stable keys (hashes of names and ids): a key from an old message either still finds
     its item or cleanly finds nothing."""
 
-    def __init__(self, services: Iterable[Service], fetched_at: float) -> None:
+    def __init__(self, services: Iterable[Service]) -> None:
         self.services = _first_of_each_id(services)
-        self.fetched_at = fetched_at
         spellings: dict[str, Counter[str]] = defaultdict(Counter)
         grouped: dict[str, dict[str, list[Service]]] = {}
         for service in self.services:
@@ -332,17 +331,69 @@ class _SearchIndex:
         return [self._services[p] for p in best]
 
 
+class CatalogMemory:
+    """The snapshots in memory, shared by every account's catalog: one per distinct content
+    (accounts on one panel mostly see the same catalog), at most `capacity` of them. Past
+    that, the least recently used is dropped; its accounts load it again from SQLite when
+    next asked. Content no account's catalog names any more is dropped at once."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._held: OrderedDict[str, CatalogSnapshot] = OrderedDict()
+        self._named: Counter[str] = Counter()  # digest -> the catalogs that name it
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __repr__(self) -> str:
+        return f"CatalogMemory({len(self)} of {self.capacity})"
+
+    def get(self, digest: str) -> CatalogSnapshot | None:
+        """The snapshot of this content, now the most recently used; None if not held."""
+        snapshot = self._held.get(digest)
+        if snapshot is not None:
+            self._held.move_to_end(digest)
+        return snapshot
+
+    def peek(self, digest: str) -> CatalogSnapshot | None:
+        """Like `get`, without counting as a use."""
+        return self._held.get(digest)
+
+    def hold(self, digest: str, build: Callable[[], CatalogSnapshot]) -> CatalogSnapshot:
+        """The snapshot of this content: the one held, else the one `build` makes."""
+        snapshot = self.get(digest)
+        if snapshot is not None:
+            return snapshot
+        snapshot = self._held[digest] = build()
+        while len(self._held) > self.capacity:
+            self._held.popitem(last=False)
+        return snapshot
+
+    def switch(self, old: str | None, new: str) -> None:
+        """One catalog moves from content `old` to `new`."""
+        if old == new:
+            return
+        self._named[new] += 1
+        if old is not None:
+            self._named[old] -= 1
+            if self._named[old] <= 0:
+                del self._named[old]
+                self._held.pop(old, None)
+
+
 class Catalog:
     """The catalog of one panel account: memory first, then the SQLite cache, then the panel.
 
-    `snapshot()` answers from memory when it can; when the snapshot is older than `ttl` it
-    starts one background refresh and still answers at once with what it has."""
+    `snapshot()` answers from memory when it can; when the catalog is older than `ttl` it
+    starts one background refresh and still answers at once with what it has. The snapshot
+    itself lives in the shared `CatalogMemory`, under the digest of its content."""
 
     def __init__(
         self,
         panel: Panel,
         db: Database,
         account: str,
+        memory: CatalogMemory,
         *,
         ttl: float = 3600.0,
         clock: Callable[[], float] = time.time,
@@ -350,16 +401,18 @@ class Catalog:
         self._panel = panel
         self._db = db
         self._account = account
+        self._memory = memory
         self._ttl = ttl
         self._clock = clock
-        self._current: CatalogSnapshot | None = None
+        self._digest: str | None = None
+        self.fetched_at: float | None = None  # when the catalog last came from the panel
         self._refreshing: asyncio.Task[CatalogSnapshot | None] | None = None
         self._lock = asyncio.Lock()
 
     @property
     def in_memory(self) -> CatalogSnapshot | None:
         """What is in memory now, without touching the cache or the panel."""
-        return self._current
+        return None if self._digest is None else self._memory.peek(self._digest)
 
     def use(self, panel: Panel) -> None:
         """Fetch through this client from now on: the account's newest key."""
@@ -367,17 +420,34 @@ class Catalog:
 
     async def snapshot(self) -> CatalogSnapshot | None:
         """The catalog to show now; None only if it was never fetched and the panel is down."""
-        async with self._lock:
-            if self._current is None:
-                cached = await catalog_cache.load(self._db, self._account)
-                services = _readable(cached.services) if cached is not None else []
-                if cached is not None and services:
-                    self._current = CatalogSnapshot(services, cached.fetched_at)
-        if self._current is None:
+        current = await self._kept()
+        if current is None:
             return await self.refresh()
-        if self._clock() - self._current.fetched_at > self._ttl:
+        if self.fetched_at is not None and self._clock() - self.fetched_at > self._ttl:
             self._refresh_in_background()
-        return self._current
+        return current
+
+    async def _kept(self) -> CatalogSnapshot | None:
+        """What this account has without asking the panel: from memory, else from SQLite."""
+        current = None if self._digest is None else self._memory.get(self._digest)
+        if current is None:
+            async with self._lock:
+                current = await self._load_cached()
+        return current
+
+    async def _load_cached(self) -> CatalogSnapshot | None:
+        cached = await catalog_cache.last_fetch(self._db, self._account)
+        if cached is None:
+            return None
+        snapshot = self._memory.get(cached.digest)
+        if snapshot is None:
+            services = _readable(await catalog_cache.contents(self._db, cached.digest) or [])
+            if not services:
+                return None
+            snapshot = self._memory.hold(cached.digest, lambda: CatalogSnapshot(services))
+        self._memory.switch(self._digest, cached.digest)
+        self._digest, self.fetched_at = cached.digest, cached.fetched_at
+        return snapshot
 
     async def refresh(self) -> CatalogSnapshot | None:
         """Fetch from the panel now; on failure (an empty list is one) keep what there is, and
@@ -386,25 +456,25 @@ class Catalog:
             services = await self._panel.services()
         except PanelException as exc:
             logger.warning("catalog refresh failed: %s", exc)
-            return self._current
+            return await self._kept()
         if not services:
             # A panel that sells nothing is a panel fault, not news: keep what there is (its
             # age unchanged, so it is asked again like after any failed refresh), and with
             # nothing yet, stay unloaded so the next look asks again rather than in `ttl`.
-            kept = len(self._current) if self._current is not None else 0
+            current = await self._kept()
             logger.warning(
-                "catalog refresh failed: the panel listed no services; kept the %d we have", kept
+                "catalog refresh failed: the panel listed no services; kept the %d we have",
+                0 if current is None else len(current),
             )
-            return self._current
-        fetched_at = self._clock()
-        snapshot = CatalogSnapshot(services, fetched_at)
-        await catalog_cache.save(
-            self._db,
-            self._account,
-            [s.model_dump(mode="json", by_alias=True) for s in snapshot.services],
-            fetched_at,
-        )
-        self._current = snapshot
+            return current
+        kept = _first_of_each_id(services)
+        wire = [s.model_dump(mode="json", by_alias=True) for s in kept]
+        async with self._lock:  # two refreshes at once leave memory and SQLite agreeing
+            fetched_at = self._clock()
+            digest = await catalog_cache.save(self._db, self._account, wire, fetched_at)
+            snapshot = self._memory.hold(digest, lambda: CatalogSnapshot(kept))
+            self._memory.switch(self._digest, digest)
+            self._digest, self.fetched_at = digest, fetched_at
         logger.info("catalog refreshed: %d services", len(snapshot))
         return snapshot
 

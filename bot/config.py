@@ -171,6 +171,8 @@ class Settings(BaseSettings):
     # As many as the panel's connections that background work may hold (bot/smmlaba/pool.py).
     track_concurrency: Annotated[int, Field(ge=1, le=256)] = 12
     track_rate_per_second: PositiveFloat = 10.0
+    # Distinct catalogs kept in memory; accounts that see the same one share it.
+    catalogs_in_memory: Annotated[int, Field(ge=1, le=1000)] = 8
     smmlaba_status_map: Annotated[
         dict[str, OrderState], NoDecode, BeforeValidator(_status_map)
     ] = {}

@@ -12,6 +12,7 @@ from aiogram.types import Message, User
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import Accounts
+from bot.catalog import Catalog
 from bot.config import Settings
 from bot.formatting import duration, masked_email, number, quote, short, utc_time
 from bot.tracker import Tracker
@@ -94,53 +95,76 @@ def panel_health(accounts: Accounts, tracker: Tracker) -> str:
 
 
 def catalog_ages(accounts: Accounts) -> list[str]:
+    """The operator's catalog, then what all catalogs hold in memory: one line per linked
+    account would not fit a message once many people have linked theirs."""
     lines = []
-    for name, catalog in sorted(accounts.catalogs().items()):
-        snapshot = catalog.in_memory
-        if snapshot is None:
-            text = _("📚 Catalog of {account}: not loaded").format(
-                account=quote(masked_email(name))
-            )
+    operator = accounts.operator
+    if operator is not None:
+        account = quote(masked_email(operator.name))
+        snapshot = operator.catalog.in_memory
+        if snapshot is None or operator.catalog.fetched_at is None:
+            lines.append(_("📚 Catalog of {account}: not loaded").format(account=account))
         else:
-            text = _("📚 Catalog of {account}: {count} services, fetched {ago} ago").format(
-                account=quote(masked_email(name)),
-                count=number(len(snapshot)),
-                ago=duration(time.time() - snapshot.fetched_at),
+            lines.append(
+                _("📚 Catalog of {account}: {count} services, fetched {ago} ago").format(
+                    account=account,
+                    count=number(len(snapshot)),
+                    ago=duration(time.time() - operator.catalog.fetched_at),
+                )
             )
-        lines.append(text)
+    memory = accounts.catalog_memory
+    lines.append(
+        _("🧠 Catalogs in memory: {held} of at most {capacity}, for {accounts} accounts").format(
+            held=number(len(memory)),
+            capacity=number(memory.capacity),
+            accounts=number(len(accounts.catalogs())),
+        )
+    )
     return lines
 
 
 async def refresh_catalog(message: Message, accounts: Accounts) -> None:
-    """Fetch every catalog the bot holds now, instead of waiting for it to age."""
+    """Fetch every catalog the bot holds now, instead of waiting for it to age: the
+    operator's with its own line, the linked accounts' counted in one."""
     catalogs = accounts.catalogs()
     if not catalogs:
         await message.answer(_("There is no panel account to fetch a catalog with."))
         return
     lines = []
-    for name, catalog in sorted(catalogs.items()):
-        before = catalog.in_memory
-        after = await catalog.refresh()
-        account = quote(masked_email(name))
-        if after is not None and after is not before:
-            lines.append(
-                _("✅ Catalog of {account} refreshed: {count} services.").format(
-                    account=account, count=number(len(after))
-                )
-            )
-        elif after is None:
-            lines.append(
-                _("⚠️ SMMLaba isn't answering: the catalog of {account} is still empty.").format(
-                    account=account
-                )
-            )
-        else:
-            lines.append(
-                _(
-                    "⚠️ SMMLaba isn't answering: kept the catalog of {account} from {ago} ago."
-                ).format(account=account, ago=duration(time.time() - after.fetched_at))
-            )
+    operator = accounts.operator
+    if operator is not None:
+        lines.append(await _refresh_one(operator.name, operator.catalog))
+        catalogs.pop(operator.name, None)
+    if catalogs:
+        refreshed = 0
+        for catalog in catalogs.values():
+            before = catalog.fetched_at
+            await catalog.refresh()
+            refreshed += catalog.fetched_at != before
+        line = _("✅ Catalogs of linked accounts refreshed: {refreshed} of {count}.").format(
+            refreshed=number(refreshed), count=number(len(catalogs))
+        )
+        if refreshed < len(catalogs):
+            line += " " + _("SMMLaba didn't answer for the others; they keep what they had.")
+        lines.append(line)
     await message.answer("\n".join(lines))
+
+
+async def _refresh_one(name: str, catalog: Catalog) -> str:
+    before = catalog.fetched_at
+    after = await catalog.refresh()
+    account = quote(masked_email(name))
+    if after is not None and catalog.fetched_at != before:
+        return _("✅ Catalog of {account} refreshed: {count} services.").format(
+            account=account, count=number(len(after))
+        )
+    if after is None or catalog.fetched_at is None:
+        return _("⚠️ SMMLaba isn't answering: the catalog of {account} is still empty.").format(
+            account=account
+        )
+    return _("⚠️ SMMLaba isn't answering: kept the catalog of {account} from {ago} ago.").format(
+        account=account, ago=duration(time.time() - catalog.fetched_at)
+    )
 
 
 async def parked(message: Message, db: Database) -> None:

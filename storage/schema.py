@@ -133,4 +133,32 @@ MIGRATIONS: list[tuple[str, ...]] = [
         END
         """,
     ),
+    # 3: catalogs by content, so accounts that see the same catalog store it once; each
+    # account's row names the content it last fetched. Rows of step 1 move over under a
+    # made-up digest, which the next fetch replaces.
+    (
+        """
+        CREATE TABLE catalog_contents (
+            digest   TEXT PRIMARY KEY,  -- a hash of `services`
+            services TEXT NOT NULL      -- JSON list in the panel's wire shape
+        )
+        """,
+        """
+        CREATE TABLE catalog_fetches (
+            account    TEXT PRIMARY KEY,
+            digest     TEXT NOT NULL REFERENCES catalog_contents(digest),
+            fetched_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX catalog_fetches_by_digest ON catalog_fetches (digest)",
+        """
+        INSERT INTO catalog_contents (digest, services)
+        SELECT 'account:' || account, services FROM catalog_cache
+        """,
+        """
+        INSERT INTO catalog_fetches (account, digest, fetched_at)
+        SELECT account, 'account:' || account, fetched_at FROM catalog_cache
+        """,
+        "DROP TABLE catalog_cache",
+    ),
 ]

@@ -16,7 +16,7 @@ from tests.harness import BotHarness
 
 
 def snapshot_of(wire: list[dict[str, object]]) -> CatalogSnapshot:
-    return CatalogSnapshot([Service.model_validate(s) for s in wire], 0)
+    return CatalogSnapshot([Service.model_validate(s) for s in wire])
 
 
 def many_words(count: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import time
@@ -389,14 +390,49 @@ async def test_a_waiting_retry_holds_back_the_rest_of_its_chat(db: Database) -> 
 
 
 async def test_catalog_cache_round_trips(db: Database) -> None:
-    assert await catalog.load(db, "alice") is None
+    assert await catalog.last_fetch(db, "alice") is None
     services = [{"service": 389, "category": "Instagram. Likes. ", "product_name": "Лайки"}]
     await catalog.save(db, "alice", services, fetched_at=123.5)
-    await catalog.save(db, "alice", services * 2, fetched_at=200.0)
-    cached = await catalog.load(db, "alice")
-    assert cached is not None
-    assert cached.services == services * 2
-    assert cached.fetched_at == 200.0
+    digest = await catalog.save(db, "alice", services * 2, fetched_at=200.0)
+    fetch = await catalog.last_fetch(db, "alice")
+    assert fetch == catalog.Fetch(digest, 200.0)
+    assert await catalog.contents(db, digest) == services * 2
+
+
+async def test_a_catalog_many_accounts_fetched_is_stored_once(db: Database) -> None:
+    services = [{"service": 389, "category": "Instagram. Likes. ", "product_name": "Лайки"}]
+    digests = {await catalog.save(db, f"user{n}", services, fetched_at=n) for n in range(50)}
+    assert len(digests) == 1
+    other = await catalog.save(db, "user0", services * 2, fetched_at=60.0)
+    assert other not in digests
+
+    async def stored() -> int:
+        row = await db.fetchone("SELECT count(*) FROM catalog_contents")
+        assert row is not None
+        return int(row[0])
+
+    assert await stored() == 2
+    for n in range(1, 50):  # the last account on the first content moves on: it is deleted
+        await catalog.save(db, f"user{n}", services * 2, fetched_at=70.0)
+    assert await stored() == 1
+    assert await catalog.contents(db, digests.pop()) is None
+
+
+async def test_a_catalog_cached_before_contents_were_shared_is_still_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    services = [{"service": 389, "category": "Instagram. Likes. ", "product_name": "Лайки"}]
+    async with await Database.open(path, migrate_to=2) as old:
+        await old.execute(
+            "INSERT INTO catalog_cache (account, services, fetched_at) VALUES (?, ?, ?)",
+            ("alice", json.dumps(services), 123.5),
+        )
+    async with await Database.open(path) as db:
+        fetch = await catalog.last_fetch(db, "alice")
+        assert fetch is not None
+        assert fetch.fetched_at == 123.5
+        assert await catalog.contents(db, fetch.digest) == services
 
 
 async def test_the_log_is_checkpointed_into_the_file(tmp_path: Path) -> None:

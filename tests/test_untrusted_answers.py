@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import Catalog
+from bot.catalog import Catalog, CatalogMemory
 from bot.sandbox.catalog import builtin_catalog
 from bot.sandbox.panel import SandboxPanel
 from bot.smmlaba import SmmLabaClient
@@ -77,7 +77,7 @@ async def test_after_an_empty_catalog_the_next_look_asks_again(
     panel: SandboxPanel, client: SmmLabaClient, db: Database
 ) -> None:
     now = [1000.0]
-    catalog = Catalog(client, db, "alice", ttl=60, clock=lambda: now[0])
+    catalog = Catalog(client, db, "alice", CatalogMemory(8), ttl=60, clock=lambda: now[0])
     first = await catalog.snapshot()
     assert first is not None
     assert len(first) == len(BUILTIN_IDS)
@@ -88,9 +88,9 @@ async def test_after_an_empty_catalog_the_next_look_asks_again(
     await eventually(lambda: panel.calls["services"] == 2)
     await catalog.close()
     assert catalog.in_memory is first
-    cached = await catalog_cache.load(db, "alice")
+    cached = await catalog_cache.last_fetch(db, "alice")
     assert cached is not None
-    assert len(cached.services) == len(first)
+    assert len(await catalog_cache.contents(db, cached.digest) or []) == len(first)
 
     panel.set_catalog(builtin_catalog()[:3])
     assert await catalog.snapshot() is first  # still stale, so asked again
@@ -104,9 +104,9 @@ async def test_an_empty_first_catalog_is_not_kept(
     # Empty and nothing yet: stay unloaded, so the next look asks again instead of serving
     # an empty catalog for a whole `ttl`.
     panel.set_catalog([])
-    catalog = Catalog(client, db, "alice")
+    catalog = Catalog(client, db, "alice", CatalogMemory(8))
     assert await catalog.snapshot() is None
-    assert await catalog_cache.load(db, "alice") is None
+    assert await catalog_cache.last_fetch(db, "alice") is None
     panel.set_catalog(builtin_catalog())
     snapshot = await catalog.snapshot()
     assert snapshot is not None
@@ -120,7 +120,7 @@ async def test_a_cached_service_the_models_now_refuse_is_dropped(
     # Written by an older version, which took any price.
     absurd: dict[str, Any] = {**builtin_catalog()[0], "service": 999, "price": f"{HUGE} per 1"}
     await catalog_cache.save(db, "alice", [absurd, *builtin_catalog()], time.time())
-    snapshot = await Catalog(client, db, "alice").snapshot()
+    snapshot = await Catalog(client, db, "alice", CatalogMemory(8)).snapshot()
     assert snapshot is not None
     assert len(snapshot) == len(BUILTIN_IDS)
     assert snapshot.by_id("999") is None

@@ -106,6 +106,9 @@ class Account:
     username: str
     api_key: str
     balance: Decimal
+    # What `services` lists for this account instead of the panel's catalog (a panel may
+    # price per account); orders still find services in the panel's catalog.
+    catalog: list[WireService] | None = None
 
     def __repr__(self) -> str:
         return f"Account(username={self.username!r}, balance={self.balance})"
@@ -363,10 +366,10 @@ class SandboxPanel:
     def _balance(self, account: Account, _form: dict[str, str]) -> web.Response:
         return _success({"balance": _money(account.balance)})
 
-    def _services_action(self, _account: Account, form: dict[str, str]) -> web.Response:
+    def _services_action(self, account: Account, form: dict[str, str]) -> web.Response:
         wanted = form.get("service", "")
         if not wanted.strip():
-            return _success(self.catalog)
+            return _success(self.catalog if account.catalog is None else account.catalog)
         service = self._services.get(wanted)
         if service is None:
             return _error(ERR_SERVICE, f"service: {wanted}")
