@@ -184,6 +184,17 @@ class Settings(BaseSettings):
     webhook_host: Annotated[str, Field(min_length=1)] = "0.0.0.0"  # noqa: S104 - a container listens on all
     webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8080
     log_level: Annotated[LogLevel, BeforeValidator(_upper)] = "INFO"
+    # text: one readable line per record; json: one JSON object per line, for log shippers.
+    log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = "text"
+    # /healthz, /readyz and /metrics: on the webhook server in webhook mode; in polling mode
+    # on this port, and nowhere when it is unset.
+    health_port: Annotated[
+        Annotated[int, Field(ge=1, le=65535)] | None, BeforeValidator(_blank_to_none)
+    ] = None
+    # Retention: what the daily pruning deletes once it is this old. Orders are kept.
+    keep_sent_notifications_days: PositiveFloat = 30.0
+    keep_order_events_days: PositiveFloat = 180.0
+    keep_conversations_days: PositiveFloat = 90.0
 
     @property
     def operator_account(self) -> tuple[str, SecretStr] | None:
