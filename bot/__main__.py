@@ -1,6 +1,9 @@
-"""`smmbot`: run the bot, try it offline, check its configuration, or serve the sandbox panel.
+"""`smmbot`: run the bot, try it offline, check its configuration, back up its database, or
+serve the sandbox panel.
 
-Exit codes: 0 fine, 1 a check failed, 2 the configuration is wrong (one line on stderr).
+Exit codes: 0 fine; 1 a check or the backup failed; 2 the configuration or the command line is
+wrong (a backup's target exists, say); 3 the database cannot be used: another smmbot runs on
+it, a newer version wrote it, or it is not an SQLite database. Each with one line on stderr.
 """
 
 from __future__ import annotations
@@ -9,18 +12,23 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
 from decimal import Decimal
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.output import redacting_output
 from bot.redaction import Redactor
+from storage.backup import require_known_schema
+from storage.db import DatabaseTooNew
+from storage.lock import DatabaseInUse
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,23 +56,57 @@ def _main(argv: Sequence[str] | None, redactor: Redactor) -> int:
         settings = load_settings()
         for secret in settings.secrets():
             redactor.add(secret)
+        if args.command == "backup":
+            return asyncio.run(_backup(settings, args.path))
         if args.command in ("check", "run"):
-            settings.require_bot_token()  # check fails exactly when run would
-        if args.command == "check":
-            return asyncio.run(_check(settings, offline=args.offline))
-        if args.command == "run":
+            # check fails exactly when run would: the token, then the database.
+            settings.require_bot_token()
+            schema = _known_schema(settings.database_path)
+            if args.command == "check":
+                return asyncio.run(_check(settings, schema, offline=args.offline))
             return _run(settings)
     except ConfigError as exc:
         print(f"smmbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except DatabaseTooNew as exc:
+        print(
+            f"smmbot: database error: {exc}: it was written by a newer smmbot; run that "
+            "version, or restore a backup made with this one",
+            file=sys.stderr,
+        )
+        return EXIT_DATABASE
+    except (DatabaseInUse, DatabaseUnusable) as exc:
+        print(f"smmbot: database error: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
     except KeyboardInterrupt:
         return EXIT_OK
     parser.print_help()
     return EXIT_CONFIG
 
 
+class DatabaseUnusable(Exception):
+    """The database file cannot be read as SQLite; the message is one line."""
+
+
+def _known_schema(path: Path) -> int | None:
+    """The schema version of the database at `path` (None: not created yet), read without
+    writing it. Raises `DatabaseTooNew` or `DatabaseUnusable`, as opening it to run would."""
+    try:
+        return require_known_schema(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise DatabaseUnusable(f"{path}: {exc}") from None
+
+
+def _version() -> str:
+    try:
+        return version("smmbot")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smmbot", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"smmbot {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run the bot (polling) with the configuration from the env")
 
@@ -83,6 +125,14 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="validate the configuration, then reach Telegram (getMe) and the panel"
     )
     check.add_argument("--offline", action="store_true", help="validate only; call nothing")
+
+    backup = commands.add_parser(
+        "backup",
+        help="copy the database, consistently, even while the bot runs; never overwrites",
+    )
+    backup.add_argument(
+        "path", type=Path, help="the copy's file name, or a directory to put a dated copy in"
+    )
 
     sandbox = commands.add_parser("sandbox-panel", help="serve an SMMLaba emulator")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -148,18 +198,23 @@ def telegram_problem(exc: Exception, api_url: str) -> str:
     return " ".join(text.split())
 
 
-async def _check(settings: Settings, *, offline: bool) -> int:
-    """Validate the configuration; unless offline, also reach Telegram and the panel."""
+async def _check(settings: Settings, schema: int | None, *, offline: bool) -> int:
+    """Validate the configuration (`schema`: the database's version, None if there is none
+    yet); unless offline, also reach Telegram and the panel. Offline, nothing heavy is
+    imported: it stays cheap enough for a frequent probe."""
+    mode = "personal" if settings.operator_account is None else "operator"
+    transport = "polling" if settings.webhook_url is None else "webhook"
+    stored = "not created yet" if schema is None else f"schema version {schema}"
+    print(
+        f"configuration ok: {mode} mode, {transport}, database {settings.database_path} ({stored})"
+    )
+    if offline:
+        return EXIT_OK
     from aiogram.exceptions import ClientDecodeError, TelegramAPIError
 
     from bot.app import build_bot
     from bot.smmlaba import PanelException, SmmLabaClient
 
-    mode = "personal" if settings.operator_account is None else "operator"
-    transport = "polling" if settings.webhook_url is None else "webhook"
-    print(f"configuration ok: {mode} mode, {transport}, database {settings.database_path}")
-    if offline:
-        return EXIT_OK
     failed = False
     bot = build_bot(settings)
     try:
@@ -190,6 +245,49 @@ async def _check(settings: Settings, *, offline: bool) -> int:
                 print(f"panel check failed: {exc}", file=sys.stderr)
                 failed = True
     return EXIT_FAILED if failed else EXIT_OK
+
+
+async def _backup(settings: Settings, target: Path) -> int:
+    """Copy the database to `target`, then say where the key that opens its encrypted API
+    keys is: never in the copy, and to be kept apart from it."""
+    from bot.secretbox import key_file_for
+    from storage.backup import BackupError, BackupExists, backup
+
+    try:
+        result = await backup(settings.database_path, target)
+    except BackupExists as exc:
+        print(f"smmbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except BackupError as exc:
+        print(f"smmbot: backup failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"backed up {settings.database_path} to {result.path}: {result.size:,} bytes, "
+        f"schema version {result.schema_version}, integrity ok"
+    )
+    sealed = result.sealed_keys
+    lost = (
+        f"without it the {sealed} linked account(s)' panel API keys in the copy cannot be "
+        "opened, and those people must /connect again"
+        if sealed
+        else "the copy holds no linked account's API key yet"
+    )
+    apart = "separately, apart from the database backup"
+    key_file = key_file_for(settings.database_path)
+    if settings.bot_secret_key is not None:
+        print(f"key: BOT_SECRET_KEY, from the environment, is not in the copy: keep it {apart}")
+        print(f"  ({lost})")
+    elif key_file.exists():
+        print(f"key file: {key_file} is not in the copy: back it up {apart}")
+        print(f"  ({lost})")
+    elif sealed:
+        print(
+            f"key: BOT_SECRET_KEY is not set and there is no {key_file}: the {sealed} linked "
+            "account(s)' panel API keys in the copy open only with the key they were sealed with"
+        )
+    else:
+        print(f"key file: none yet ({key_file} is made when the bot starts); {lost}")
+    return EXIT_OK
 
 
 async def _sandbox_panel(args: argparse.Namespace) -> int:

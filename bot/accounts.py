@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import SecretStr
@@ -24,6 +25,9 @@ from bot.secretbox import SecretBox, SecretBoxError
 from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
 from storage import users
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +57,11 @@ class Accounts:
         box: SecretBox,
         redactor: Redactor,
         health: PanelHealth,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self._settings = settings
+        self._metrics = metrics  # every client counts its requests there
         self._db = db
         self._http = http
         self._box = box
@@ -203,4 +210,5 @@ class Accounts:
             http=self._http,
             health=self.health,
             background=background,
+            metrics=self._metrics,
         )

@@ -10,8 +10,8 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
@@ -32,13 +32,17 @@ from bot.balances import BalancesAhead
 from bot.config import Settings
 from bot.health import PanelHealth
 from bot.i18n import UserLocale, build_i18n
+from bot.logs import LogContext
+from bot.metrics import Metrics
 from bot.notifier import Notifier, NotifierConfig
 from bot.ordering import Placements
 from bot.panel_watch import PanelWatch
+from bot.pruning import Pruning, retention_policy
 from bot.redaction import Redactor, redacting_logs
 from bot.secretbox import load_secret_box, reseal_linked
 from bot.serving import serve_app
 from bot.smmlaba.pool import panel_http
+from bot.status_server import StatusChecks, add_status_routes
 from bot.statuses import DEFAULT_STATUS_STATES
 from bot.telegram_session import BotSession
 from bot.tracker import Tracker, TrackerConfig
@@ -47,6 +51,7 @@ from handlers import build_routers, notifications
 from handlers.errors import unexpected_error
 from handlers.middlewares import (
     Access,
+    CountUpdates,
     InFlight,
     KeyGuard,
     KnownUsers,
@@ -58,6 +63,7 @@ from handlers.middlewares import (
 from storage import orders, outbox, users
 from storage.db import Database
 from storage.fsm import SQLiteStorage
+from storage.lock import only_instance
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +88,9 @@ COMMANDS = [
 ]
 
 
-def build_bot(settings: Settings) -> Bot:
-    session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+def build_bot(settings: Settings, session: BotSession | None = None) -> Bot:
+    if session is None:
+        session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         token=settings.require_bot_token().get_secret_value(),
         session=session,
@@ -104,6 +111,9 @@ class Services:
     notifier: Notifier
     watch: PanelWatch
     placements: Placements
+    metrics: Metrics
+    status: StatusChecks
+    pruning: Pruning
     in_flight: InFlight = field(default_factory=InFlight)
 
     async def start_background(self) -> None:
@@ -115,10 +125,12 @@ class Services:
         self.tracker.start()
         self.notifier.start()
         self.watch.start()
+        self.pruning.start()
 
     async def stop_background(self) -> None:
         # Updates under way (an order being sent) end before anything they use is closed.
         await self.in_flight.drained(self.placements.answer_within)
+        await self.pruning.stop()
         await self.watch.stop()
         await self.tracker.stop()
         await self.notifier.stop()
@@ -139,13 +151,20 @@ def build_dispatcher(services: Services) -> Dispatcher:
         i18n=services.i18n,
     )
     register_outermost(dispatcher, services.in_flight)
+    # Outside aiogram's errors middleware, so the error handler's records name the update.
+    register_outermost(dispatcher, LogContext())
     # Inside aiogram's FSM middleware, so within its event-isolation lock.
+    dispatcher.update.outer_middleware(CountUpdates(services.metrics))
     dispatcher.update.outer_middleware(SaveConversations(conversations))
     user_locale = UserLocale(services.i18n)
     user_locale.setup(dispatcher)
     dispatcher["user_locale"] = user_locale
-    throttle = Throttle(services.settings.throttle_per_second, services.settings.throttle_burst)
-    access = Access(services.settings)
+    throttle = Throttle(
+        services.settings.throttle_per_second,
+        services.settings.throttle_burst,
+        metrics=services.metrics,
+    )
+    access = Access(services.settings, metrics=services.metrics)
     known_users = KnownUsers()
     panel_account = PanelAccount(services.accounts, BalancesAhead())
     dispatcher.message.outer_middleware(KeyGuard())  # before anything may drop the message
@@ -159,6 +178,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
     dispatcher.errors.register(unexpected_error)
     dispatcher.startup.register(set_commands)
     dispatcher.startup.register(services.start_background)
+    dispatcher.startup.register(services.status.started)  # alive from now on
     dispatcher.shutdown.register(services.stop_background)
     return dispatcher
 
@@ -205,6 +225,7 @@ async def running(
     """Open the database and the panel, warm the catalog, build bot and dispatcher; close
     everything on the way out. Tracking and notifications run while the dispatcher does."""
     async with AsyncExitStack() as stack:
+        stack.enter_context(only_instance(settings.database_path))
         redactor = Redactor()
         redactor.add(settings.require_bot_token().get_secret_value())
         stack.enter_context(redacting_logs(redactor))
@@ -214,13 +235,15 @@ async def running(
         box = load_secret_box(settings, stored_secrets=len(linked))
         await reseal_linked(db, box, linked)  # the old bytes still open with this box
         http = await stack.enter_async_context(panel_http())
-        accounts = Accounts(settings, db, http, box, redactor, PanelHealth())
+        metrics = Metrics()
+        accounts = Accounts(settings, db, http, box, redactor, PanelHealth(), metrics=metrics)
         stack.push_async_callback(accounts.close)
         accounts.load(linked)
         if accounts.operator is not None:
             await accounts.operator.catalog.snapshot()
-        bot = build_bot(settings)
-        stack.push_async_callback(bot.session.close)
+        session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        bot = build_bot(settings, session)
+        stack.push_async_callback(session.close)
         i18n = build_i18n()
         notifier = Notifier(
             bot,
@@ -228,51 +251,112 @@ async def running(
             i18n,
             notifier_config or notifier_settings(settings),
             partial(notifications.render, currency=settings.panel_currency),
+            metrics=metrics,
         )
+        tracker = Tracker(
+            db,
+            lambda order: accounts.tracking_panel(order.user_id, order.account),
+            tracker_config or tracker_settings(settings),
+            health=accounts.health,
+            metrics=metrics,
+        )
+        watch = PanelWatch(accounts, db, settings)
+        placements = Placements(db, panel_timeout=settings.smmlaba_timeout_seconds)
+        pruning = Pruning(db, retention_policy(settings))
+        metrics.read_at_scrape(db, accounts, tracker)
         services = Services(
             settings=settings,
             db=db,
             accounts=accounts,
             i18n=i18n,
-            tracker=Tracker(
-                db,
-                lambda order: accounts.tracking_panel(order.user_id, order.account),
-                tracker_config or tracker_settings(settings),
-                health=accounts.health,
-            ),
+            tracker=tracker,
             notifier=notifier,
-            watch=PanelWatch(accounts, db, settings),
-            placements=Placements(db, panel_timeout=settings.smmlaba_timeout_seconds),
+            watch=watch,
+            placements=placements,
+            metrics=metrics,
+            status=StatusChecks(
+                db,
+                bot,
+                session.contact,
+                [tracker, notifier, watch, placements, pruning],
+                polling=settings.webhook_url is None,
+                metrics=metrics.exposition,
+            ),
+            pruning=pruning,
         )
         yield bot, build_dispatcher(services), services
 
 
-def build_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> web.Application:
-    """The aiohttp app Telegram posts updates to; a request without the secret gets 401."""
+def build_webhook_app(
+    bot: Bot, dispatcher: Dispatcher, settings: Settings, checks: StatusChecks
+) -> web.Application:
+    """The aiohttp app Telegram posts updates to (a request without the secret gets 401),
+    with the status routes beside it."""
     url, secret = settings.require_webhook()
     app = web.Application()
     SimpleRequestHandler(dispatcher, bot, secret_token=secret.get_secret_value()).register(
         app, path=urlsplit(url).path or "/"
     )
+    add_status_routes(app, checks)
     setup_application(app, dispatcher, bot=bot)
     return app
 
 
-async def serve_webhook(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
+async def serve_webhook(
+    bot: Bot, dispatcher: Dispatcher, settings: Settings, checks: StatusChecks
+) -> None:
     url, secret = settings.require_webhook()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with serve_app(
-        build_webhook_app(bot, dispatcher, settings), settings.webhook_host, settings.webhook_port
-    ):
+    app = build_webhook_app(bot, dispatcher, settings, checks)
+    async with serve_app(app, settings.webhook_host, settings.webhook_port):
         await bot.set_webhook(
             url,
             secret_token=secret.get_secret_value(),
             allowed_updates=dispatcher.resolve_used_update_types(),
         )
         await stop.wait()
+
+
+async def poll(bot: Bot, dispatcher: Dispatcher, settings: Settings, checks: StatusChecks) -> None:
+    """Long-poll Telegram until SIGINT/SIGTERM (aiogram's handlers), with the status routes on
+    HEALTH_PORT when it is set."""
+    # getUpdates is refused while a webhook is set: a bot moved from webhook mode to polling
+    # would otherwise only log conflicts. The updates waiting there are kept.
+    await bot.delete_webhook()
+    async with AsyncExitStack() as stack:
+        if settings.health_port is not None:
+            app = web.Application()
+            add_status_routes(app, checks)
+            await stack.enter_async_context(
+                serve_app(app, settings.webhook_host, settings.health_port)
+            )
+        await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+
+
+@contextmanager
+def cancelled_by_signals() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM cancel the current task, until whatever serves updates installs its
+    own handlers: start-up may wait on a hung panel, and as PID 1 in a container a process
+    that handles no signal ignores SIGTERM. Yields the signals received."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def cancel(signum: int) -> None:
+        received.append(signum)
+        if task is not None:
+            task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, cancel, signum)
+    try:
+        yield received
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -286,7 +370,20 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 async def run_bot(settings: Settings) -> None:
-    """Poll Telegram (or serve the webhook) until SIGINT/SIGTERM, then close everything."""
+    """Poll Telegram (or serve the webhook) until SIGINT/SIGTERM, then close everything. A
+    signal during start-up stops it there."""
+    with cancelled_by_signals() as signals:
+        try:
+            await _serve(settings)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not signals or current is None:
+                raise
+            current.uncancel()
+            logger.info("stopped during start-up (signal %d)", signals[0])
+
+
+async def _serve(settings: Settings) -> None:
     async with running(settings) as (bot, dispatcher, services):
         if not settings.team and settings.access == "allowlist":
             logger.warning(
@@ -302,6 +399,6 @@ async def run_bot(settings: Settings) -> None:
         )
         tune_process()
         if settings.webhook_url is None:
-            await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+            await poll(bot, dispatcher, settings, services.status)
         else:
-            await serve_webhook(bot, dispatcher, settings)
+            await serve_webhook(bot, dispatcher, settings, services.status)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -230,10 +229,11 @@ class Settings(BaseSettings):
         return self.webhook_url, self.webhook_secret
 
     def configure_logging(self) -> None:
-        logging.basicConfig(
-            level=self.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        """LOG_FORMAT lines at LOG_LEVEL on stderr (`bot.logs.configure_logging`)."""
+        # Imported here: bot.logs brings aiogram, which reading the settings does not need.
+        from bot.logs import configure_logging
+
+        configure_logging(self)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -28,6 +28,9 @@ from bot.ratelimit import TokenBucket
 from storage import outbox, users
 from storage.db import Database
 from storage.outbox import OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics, NotifyResult
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +66,11 @@ class Notifier(BackgroundLoop):
         config: NotifierConfig,
         renderer: Renderer,
         *,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._bot = bot
+        self._metrics = metrics
         self._db = db
         self._i18n = i18n
         self._config = config
@@ -123,12 +128,14 @@ class Notifier(BackgroundLoop):
             text, markup = await self._render(message, locale)
             await self._bot.send_message(message.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
+            self._count("rate_limited")
             self._paused_until = self._clock() + exc.retry_after
             logger.warning("Telegram asks to slow down: pausing for %ss", exc.retry_after)
             await outbox.retry_later(
                 self._db, message.id, "429 Too Many Requests", self._paused_until
             )
         except TelegramForbiddenError as exc:
+            self._count("blocked")
             await users.set_active(self._db, message.user_id, False)
             dropped = await outbox.drop_for_user(self._db, message.user_id, exc.message)
             logger.info(
@@ -139,21 +146,29 @@ class Notifier(BackgroundLoop):
             )
         except TelegramBadRequest as exc:
             # Retrying the same request gets the same answer.
+            self._count("parked")
             logger.error("notification %s refused: %s; parked", message.id, exc.message)
             await outbox.park(self._db, message.id, exc.message)
         except (TelegramAPIError, TimeoutError, OSError) as exc:
             await self._failed(message, f"{type(exc).__name__}: {exc}")
         else:
+            self._count("sent")
             await outbox.mark_sent(self._db, message.id)
+
+    def _count(self, result: NotifyResult) -> None:
+        if self._metrics is not None:
+            self._metrics.notified(result)
 
     async def _failed(self, message: OutboxMessage, error: str) -> None:
         attempts = message.attempts + 1
         if attempts >= self._config.max_attempts:
+            self._count("parked")
             logger.error(
                 "notification %s failed %d times (%s); parked", message.id, attempts, error
             )
             await outbox.park(self._db, message.id, error)
             return
+        self._count("failed")
         delay = min(self._config.retry_max, self._config.retry_base * 2 ** (attempts - 1))
         logger.info("notification %s failed (%s); retry in %.1fs", message.id, error, delay)
         await outbox.retry_later(self._db, message.id, error, self._clock() + delay)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import AnswerCallbackQuery
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
+from aiogram.methods import AnswerCallbackQuery, GetUpdates
 from aiogram.methods.base import TelegramMethod, TelegramType
 
 if TYPE_CHECKING:
@@ -37,7 +39,40 @@ class QuietCallbackAnswers(BaseRequestMiddleware):
             return True
 
 
+class TelegramContact(BaseRequestMiddleware):
+    """When the Bot API last answered (a refusal is an answer: it was reached; a network
+    error or a 5xx is not), and when the last poll for updates ended, either way: what
+    /readyz and /healthz read."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.answered_at: float | None = None
+        self.polled_at: float | None = None
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        try:
+            result = await make_request(bot, method)
+        except (TelegramNetworkError, TelegramServerError):
+            raise
+        except TelegramAPIError:
+            self.answered_at = self._clock()
+            raise
+        else:
+            self.answered_at = self._clock()
+            return result
+        finally:
+            if isinstance(method, GetUpdates):
+                self.polled_at = self._clock()
+
+
 class BotSession(AiohttpSession):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.contact = TelegramContact()
+        self.middleware(self.contact)
         self.middleware(QuietCallbackAnswers())

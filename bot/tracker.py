@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.background import BackgroundLoop
 from bot.health import CircuitBreaker, PanelHealth
@@ -23,6 +24,9 @@ from storage.db import Database
 from storage.orders import CheckResult, Order, OrderState
 from storage.outbox import Kind, Notification
 from storage.users import NotifyMode
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +69,11 @@ class Tracker(BackgroundLoop):
         config: TrackerConfig,
         *,
         health: PanelHealth | None = None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
+        self._metrics = metrics
         self._panel_for = panel_for
         self._config = config
         self._clock = clock
@@ -115,6 +121,8 @@ class Tracker(BackgroundLoop):
         panel = self._panel_for(order)
         if panel is None or order.panel_order_id is None:
             logger.warning("order %s has no panel to check it with; not tracked", order.id)
+            if self._metrics is not None:
+                self._metrics.checked("no_panel")
             await self._record(order, self._unchanged(order, next_check_at=None), None)
             return
         bucket = self._buckets.setdefault(
@@ -127,6 +135,8 @@ class Tracker(BackgroundLoop):
             status = await panel.check(order.panel_order_id)
         except PanelError as exc:
             self.breaker.succeeded()  # the panel answered: it is up
+            if self._metrics is not None:
+                self._metrics.checked("refused")
             await self._refused(order, exc)
             return
         except PanelProtocolError as exc:
@@ -134,6 +144,8 @@ class Tracker(BackgroundLoop):
             # is up, so no pause for every order; and this one backs off like a quiet order,
             # up to the cap, rather than being asked every base interval forever.
             self.breaker.succeeded()
+            if self._metrics is not None:
+                self._metrics.checked("malformed")
             logger.warning("check of order %s: %s", order.id, exc)
             quiet = order.quiet_checks + 1
             result = self._unchanged(
@@ -143,6 +155,8 @@ class Tracker(BackgroundLoop):
             return
         except PanelException as exc:
             self.breaker.failed()
+            if self._metrics is not None:
+                self._metrics.checked("unavailable")
             logger.info("check of order %s failed: %s", order.id, exc)
             result = self._unchanged(
                 order, next_check_at=self._clock() + self._config.base_interval
@@ -150,6 +164,8 @@ class Tracker(BackgroundLoop):
             await self._record(order, result, None)
             return
         self.breaker.succeeded()
+        if self._metrics is not None:
+            self._metrics.checked("ok")
         await self._observed(order, status)
 
     async def record_refresh(self, order: Order, status: OrderStatus) -> bool:

@@ -1,7 +1,8 @@
 """Middlewares that decide what reaches the handlers, in the order they run: throttling,
 access, the person's row, their panel account; and, on the routers that need it, a panel.
-Around them all, `SaveConversations` writes what each update changed in its conversation, and
-`InFlight` knows which updates are still being handled, so a stop can wait for them."""
+Around them all, `SaveConversations` writes what each update changed in its conversation,
+`CountUpdates` counts and times each update, and `InFlight` knows which updates are still being
+handled, so a stop can wait for them."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Dispatcher, Router
+from aiogram.dispatcher.event.bases import UNHANDLED, CancelHandler, SkipHandler
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import Accounts
 from bot.balances import BalancesAhead
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.ratelimit import TokenBucket
 from handlers import keyboards, screens
 from handlers.states import ConnectForm
@@ -55,6 +59,43 @@ class SaveConversations(BaseMiddleware):
             conversation: FSMContext | None = data.get("state")
             if conversation is not None:
                 await self._storage.save(conversation.key)
+
+
+class CountUpdates(BaseMiddleware):
+    """Counts each update by type and outcome (handled; ignored: no handler took it; error: a
+    handler raised) and times it. Registered on `dispatcher.update` after aiogram's own, so
+    an error passes through it before the error handler answers it, and before
+    `SaveConversations`, so the time includes saving the conversation."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        meter = self._metrics.update_meter(update_type(event))
+        started = time.perf_counter()
+        try:
+            result = await handler(event, data)
+        except (SkipHandler, CancelHandler):
+            meter.ignored.inc()
+            raise
+        except Exception:
+            meter.failed.inc()
+            raise
+        finally:
+            meter.seconds.observe(time.perf_counter() - started)
+        (meter.ignored if result is UNHANDLED else meter.handled).inc()
+        return result
+
+
+def update_type(event: TelegramObject) -> str:
+    """The update's type as aiogram names it (message, callback_query, ...); aiogram caches
+    the answer for its own dispatch."""
+    if not isinstance(event, Update):
+        return "unknown"
+    try:
+        return event.event_type
+    except UpdateTypeLookupError:  # a type newer than this aiogram: it skips the update
+        return "unknown"
 
 
 def register_outermost(dispatcher: Dispatcher, middleware: BaseMiddleware) -> None:
@@ -154,8 +195,10 @@ class Throttle(BaseMiddleware):
         window: float = 10.0,
         *,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._rate = rate
+        self._metrics = metrics
         self._burst = burst
         self._window = window
         self._clock = clock
@@ -174,6 +217,8 @@ class Throttle(BaseMiddleware):
             )
         if bucket.try_acquire():
             return await handler(event, data)
+        if self._metrics is not None:
+            self._metrics.dropped("throttled")
         now = self._clock()
         if now - self._warned_at.get(person.id, -self._window) >= self._window:
             self._warned_at[person.id] = now
@@ -196,9 +241,10 @@ class Access(BaseMiddleware):
     link their own account. Everyone else gets one sentence with their id, to send to the
     owner; nothing else, no panel call."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, metrics: Metrics | None = None) -> None:
         self._team = settings.team
         self._open = settings.access == "open"
+        self._metrics = metrics
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         person: User | None = data.get("event_from_user")
@@ -206,6 +252,8 @@ class Access(BaseMiddleware):
             return None
         if self._open or person.id in self._team:
             return await handler(event, data)
+        if self._metrics is not None:
+            self._metrics.dropped("no_access")
         text = _(
             "This bot is private. Your Telegram id is {id} — send it to the bot's owner if you "
             "should have access."

@@ -196,3 +196,14 @@ async def with_status(db: Database, status: OutboxStatus, limit: int = 100) -> l
 async def count_by_status(db: Database) -> dict[OutboxStatus, int]:
     rows = await db.fetchall("SELECT status, count(*) AS n FROM outbox GROUP BY status")
     return {OutboxStatus(row["status"]): int(row["n"]) for row in rows}
+
+
+async def pending_summary(db: Database) -> tuple[int, float | None]:
+    """How many messages wait to be sent, and when the oldest of them was queued (None if
+    none waits). Reads the pending rows only (the partial index), however many were sent."""
+    row = await db.fetchone(
+        "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE status = 'pending'"
+    )
+    if row is None:
+        return 0, None
+    return int(row["n"]), row["oldest"]

@@ -161,4 +161,6 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """,
         "DROP TABLE catalog_cache",
     ),
+    # 4: orders by state, read at every metrics scrape; orders are kept forever.
+    ("CREATE INDEX orders_by_state ON orders (state)",),
 ]

@@ -44,8 +44,8 @@ async def test_updates_need_the_secret_token(
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         },
     }
-    async with running(settings) as (bot, dispatcher, _services):
-        app = build_webhook_app(bot, dispatcher, settings)
+    async with running(settings) as (bot, dispatcher, services):
+        app = build_webhook_app(bot, dispatcher, settings, services.status)
         async with serve_app(app) as base, httpx.AsyncClient() as http:
             hook = f"{base}/telegram/hook"
             forged = await http.post(hook, json=update)

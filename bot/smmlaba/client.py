@@ -13,11 +13,11 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -25,13 +25,15 @@ from pydantic import SecretStr, ValidationError
 from bot.health import PanelHealth
 from bot.smmlaba.errors import (
     PanelError,
-    PanelException,
     PanelNotSent,
     PanelProtocolError,
     PanelUnavailable,
 )
 from bot.smmlaba.models import OrderStatus, PlacedOrder, Service, to_decimal
 from bot.smmlaba.pool import URGENT, panel_http
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics, PanelResult
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ URGENT_ACTIONS = frozenset({"test", "balance", "add", "check"})
 NOT_SENT = (httpx.PoolTimeout, httpx.ConnectError, httpx.ConnectTimeout)
 
 ModelT = TypeVar("ModelT", OrderStatus, PlacedOrder)
+AnswerT = TypeVar("AnswerT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,8 @@ class RetryPolicy:
 
 
 class SmmLabaClient:
-    """One panel account. Share `http` between accounts to keep a single connection pool."""
+    """One panel account. Share `http` between accounts to keep a single connection pool.
+    Each request is counted in `metrics`, when given."""
 
     def __init__(
         self,
@@ -78,8 +82,10 @@ class SmmLabaClient:
         http: httpx.AsyncClient | None = None,
         health: PanelHealth | None = None,
         background: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         self._url = url
+        self._metrics = metrics
         self._health = health or PanelHealth()
         self._urgent = frozenset() if background else URGENT_ACTIONS
         self._username = username
@@ -117,31 +123,26 @@ class SmmLabaClient:
 
     async def test(self) -> None:
         """Succeeds when the credentials are accepted; raises `PanelError` otherwise."""
-        await self._read("test", {})
+        await self._read("test", {}, _ignored)
 
     async def balance(self) -> Decimal:
-        message = await self._read("balance", {})
-        value = message.get("balance") if isinstance(message, dict) else message
-        try:
-            return to_decimal(value)
-        except ValueError as exc:
-            raise PanelProtocolError("balance", f"balance is not a number: {exc}") from None
+        return await self._read("balance", {}, _parse_balance)
 
     async def services(self, service_id: str | None = None) -> list[Service]:
         """The whole catalog, or the one service `service_id` names."""
         fields = {} if service_id is None else {"service": service_id}
-        message = await self._read("services", fields)
-        return _parse_services(message)
+        return await self._read("services", fields, _parse_services)
 
     async def check(self, order_id: str) -> OrderStatus:
-        message = await self._read("check", {"orderid": order_id})
-        return _parse("check", OrderStatus, message)
+        return await self._read("check", {"orderid": order_id}, _parse_check)
 
     async def add(self, service_id: str, params: Mapping[str, str]) -> PlacedOrder:
         """Place an order. Never retried: on `PanelUnavailable` the order may or may not exist,
         unless it is `PanelNotSent`."""
         fields = {"service": service_id, **params}
-        message = await self._call("add", fields)
+        return await self._call("add", fields, self._placed)
+
+    def _placed(self, message: Any) -> PlacedOrder:
         try:
             return _parse("add", PlacedOrder, message)
         except PanelProtocolError:
@@ -156,10 +157,12 @@ class SmmLabaClient:
 
     # -- transport -----------------------------------------------------------------------
 
-    async def _read(self, action: str, fields: Mapping[str, str]) -> Any:
+    async def _read(
+        self, action: str, fields: Mapping[str, str], parse: Callable[[Any], AnswerT]
+    ) -> AnswerT:
         for retry in range(self._retry.attempts):
             try:
-                return await self._call(action, fields)
+                return await self._call(action, fields, parse)
             except PanelUnavailable as exc:
                 if retry + 1 >= self._retry.attempts:
                     raise
@@ -168,17 +171,39 @@ class SmmLabaClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: RetryPolicy.attempts must be at least 1")
 
-    async def _call(self, action: str, fields: Mapping[str, str]) -> Any:
+    async def _call(
+        self, action: str, fields: Mapping[str, str], parse: Callable[[Any], AnswerT]
+    ) -> AnswerT:
+        """One request: its answer read by `parse`, told to the health and counted (its time
+        without the parsing, which is ours)."""
+        started = time.perf_counter()
         try:
-            answer = await self._exchange(action, fields)
+            message = await self._exchange(action, fields)
         except PanelUnavailable as exc:
             self._health.failed(str(exc))
+            self._count(action, "unavailable", time.perf_counter() - started)
             raise
-        except PanelException:
+        except PanelError:
             self._health.answered()
+            self._count(action, "refused", time.perf_counter() - started)
             raise
+        except PanelProtocolError:
+            self._health.answered()
+            self._count(action, "malformed", time.perf_counter() - started)
+            raise
+        took = time.perf_counter() - started
         self._health.answered()
+        try:
+            answer = parse(message)
+        except PanelProtocolError:
+            self._count(action, "malformed", took)
+            raise
+        self._count(action, "ok", took)
         return answer
+
+    def _count(self, action: str, result: PanelResult, seconds: float) -> None:
+        if self._metrics is not None:
+            self._metrics.panel_request(action, result, seconds)
 
     async def _exchange(self, action: str, fields: Mapping[str, str]) -> Any:
         form = {"username": self._username, "apikey": self._api_key.get_secret_value()}
@@ -233,6 +258,22 @@ class SmmLabaClient:
         """Remove the API key from any text the panel or a library produced."""
         secret = self._api_key.get_secret_value()
         return text.replace(secret, "***") if secret else text
+
+
+def _ignored(_message: Any) -> None:
+    return None
+
+
+def _parse_balance(message: Any) -> Decimal:
+    value = message.get("balance") if isinstance(message, dict) else message
+    try:
+        return to_decimal(value)
+    except ValueError as exc:
+        raise PanelProtocolError("balance", f"balance is not a number: {exc}") from None
+
+
+def _parse_check(message: Any) -> OrderStatus:
+    return _parse("check", OrderStatus, message)
 
 
 def _parse(action: str, model: type[ModelT], message: Any) -> ModelT:
