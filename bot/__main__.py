@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import logging
 import signal
-import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
@@ -24,8 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bot.config import ConfigError, Settings, load_settings
 from bot.output import redacting_output
 from bot.redaction import Redactor
-from storage.backup import require_known_schema
-from storage.db import DatabaseTooNew
+from storage.db import DatabaseTooNew, NotADatabase, require_known, stored_schema_version
 from storage.lock import DatabaseInUse
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
@@ -75,7 +73,7 @@ def _main(argv: Sequence[str] | None, redactor: Redactor) -> int:
             file=sys.stderr,
         )
         return EXIT_DATABASE
-    except (DatabaseInUse, DatabaseUnusable) as exc:
+    except (DatabaseInUse, NotADatabase) as exc:
         print(f"smmbot: database error: {exc}", file=sys.stderr)
         return EXIT_DATABASE
     except KeyboardInterrupt:
@@ -84,17 +82,16 @@ def _main(argv: Sequence[str] | None, redactor: Redactor) -> int:
     return EXIT_CONFIG
 
 
-class DatabaseUnusable(Exception):
-    """The database file cannot be read as SQLite; the message is one line."""
-
-
 def _known_schema(path: Path) -> int | None:
     """The schema version of the database at `path` (None: not created yet), read without
-    writing it. Raises `DatabaseTooNew` or `DatabaseUnusable`, as opening it to run would."""
+    touching it. Raises `DatabaseTooNew` or `NotADatabase`, as opening it to run would."""
     try:
-        return require_known_schema(path)
-    except (sqlite3.Error, OSError) as exc:
-        raise DatabaseUnusable(f"{path}: {exc}") from None
+        version = stored_schema_version(path)
+    except OSError as exc:
+        raise NotADatabase(f"{path}: {exc.strerror or exc}") from None
+    if version is not None:
+        require_known(path, version)
+    return version
 
 
 def _version() -> str:

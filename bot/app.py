@@ -32,7 +32,6 @@ from bot.balances import BalancesAhead
 from bot.config import Settings
 from bot.health import PanelHealth
 from bot.i18n import UserLocale, build_i18n
-from bot.logs import LogContext
 from bot.metrics import Metrics
 from bot.notifier import Notifier, NotifierConfig
 from bot.ordering import Placements
@@ -55,6 +54,7 @@ from handlers.middlewares import (
     InFlight,
     KeyGuard,
     KnownUsers,
+    LogContext,
     PanelAccount,
     SaveConversations,
     Throttle,
@@ -347,7 +347,8 @@ def cancelled_by_signals() -> Iterator[list[int]]:
 
     def cancel(signum: int) -> None:
         received.append(signum)
-        if task is not None:
+        # Once: a second signal (Ctrl-C twice) must not cut short the clean-up the first began.
+        if task is not None and len(received) == 1:
             task.cancel()
 
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,7 +1,7 @@
 """Logging: one readable line per record, or one JSON object per line for a log shipper.
 
 Each record made while an update is handled carries that update's id and its person's id:
-`LogContext`, the outermost middleware on `dispatcher.update`, puts them in context
+`handlers.middlewares.LogContext`, the outermost middleware, puts them in context
 variables (copied into every task started meanwhile), and `UpdateFields`, a filter on the
 handler, copies them onto the record. Secrets are already gone from a record when it gets
 here (`bot.redaction` redacts it as it is made), so the JSON is built from redacted text.
@@ -12,16 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
-
-from aiogram import BaseMiddleware
-from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
-from aiogram.types import TelegramObject, Update
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -57,25 +53,6 @@ def update_context(update_id: int, user_id: int | None = None) -> Iterator[Updat
         yield context
     finally:
         _update.reset(token)
-
-
-class LogContext(BaseMiddleware):
-    """Names the update (and its person, where it has one) in every record logged while it
-    is handled. Register it outermost (`handlers.middlewares.register_outermost`), so the
-    error handler's records name it too."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if not isinstance(event, Update):
-            return await handler(event, data)
-        # aiogram's own user-context middleware runs inside this one: ask it the same way.
-        user_id = UserContextMiddleware.resolve_event_context(event).user_id
-        with update_context(event.update_id, user_id):
-            return await handler(event, data)
 
 
 class UpdateFields(logging.Filter):

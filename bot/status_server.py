@@ -30,6 +30,9 @@ POLL_STALE_AFTER = 90.0
 # age /readyz asks Telegram itself.
 TELEGRAM_FRESH_FOR = 60.0
 CHECK_TIMEOUT = 5.0
+# However often it is asked, /readyz checks at most this often: each check takes the
+# database's write lock, which placing an order waits for too.
+READY_FOR = 5.0
 
 Exposition = Callable[[], Awaitable[tuple[bytes, str]]]
 
@@ -45,9 +48,11 @@ class StatusChecks:
     clock: Callable[[], float] = time.monotonic
     serving: bool = False  # set once start-up is over and updates are being taken
     _serving_since: float | None = field(default=None, init=False)
-    _asking_telegram: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _checking: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _verdict: tuple[float, list[str]] | None = field(default=None, init=False)
 
-    def started(self) -> None:
+    async def started(self) -> None:
+        """A dispatcher start-up hook (async: aiogram runs a plain function in a thread)."""
         self.serving = True
         self._serving_since = self.clock()
 
@@ -67,6 +72,12 @@ class StatusChecks:
         return problems
 
     async def readiness(self) -> list[str]:
+        async with self._checking:  # probes at once share one check
+            if self._verdict is None or self.clock() - self._verdict[0] > READY_FOR:
+                self._verdict = (self.clock(), await self._check_readiness())
+            return self._verdict[1]
+
+    async def _check_readiness(self) -> list[str]:
         problems = [] if self.serving else ["starting"]
         try:
             async with asyncio.timeout(CHECK_TIMEOUT), self.db.transaction():
@@ -78,13 +89,12 @@ class StatusChecks:
         return problems
 
     async def _telegram_answers(self) -> bool:
-        async with self._asking_telegram:  # one getMe at a time, however many probes
-            if self._telegram_fresh():
-                return True
-            # Whatever it raises, the contact has recorded whether Telegram was reached.
-            with contextlib.suppress(Exception):
-                await self.bot.get_me(request_timeout=int(CHECK_TIMEOUT))
-            return self._telegram_fresh()
+        if self._telegram_fresh():
+            return True
+        # Whatever it raises, the contact has recorded whether Telegram was reached.
+        with contextlib.suppress(Exception):
+            await self.bot.get_me(request_timeout=int(CHECK_TIMEOUT))
+        return self._telegram_fresh()
 
     def _telegram_fresh(self) -> bool:
         answered = self.contact.answered_at

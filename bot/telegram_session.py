@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import AnswerCallbackQuery, GetUpdates
 from aiogram.methods.base import TelegramMethod, TelegramType
 
@@ -41,8 +47,9 @@ class QuietCallbackAnswers(BaseRequestMiddleware):
 
 class TelegramContact(BaseRequestMiddleware):
     """When the Bot API last answered (a refusal is an answer: it was reached; a network
-    error or a 5xx is not), and when the last poll for updates ended, either way: what
-    /readyz and /healthz read."""
+    error, a 5xx, a refused token (401) or a conflict with another poller or a webhook (409)
+    is not: the bot can do nothing with those), and when the last poll for updates ended,
+    either way: what /readyz and /healthz read."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -57,7 +64,12 @@ class TelegramContact(BaseRequestMiddleware):
     ) -> Any:
         try:
             result = await make_request(bot, method)
-        except (TelegramNetworkError, TelegramServerError):
+        except (
+            TelegramNetworkError,
+            TelegramServerError,
+            TelegramUnauthorizedError,
+            TelegramConflictError,
+        ):
             raise
         except TelegramAPIError:
             self.answered_at = self._clock()

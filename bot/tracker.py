@@ -26,7 +26,7 @@ from storage.outbox import Kind, Notification
 from storage.users import NotifyMode
 
 if TYPE_CHECKING:
-    from bot.metrics import Metrics
+    from bot.metrics import Metrics, TrackerResult
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +121,7 @@ class Tracker(BackgroundLoop):
         panel = self._panel_for(order)
         if panel is None or order.panel_order_id is None:
             logger.warning("order %s has no panel to check it with; not tracked", order.id)
-            if self._metrics is not None:
-                self._metrics.checked("no_panel")
+            self._count("no_panel")
             await self._record(order, self._unchanged(order, next_check_at=None), None)
             return
         bucket = self._buckets.setdefault(
@@ -135,8 +134,7 @@ class Tracker(BackgroundLoop):
             status = await panel.check(order.panel_order_id)
         except PanelError as exc:
             self.breaker.succeeded()  # the panel answered: it is up
-            if self._metrics is not None:
-                self._metrics.checked("refused")
+            self._count("refused")
             await self._refused(order, exc)
             return
         except PanelProtocolError as exc:
@@ -144,8 +142,7 @@ class Tracker(BackgroundLoop):
             # is up, so no pause for every order; and this one backs off like a quiet order,
             # up to the cap, rather than being asked every base interval forever.
             self.breaker.succeeded()
-            if self._metrics is not None:
-                self._metrics.checked("malformed")
+            self._count("malformed")
             logger.warning("check of order %s: %s", order.id, exc)
             quiet = order.quiet_checks + 1
             result = self._unchanged(
@@ -155,8 +152,7 @@ class Tracker(BackgroundLoop):
             return
         except PanelException as exc:
             self.breaker.failed()
-            if self._metrics is not None:
-                self._metrics.checked("unavailable")
+            self._count("unavailable")
             logger.info("check of order %s failed: %s", order.id, exc)
             result = self._unchanged(
                 order, next_check_at=self._clock() + self._config.base_interval
@@ -164,9 +160,12 @@ class Tracker(BackgroundLoop):
             await self._record(order, result, None)
             return
         self.breaker.succeeded()
-        if self._metrics is not None:
-            self._metrics.checked("ok")
+        self._count("ok")
         await self._observed(order, status)
+
+    def _count(self, result: TrackerResult) -> None:
+        if self._metrics is not None:
+            self._metrics.checked(result)
 
     async def record_refresh(self, order: Order, status: OrderStatus) -> bool:
         """Record what the person's own Refresh learned; False if nothing changed. Not announced:

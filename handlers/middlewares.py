@@ -15,6 +15,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Dispatcher, Router
 from aiogram.dispatcher.event.bases import UNHANDLED, CancelHandler, SkipHandler
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
@@ -24,6 +25,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.accounts import Accounts
 from bot.balances import BalancesAhead
 from bot.config import Settings
+from bot.logs import update_context
 from bot.metrics import Metrics
 from bot.ratelimit import TokenBucket
 from handlers import keyboards, screens
@@ -59,6 +61,20 @@ class SaveConversations(BaseMiddleware):
             conversation: FSMContext | None = data.get("state")
             if conversation is not None:
                 await self._storage.save(conversation.key)
+
+
+class LogContext(BaseMiddleware):
+    """Names the update (and its person, where it has one) in every record logged while it
+    is handled (`bot.logs`). Registered outermost (`register_outermost`), so the error
+    handler's records name it too."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        # aiogram's own user-context middleware runs inside this one: ask it the same way.
+        user_id = UserContextMiddleware.resolve_event_context(event).user_id
+        with update_context(event.update_id, user_id):
+            return await handler(event, data)
 
 
 class CountUpdates(BaseMiddleware):

@@ -15,9 +15,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.db import DatabaseTooNew
-from storage.schema import MIGRATIONS
-
 
 class BackupError(Exception):
     """The copy could not be made; the message is one line."""
@@ -40,29 +37,6 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         raise FileNotFoundError(f"{path}: no such database file")
     # mode=ro: never creates the file, never writes it (no checkpoint on close).
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
-
-
-def schema_version(path: Path) -> int | None:
-    """The file's `user_version`, read without changing anything; None if there is no file
-    yet (the bot creates it on its first start)."""
-    if not path.exists():
-        return None
-    connection = _open_read_only(path)
-    try:
-        return int(connection.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        connection.close()
-
-
-def require_known_schema(path: Path) -> int | None:
-    """`schema_version`, or `DatabaseTooNew` when a newer bot wrote the file, as `run` would
-    find on opening it."""
-    version = schema_version(path)
-    if version is not None and version > len(MIGRATIONS):
-        raise DatabaseTooNew(
-            f"{path} has schema version {version}; this bot knows up to {len(MIGRATIONS)}"
-        )
-    return version
 
 
 async def backup(source: Path, target: Path) -> BackupResult:

@@ -6,8 +6,10 @@ this way, with figures: docs/ARCHITECTURE.md (Storage) and docs/PERFORMANCE.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +27,46 @@ logger = logging.getLogger(__name__)
 
 class DatabaseTooNew(Exception):
     """The file was written by a newer version of the bot; refusing to guess at its schema."""
+
+
+class NotADatabase(Exception):
+    """The file is not an SQLite database; the message is one line."""
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def require_known(path: Path, version: int) -> None:
+    if version > len(MIGRATIONS):
+        raise DatabaseTooNew(
+            f"{path} has schema version {version}; this bot knows up to {len(MIGRATIONS)}"
+        )
+
+
+def stored_schema_version(path: Path) -> int | None:
+    """The file's `user_version` (None: no file yet), without changing it. From the header's
+    bytes when no write-ahead log is pending (opening a stopped database, even read-only,
+    leaves -wal and -shm files beside it); else through SQLite, since the newest header may
+    be in the log."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        return None
+    if not header:
+        return 0  # SQLite reads an empty file as an empty database
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise NotADatabase(f"{path}: not an SQLite database")
+    log = path.with_name(path.name + "-wal")
+    if not log.exists() or log.stat().st_size == 0:
+        return int.from_bytes(header[60:64], "big")
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        ) as connection:
+            return int(connection.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise NotADatabase(f"{path}: {exc}") from None
 
 
 PRAGMAS = (
@@ -144,10 +186,7 @@ class Database:
         """Apply the migrations after the file's `user_version`, each in its own transaction."""
         target = len(MIGRATIONS) if target is None else target
         current = await self.version()
-        if current > len(MIGRATIONS):
-            raise DatabaseTooNew(
-                f"{self.path} has schema version {current}; this bot knows up to {len(MIGRATIONS)}"
-            )
+        require_known(self.path, current)
         for version in range(current + 1, target + 1):
             async with self.transaction() as tx:
                 for statement in MIGRATIONS[version - 1]:
@@ -159,13 +198,26 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` on any exception (cancellation too)."""
         async with self._lock:
-            await self._transactions.execute("BEGIN IMMEDIATE")
+            # aiosqlite runs a queued statement even when its caller is cancelled: a BEGIN cut
+            # off by a timeout would still open a transaction nobody ends, and every later one
+            # would fail. So a cancelled caller waits for the BEGIN and undoes it.
+            begin = asyncio.ensure_future(self._transactions.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                await asyncio.shield(self._undo(begin))
+                raise
             try:
                 yield self._transactions
             except BaseException:
                 await asyncio.shield(self._transactions.execute("ROLLBACK"))
                 raise
             await self._transactions.execute("COMMIT")
+
+    async def _undo(self, begin: asyncio.Future[Any]) -> None:
+        with contextlib.suppress(Exception):
+            await begin
+            await self._transactions.execute("ROLLBACK")
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
         """One statement, atomic on its own; returns the number of rows it changed."""

@@ -16,8 +16,9 @@ its event can never be queued again:
 Pending and parked rows are never deleted, nor rows of any other kind. Order events go once
 old, for finished orders only. A conversation row that holds nothing (no state, no data) is
 what a missing row reads as, so it goes at any age; one left half-way (a wizard, /connect) goes
-once untouched that long: an old Confirm then finds no conversation and is answered as
-expired, and places nothing.
+once untouched that long. The bot's memory of recent conversations (`storage.fsm`) is not
+pruned: a person still in it resumes, and saving writes the row again; after a restart an
+old Confirm finds no conversation and is answered as expired, placing nothing.
 
 Rows are deleted by ranges of ids, each range one short statement, so the bot's own writes
 never wait long behind a large first pruning.

@@ -23,7 +23,6 @@ from bot.logs import (
     CHATTY_LOGGERS,
     HANDLER_NAME,
     JsonFormatter,
-    LogContext,
     TextFormatter,
     UpdateFields,
     configure_logging,
@@ -33,7 +32,7 @@ from bot.logs import (
 from bot.redaction import Redactor, redacting_logs
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import TelegramEmulator
-from handlers.middlewares import register_outermost
+from handlers.middlewares import LogContext, register_outermost
 from tests.helpers import eventually
 from tests.processes import pointed_at, start_bot
 

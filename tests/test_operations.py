@@ -192,7 +192,7 @@ async def test_readiness_and_liveness_say_what_is_wrong(
         assert isinstance(session, BotSession)
         checks = StatusChecks(db, bot, session.contact, [loop], polling=False)
         assert checks.liveness() == ["starting"]
-        checks.started()
+        await checks.started()
         assert checks.liveness() == ["idle is not running"]
         loop.start()
         assert checks.liveness() == []
@@ -202,13 +202,22 @@ async def test_readiness_and_liveness_say_what_is_wrong(
         assert len(emulator.calls) == 1
         await loop.stop()
 
+    # A revoked token is an answer, but not one the bot can work with.
+    emulator.fail_next("getMe", 401, description="Unauthorized")
+    async with AsyncExitStackFor(emulator.token, telegram_url) as revoked:
+        session = revoked.session
+        assert isinstance(session, BotSession)
+        checks = StatusChecks(db, revoked, session.contact, [], polling=False)
+        await checks.started()
+        assert await checks.readiness() == ["telegram: not answering"]
+
     closed = await Database.open(tmp_path / "closed.sqlite3")
     await closed.close()
     async with AsyncExitStackFor("123:nobody", "http://127.0.0.1:9") as unreachable:
         session = unreachable.session
         assert isinstance(session, BotSession)
         checks = StatusChecks(closed, unreachable, session.contact, [], polling=False)
-        checks.started()
+        await checks.started()
         problems = await checks.readiness()
         assert len(problems) == 2
         assert problems[0].startswith("database: ")

@@ -113,6 +113,32 @@ async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
     assert user.first_name == "Anna"
 
 
+async def test_a_transaction_cut_off_while_it_waits_for_the_lock_leaves_none_open(
+    db: Database,
+) -> None:
+    await add_user(db)
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+
+    async def rename() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE users SET first_name = 'Changed' WHERE id = 1")
+
+    # The other writer lets go after the wait was given up, while the BEGIN is still queued:
+    # it then succeeds, and must be undone.
+    asyncio.get_running_loop().call_later(0.5, other.execute, "ROLLBACK")
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(rename(), 0.1)
+    finally:
+        other.close()
+    async with db.transaction() as tx:  # before the fix: "cannot start a transaction within"
+        await tx.execute("UPDATE users SET first_name = 'Later' WHERE id = 1")
+    user = await users.get(db, 1)
+    assert user is not None
+    assert user.first_name == "Later"
+
+
 async def test_a_cancelled_transaction_is_rolled_back(db: Database) -> None:
     await add_user(db)
     entered = asyncio.Event()
