@@ -88,6 +88,14 @@ COMMANDS = [
 ]
 
 
+DESCRIPTION = N_(
+    "I'm the SMMLaba panel in Telegram: browse its services, order in a few taps, and I'll "
+    "message you when an order moves or finishes. One order per confirmation, never lost. "
+    "Press Start to begin."
+)
+SHORT_DESCRIPTION = N_("SMMLaba in Telegram: order in a few taps, hear when it's done.")
+
+
 def build_bot(settings: Settings, session: BotSession | None = None) -> Bot:
     if session is None:
         session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
@@ -176,18 +184,22 @@ def build_dispatcher(services: Services) -> Dispatcher:
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.include_routers(*build_routers())
     dispatcher.errors.register(unexpected_error)
-    dispatcher.startup.register(set_commands)
+    dispatcher.startup.register(set_profile)
     dispatcher.startup.register(services.start_background)
     dispatcher.startup.register(services.status.started)  # alive from now on
     dispatcher.shutdown.register(services.stop_background)
     return dispatcher
 
 
-async def set_commands(bot: Bot, i18n: I18n) -> None:
-    """The command menu in English, and in each language there is a catalog for."""
+async def set_profile(bot: Bot, i18n: I18n) -> None:
+    """The command menu and what an empty chat shows before /start (the description, and
+    the short one on the bot's profile), in English and in each language there is a
+    catalog for."""
     await bot.set_my_commands(
         [BotCommand(command=name, description=text) for name, text in COMMANDS]
     )
+    await bot.set_my_description(DESCRIPTION)
+    await bot.set_my_short_description(SHORT_DESCRIPTION)
     for locale in i18n.available_locales:
         await bot.set_my_commands(
             [
@@ -195,6 +207,10 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
                 for name, text in COMMANDS
             ],
             language_code=locale,
+        )
+        await bot.set_my_description(i18n.gettext(DESCRIPTION, locale=locale), language_code=locale)
+        await bot.set_my_short_description(
+            i18n.gettext(SHORT_DESCRIPTION, locale=locale), language_code=locale
         )
 
 

@@ -142,7 +142,9 @@ class OrderForm:
                 data.step = index
                 return Problem("")
             try:
-                spec.check(value)
+                # The confirmation shows what is sent: the value as checked (a link from an
+                # older order, ordered again, is tidied now).
+                data.values[spec.param] = spec.check(value)
             except InvalidValue as problem:
                 data.step = index
                 return Problem(str(problem))

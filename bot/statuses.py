@@ -32,3 +32,11 @@ def state_of(
     if finished and status.count and 0 < delivered < status.count:
         return OrderState.PARTIAL
     return state
+
+
+def panel_words(
+    status: OrderStatus, table: Mapping[str, OrderState] = DEFAULT_STATUS_STATES
+) -> str:
+    """The panel's own words for the status, kept only for a code the bot has no wording
+    of its own for: a known code is shown as its state, in the person's language."""
+    return "" if status.status.strip() in table else status.status_text

@@ -18,7 +18,7 @@ from bot.background import BackgroundLoop
 from bot.health import CircuitBreaker, PanelHealth
 from bot.ratelimit import TokenBucket
 from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException, PanelProtocolError
-from bot.statuses import DEFAULT_STATUS_STATES, state_of
+from bot.statuses import DEFAULT_STATUS_STATES, panel_words, state_of
 from storage import orders, users
 from storage.db import Database
 from storage.orders import CheckResult, Order, OrderState
@@ -163,6 +163,13 @@ class Tracker(BackgroundLoop):
         self._count("ok")
         await self._observed(order, status)
 
+    def reading(self, status: OrderStatus) -> tuple[OrderState, str]:
+        """The state a status means, and the panel's own words worth showing beside it."""
+        return (
+            state_of(status, self._config.status_states),
+            panel_words(status, self._config.status_states),
+        )
+
     def _count(self, result: TrackerResult) -> None:
         if self._metrics is not None:
             self._metrics.checked(result)
@@ -171,18 +178,18 @@ class Tracker(BackgroundLoop):
         """Record what the person's own Refresh learned; False if nothing changed. Not announced:
         they are looking at it. The next check compares with it, so it is not announced later
         either."""
-        state = state_of(status, self._config.status_states)
-        if (state, status.status, status.status_text, status.remain) == (
+        state, words = self.reading(status)
+        if (state, status.status, words, status.remain) == (
             order.state,
             order.status_code,
-            order.status_text,
+            order.status_text or "",
             order.remain,
         ):
             return False
         result = CheckResult(
             state=state,
             status_code=status.status,
-            status_text=status.status_text,
+            status_text=words,
             remain=status.remain,
             next_check_at=None if state.is_final else order.next_check_at,
         )
@@ -190,8 +197,8 @@ class Tracker(BackgroundLoop):
         return True
 
     async def _observed(self, order: Order, status: OrderStatus) -> None:
-        state = state_of(status, self._config.status_states)
-        changed = state is not order.state or status.status_text != (order.status_text or "")
+        state, words = self.reading(status)
+        changed = state is not order.state or words != (order.status_text or "")
         moved = self._moved(order, status)
         # Accepted by the panel and waiting is what "placed" already told the person.
         news = (changed or moved) and not (
@@ -201,7 +208,7 @@ class Tracker(BackgroundLoop):
         result = CheckResult(
             state=state,
             status_code=status.status,
-            status_text=status.status_text,
+            status_text=words,
             remain=status.remain,
             next_check_at=None if state.is_final else self._clock() + self._config.interval(quiet),
             quiet_checks=quiet,

@@ -3,6 +3,7 @@ resolve through the catalog or the database; what no longer resolves is a stale 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated
 
@@ -38,6 +39,35 @@ class CategoryPage(CallbackData, prefix="c"):
 
 class ServiceCard(CallbackData, prefix="s"):
     service: str
+
+
+class SearchHit(CallbackData, prefix="sh"):
+    """A service in search results. `query` is the search's words (see `search_words`): the
+    card's Back shows the same results again, with no state kept anywhere."""
+
+    service: str
+    query: str
+
+
+class SearchResults(CallbackData, prefix="sr"):
+    query: str
+
+
+# What a hit's button has left for the words beside a service key (16 hex digits): Telegram
+# allows 64 bytes of callback data.
+SEARCH_BYTES = 64 - len("sh::") - 16
+
+
+def search_words(words: Iterable[str]) -> str:
+    """A search's words as its buttons carry them: case-folded, as many whole words as fit in
+    `SEARCH_BYTES` (the search folds case anyway; a longer query comes back shorter)."""
+    kept = ""
+    for word in words:
+        longer = f"{kept} {word.casefold()}" if kept else word.casefold()
+        if len(longer.encode()) > SEARCH_BYTES:
+            break
+        kept = longer
+    return kept
 
 
 class OrderService(CallbackData, prefix="o"):

@@ -1,6 +1,8 @@
 """Browsing the catalog (platform -> category -> service), the service card, and search.
 
-Everything here is served from the catalog snapshot: no click waits on the panel.
+Everything here is served from the catalog snapshot: no click waits on the panel. Text typed
+outside any conversation is a search: words (mistyped ones too), a service's id, or a link,
+which offers the services for its site.
 """
 
 from __future__ import annotations
@@ -12,11 +14,20 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.catalog import Catalog, CatalogSnapshot, Query
+from bot.catalog import Catalog, CatalogSnapshot, site_of
 from bot.config import Settings
 from bot.formatting import quote
 from handlers import keyboards, screens, texts
-from handlers.callbacks import CategoryPage, Menu, PlatformPage, Platforms, ServiceCard
+from handlers.callbacks import (
+    CategoryPage,
+    Menu,
+    PlatformPage,
+    Platforms,
+    SearchHit,
+    SearchResults,
+    ServiceCard,
+    search_words,
+)
 from handlers.filters import TypedText
 from handlers.middlewares import require_panel
 from handlers.screens import Event
@@ -33,9 +44,12 @@ def build_router() -> Router:
     router.callback_query.register(platform_page, PlatformPage.filter())
     router.callback_query.register(category_page, CategoryPage.filter())
     router.callback_query.register(service_card, ServiceCard.filter())
+    router.callback_query.register(service_card, SearchHit.filter())
     router.message.register(search, Command("search"))
     router.callback_query.register(search, Menu.filter(F.to == "search"))
-    router.message.register(search_typed, StateFilter(SearchWizard.query), TypedText())
+    router.callback_query.register(results_again, SearchResults.filter())
+    # Asked for, or typed at the main menu: anything typed outside a conversation.
+    router.message.register(search_typed, StateFilter(SearchWizard.query, None), TypedText())
     return router
 
 
@@ -112,7 +126,7 @@ async def category_page(
 
 async def service_card(
     callback: CallbackQuery,
-    callback_data: ServiceCard,
+    callback_data: ServiceCard | SearchHit,
     catalog: Catalog,
     settings: Settings,
     callback_answer: CallbackAnswer,
@@ -127,11 +141,11 @@ async def service_card(
         await screens.expired(callback, callback_answer)
         return
     await state.clear()
-    platform, category = found
+    found_by = callback_data.query if isinstance(callback_data, SearchHit) else ""
     await screens.show(
         callback,
         texts.service_card(service, settings.panel_currency),
-        keyboards.service_card(service, platform, category),
+        keyboards.service_card(service, *found, found_by=found_by),
     )
 
 
@@ -160,22 +174,54 @@ async def search_typed(message: Message, catalog: Catalog, state: FSMContext) ->
     await show_results(message, catalog, message.text or "")
 
 
-async def show_results(message: Message, catalog: Catalog, text: str) -> None:
-    snapshot = await current(message, catalog)
+async def results_again(
+    callback: CallbackQuery, callback_data: SearchResults, catalog: Catalog, state: FSMContext
+) -> None:
+    """Back from a card opened from search results: the same search again."""
+    await state.clear()
+    await show_results(callback, catalog, callback_data.query)
+
+
+async def show_results(event: Event, catalog: Catalog, text: str) -> None:
+    snapshot = await current(event, catalog)
     if snapshot is None:
         return
-    query = Query.parse(text)
-    found = snapshot.search(query, limit=SEARCH_RESULTS + 1)
+    site = site_of(text)
+    if site is not None:
+        await offer_site(event, snapshot, site)
+        return
+    found = snapshot.search(text, limit=SEARCH_RESULTS + 1)
+    query = found.query
     # A shortened query is shown as the words searched for.
     shown = quote(" ".join(query.words if query.shortened else text.split())[:100])
-    if found:
+    if found.services:
         reply = _("🔍 Results for «{query}»:").format(query=shown)
     else:
-        reply = _("Nothing found for «{query}». Try another word.").format(query=shown)
+        reply = _("Nothing found for «{query}». Try other words, or browse the catalog.").format(
+            query=shown
+        )
+    if found.approximate:
+        reply += "\n" + _("✏️ Nothing matched exactly: these are the closest spellings.")
     if query.shortened:
         reply += "\n" + _("✂️ The query was too long: I searched for its first words only.")
-    if len(found) > SEARCH_RESULTS:
+    if len(found.services) > SEARCH_RESULTS:
         reply += "\n" + _("Showing the best {count}; add a word to narrow it down.").format(
             count=SEARCH_RESULTS
         )
-    await message.answer(reply, reply_markup=keyboards.search_results(found[:SEARCH_RESULTS]))
+    markup = keyboards.search_results(found.services[:SEARCH_RESULTS], search_words(query.words))
+    await screens.show(event, reply, markup)
+
+
+async def offer_site(event: Event, snapshot: CatalogSnapshot, site: str) -> None:
+    """A link: the platforms with services for its site, as browsing shows them."""
+    platforms = snapshot.platforms_for_site(site)
+    if len(platforms) == 1:
+        text = _("🔗 Services for {site}\nChoose a category:")
+        markup = keyboards.categories(platforms[0], 0)
+    elif platforms:
+        text = _("🔗 Services for {site}\nChoose a platform:")
+        markup = keyboards.site_platforms(platforms)
+    else:
+        text = _("🔗 I have no services for {site}. Try a few words, or browse the catalog.")
+        markup = keyboards.search_results([], "")
+    await screens.show(event, text.format(site=quote(site)), markup)

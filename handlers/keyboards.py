@@ -29,6 +29,8 @@ from handlers.callbacks import (
     OrdersPage,
     PlatformPage,
     Platforms,
+    SearchHit,
+    SearchResults,
     ServiceCard,
     Settle,
     Step,
@@ -177,10 +179,7 @@ def platforms(snapshot: CatalogSnapshot, page: int) -> InlineKeyboardMarkup:
 def categories(platform: Platform, page: int) -> InlineKeyboardMarkup:
     shown, page, total = page_of(platform.categories, page)
     items = [
-        button(
-            label(f"{c.name} ({len(c.services)})"),
-            CategoryPage(platform=platform.key, category=c.key),
-        )
+        button(label(f"{c.name} ({len(c.services)})"), category_or_its_service(platform, c))
         for c in shown
     ]
     return markup(
@@ -208,11 +207,30 @@ def services(platform: Platform, category: Category, page: int) -> InlineKeyboar
     )
 
 
-def service_card(service: Service, platform: Platform, category: Category) -> InlineKeyboardMarkup:
+def category_or_its_service(platform: Platform, category: Category) -> CallbackData:
+    """A category of one service opens that service: a list of one is a tap for nothing."""
+    if len(category.services) == 1:
+        return ServiceCard(service=service_key(category.services[0].id))
+    return CategoryPage(platform=platform.key, category=category.key)
+
+
+def service_card(
+    service: Service, platform: Platform, category: Category, *, found_by: str = ""
+) -> InlineKeyboardMarkup:
+    """Back goes where the card was opened from: the results of the search `found_by` (its
+    words, see `search_words`), else the category, or the platform when the category holds
+    only this service."""
+    back: CallbackData
+    if found_by:
+        back = SearchResults(query=found_by)
+    elif len(category.services) == 1:
+        back = PlatformPage(platform=platform.key)
+    else:
+        back = CategoryPage(platform=platform.key, category=category.key)
     return markup(
         [
             [button(_("🛒 Order this"), OrderService(service=service_key(service.id)))],
-            back_cancel(CategoryPage(platform=platform.key, category=category.key)),
+            back_cancel(back),
         ]
     )
 
@@ -380,13 +398,29 @@ def notify_settings(mode: NotifyMode) -> InlineKeyboardMarkup:
     )
 
 
-def search_results(found: Sequence[Service]) -> InlineKeyboardMarkup:
+def search_results(found: Sequence[Service], words: str) -> InlineKeyboardMarkup:
+    """The services a search found (`words`: the search, for their cards' Back); with none,
+    a way into the catalog."""
+    hits = [
+        [button(label(s.name, 40), SearchHit(service=service_key(s.id), query=words))]
+        for s in found
+    ]
     return markup(
         [
-            *[[button(label(s.name, 40), ServiceCard(service=service_key(s.id)))] for s in found],
+            *hits,
+            [] if found else [button(_("🛒 Browse the catalog"), Menu(to="new"))],
             [
                 button(_("🔍 Search again"), Menu(to="search")),
                 button(_("🏠 Menu"), Menu(to="home")),
             ],
         ]
     )
+
+
+def site_platforms(platforms: Sequence[Platform]) -> InlineKeyboardMarkup:
+    """The platforms with services for a link's site."""
+    items = [
+        button(label(f"{p.name} ({p.service_count})"), PlatformPage(platform=p.key))
+        for p in platforms[:PER_PAGE]
+    ]
+    return markup([*grid(items, 2), [button(_("🏠 Menu"), Menu(to="home"))]])

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.formatting import duration, money, number, progress_bar, quote, short, utc_time
 from bot.smmlaba import delivered
-from handlers import keyboards
+from handlers import keyboards, texts
 from storage.orders import OrderState
 from storage.outbox import Kind
 
@@ -46,10 +46,8 @@ def outcome_text(
         text = _("✅ Order #{id} placed{price}\nI'll message you when it moves.")
         return text.format(id=label, price=price), keyboards.placed(order)
     if kind == Kind.ORDER_REJECTED:
-        text = _("❌ The panel refused the order: «{reason}». Nothing was charged.").format(
-            reason=quote(short(str(payload.get("error") or ""), 500))
-        )
-        return text, keyboards.placed(order)
+        reason = texts.refusal(str(payload.get("error") or ""))
+        return f"{reason}\n" + _("Nothing was ordered or charged."), keyboards.placed(order)
     text = _(
         "⏳ No answer from the panel about your order of {service}: it may or may not have "
         "been placed. Look for it on the panel, then tell me what you found, so you are not "
@@ -100,14 +98,18 @@ def status_text(event: OrderEvent) -> str:
             "⚠️ Partly delivered: {delivered} of {count}. "
             "The panel refunds the rest to your balance."
         ).format(delivered=number(done), count=number(count))
-    elif event.state is OrderState.CANCELLED:
+    elif event.state is OrderState.CANCELLED and status:
         detail = _(
             "✖️ Cancelled by the panel — «{status}». Any charge goes back to your panel balance."
         ).format(status=status)
-    elif event.state is OrderState.REFUNDED:
+    elif event.state is OrderState.CANCELLED:
+        detail = _("✖️ Cancelled by the panel. Any charge goes back to your panel balance.")
+    elif event.state is OrderState.REFUNDED and status:
         detail = _("↩️ Refunded — «{status}». The money is back on your panel balance.").format(
             status=status
         )
+    elif event.state is OrderState.REFUNDED:
+        detail = _("↩️ Refunded. The money is back on your panel balance.")
     elif event.state is OrderState.LOST:
         detail = _(
             "❓ The panel no longer knows this order, so I stopped tracking it. "

@@ -1,9 +1,10 @@
 """The order wizard's router: one handler per button, the typed value, and Confirm.
 
 The wizard lives in the FSM (SQLite), so a restart continues at the same step with the same
-values. A refused value gets the reason and the same prompt again; a refusal from the panel
-returns the person to the field concerned. Confirm places the order at most once. The steps
-are `bot.order_form`; the screens `handlers.wizard`.
+values. A refused value gets the same prompt again, headed by the reason in one line, in place
+of the prompt and the refused message; a refusal from the panel returns the person to the field
+concerned. Confirm places the order at most once. The steps are `bot.order_form`; the screens
+`handlers.wizard`.
 """
 
 from __future__ import annotations
@@ -220,10 +221,7 @@ async def typed_value(message: Message, state: FSMContext, desk: OrderDesk) -> N
     try:
         value = wizard.form.enter(message.text or "")
     except InvalidValue as problem:
-        await asyncio.gather(
-            screens.retire(message, prompt),
-            wizard.show_prompt(warning=str(problem), new_message=True),
-        )
+        await wizard.ask_again(message, str(problem))
         return
     # The answered prompt stays in the chat as a record of what was given, edited while the
     # next screen is made (the confirmation waits on the panel for the balance).
@@ -233,8 +231,11 @@ async def typed_value(message: Message, state: FSMContext, desk: OrderDesk) -> N
     )
 
 
-async def not_text(message: Message) -> None:
-    await message.answer(_("Please send the value as a text message, or press a button above."))
+async def not_text(message: Message, state: FSMContext, desk: OrderDesk) -> None:
+    """A photo, a sticker, a voice note: refused like a wrong value."""
+    wizard = await resume(message, state, desk, await load(state))
+    if wizard is not None:
+        await wizard.ask_again(message, _("I can only read text here."))
 
 
 # -- Confirm -----------------------------------------------------------------------------

@@ -13,10 +13,11 @@ from handlers import texts
 
 
 def prompt(form: OrderForm, warning: str = "") -> str:
+    """The field asked for; `warning`, why the last value was refused, heads it in one line."""
     spec, data = form.spec, form.data
     lines = []
     if warning:
-        lines.append(_("⚠️ {reason} Try again:").format(reason=quote(warning)))
+        lines.append(f"⚠️ {quote(warning)}")
     lines.append(
         _("<b>Step {n} of {total}</b> · {label}").format(
             n=data.step + 1, total=len(form.fields), label=quote(spec.label)
@@ -31,9 +32,7 @@ def prompt(form: OrderForm, warning: str = "") -> str:
             )
         )
     elif spec.kind is FieldKind.FRAGMENTS:
-        lines.append(
-            _("Send a link that contains {parts}.").format(parts=quote(spec.describe_fragments()))
-        )
+        lines.append(link_hint(spec))
     elif spec.multiline:
         lines.append(_("Send them in one message, one per line."))
     else:
@@ -47,6 +46,17 @@ def prompt(form: OrderForm, warning: str = "") -> str:
         lines.append(_("Now: {value}").format(value=shown(spec, current)))
     lines.append(f"<i>{quote(form.service.name)}</i>")
     return "\n".join(lines)
+
+
+def link_hint(spec: FieldSpec) -> str:
+    if not spec.is_link:
+        return _("Send a link that contains {parts}.").format(
+            parts=quote(spec.describe_fragments())
+        )
+    if spec.example is None:
+        return _("Send the link.")
+    # As code: Telegram neither links it nor shows a preview of the site under the prompt.
+    return _("Send the link, e.g. {example}").format(example=f"<code>{quote(spec.example)}</code>")
 
 
 def shown(spec: FieldSpec, value: str) -> str:
@@ -119,7 +129,8 @@ def not_sent() -> str:
 
 
 def refused(reason: str) -> str:
-    return _("❌ The panel refused the order: «{reason}».").format(reason=quote(reason))
+    """The panel's refusal of this order, in the bot's words where it is a usual one."""
+    return texts.refusal(reason) + "\n" + _("Nothing was ordered or charged.")
 
 
 def placed_not_saved(panel_order_id: str) -> str:

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.formatting import money, number, quote, short
 from bot.notifier import Notifier
 from bot.smmlaba import OrderStatus, PanelError, PanelException
+from bot.tracker import Tracker
 from handlers import keyboards, screens, texts
 from handlers.callbacks import Settle
 from handlers.filters import TypedText
@@ -83,6 +84,7 @@ async def panel_id_sent(
     accounts: Accounts,
     state: FSMContext,
     settings: Settings,
+    tracker: Tracker,
 ) -> None:
     order_id = (await state.get_data()).get("order")
     order = None
@@ -133,7 +135,7 @@ async def panel_id_sent(
         return
     await state.update_data(panel_id=status.order_id, price=_price(status))
     await message.answer(
-        found_text(order, status, settings.panel_currency),
+        found_text(order, status, tracker.reading(status), settings.panel_currency),
         reply_markup=keyboards.settle_found(order.id),
     )
 
@@ -142,7 +144,9 @@ def _price(status: OrderStatus) -> str | None:
     return None if status.price is None else str(status.price)
 
 
-def found_text(order: Order, status: OrderStatus, currency: str) -> str:
+def found_text(
+    order: Order, status: OrderStatus, reading: tuple[OrderState, str], currency: str
+) -> str:
     lines = [_("The panel knows order #{id}:").format(id=quote(status.order_id))]
     if status.name:
         lines.append(f"<b>{quote(short(status.name, 200))}</b>")
@@ -152,8 +156,9 @@ def found_text(order: Order, status: OrderStatus, currency: str) -> str:
         lines.append(f"🔢 {number(status.count)}")
     if status.price is not None:
         lines.append(f"💵 {money(status.price)} {quote(currency)}")
-    if status.status_text:
-        lines.append(_("State: {status}").format(status=quote(status.status_text)))
+    state, words = reading
+    shown = texts.state_name(state) + (f" — «{quote(words)}»" if words else "")
+    lines.append(_("State: {status}").format(status=shown))
     if status.service and status.service != order.service_id:
         lines.append(_("⚠️ This is another service than the order you sent here."))
     lines.append(_("Is this your order of {service}?").format(service=quote(order.service_name)))

@@ -31,6 +31,7 @@ def help_text() -> str:
     return "\n".join(
         [
             _("I place orders on your SMMLaba account and tell you when they're done."),
+            _("To find a service, just send a few words, its id or a link."),
             "",
             _("/start — main menu"),
             _("/search <i>words</i> — find a service"),

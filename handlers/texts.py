@@ -6,7 +6,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.formatting import money, number, progress_bar, quote, short
 from bot.params import FieldKind, amount_range, fields_of
-from bot.smmlaba import PanelError, PanelException, Service, delivered
+from bot.smmlaba import PanelError, PanelException, Refusal, Service, delivered, refusal_of
 from handlers import keyboards
 from storage.orders import Order, OrderState
 
@@ -44,15 +44,34 @@ def unavailable() -> str:
 
 
 def panel_failure(exc: PanelException, *, html: bool = True) -> str:
-    """A failed panel call, for the person: the panel's own words when it refused, else that it
+    """A failed panel call, for the person: why the panel refused (`refusal`), else that it
     isn't answering (the cause is the operator's, in the log). `html=False` for plain text,
     such as a button's toast."""
     if isinstance(exc, PanelError):
-        reason = short(exc.text, 500)
-        return _("❌ The panel refused: «{reason}»").format(
-            reason=quote(reason) if html else reason
-        )
+        return refusal(exc.text, html=html)
     return unavailable()
+
+
+def refusal(text: str, *, html: bool = True) -> str:
+    """A refusal in the bot's words, in the person's language, when it is one of the panel's
+    usual ones (its own words are in the log); else the panel's words, quoted."""
+    kind = refusal_of(text)
+    if kind is Refusal.NO_FUNDS:
+        return _(
+            "❌ Not enough money on your panel balance. Top it up on SMMLaba, then order again."
+        )
+    if kind is Refusal.BAD_CREDENTIALS:
+        return _("❌ The panel didn't accept the account's e-mail and API key.")
+    if kind is Refusal.NO_SERVICE:
+        return _("❌ The panel no longer offers this service.")
+    if kind is Refusal.NO_ORDER:
+        return _("❌ The panel doesn't know this order.")
+    if kind is Refusal.BAD_LINK:
+        return _("❌ The panel didn't accept the link.")
+    if kind is Refusal.BAD_AMOUNT:
+        return _("❌ The panel didn't accept the amount.")
+    reason = short(text, 500)
+    return _("❌ The panel refused: «{reason}»").format(reason=quote(reason) if html else reason)
 
 
 def state_name(state: OrderState) -> str:
@@ -124,5 +143,5 @@ def order_card(order: Order, currency: str) -> str:
     if order.state is OrderState.NOT_PLACED:
         lines.append(_("You found it is not on the panel: nothing was ordered or charged."))
     if order.state is OrderState.REJECTED and order.error:
-        lines.append(_("The panel said: «{reason}»").format(reason=quote(short(order.error, 500))))
+        lines.append(refusal(order.error))
     return "\n".join(lines)

@@ -6,13 +6,16 @@ The steps themselves are `bot.order_form`; this module only shows where they lea
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from pydantic import ValidationError
@@ -28,6 +31,8 @@ from handlers import keyboards, order_texts, screens
 from handlers.screens import Event
 from handlers.states import OrderWizard
 from storage.db import Database
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,20 @@ class WizardScreens:
         await self._show(order_texts.prompt(self.form, warning), markup, new_message=new_message)
         await self.save()
 
+    async def ask_again(self, refused: Message, reason: str) -> None:
+        """A typed value refused: the prompt again, at the bottom of the chat, headed by the
+        one line that says why. The refused message and the prompt it answered are deleted,
+        so wrong tries never pile up; a message Telegram won't delete stays (the old prompt
+        without its buttons). Sent anew rather than edited in place: anything that came
+        below the prompt meanwhile (a notification, a command's answer) would hide an edit."""
+        asked = self.form.data.live
+        await asyncio.gather(
+            self.show_prompt(warning=reason, new_message=True),
+            delete(refused, refused.message_id),
+        )
+        if asked is not None and not await delete(self.event, asked):
+            await screens.retire(self.event, asked)
+
     async def review(self, *, new_message: bool = False, notice: str = "") -> None:
         """Show the confirmation: every value, the exact total and the balance; `notice`
         above them says why it is shown again. A value missing or no longer valid is asked
@@ -128,6 +147,18 @@ class WizardScreens:
         else:
             message = await screens.show(self.event, text, markup)
         self.form.data.live = message.message_id
+
+
+async def delete(event: Event, message_id: int) -> bool:
+    """Delete a message of the person's chat, theirs or the bot's. Tidying only: False when
+    Telegram refuses (a message older than 48 hours, one already gone), and the step goes on."""
+    if event.bot is None or event.from_user is None:
+        return False
+    try:
+        return await event.bot.delete_message(chat_id=event.from_user.id, message_id=message_id)
+    except TelegramAPIError as exc:
+        logger.debug("could not delete message %s: %s", message_id, exc.message)
+        return False
 
 
 async def resume(

@@ -22,6 +22,8 @@ METHODS = [
     "setMyCommands",
     "deleteMyCommands",
     "getMyCommands",
+    "setMyDescription",
+    "setMyShortDescription",
     "sendMessage",
     "sendChatAction",
     "editMessageText",

@@ -15,6 +15,7 @@ from tests.helpers import eventually, has_button, shows
 PLATFORM, CATEGORY, SERVICE = "Instagram", "Likes", "Instagram Likes"
 LINK = "https://instagram.com/p/x"
 AMOUNT = "1000"
+ORDER = "🛒 Order this"
 
 
 async def tap(user: SimulatedUser, label: str, *, patient: bool = False) -> None:
@@ -37,10 +38,15 @@ async def open_card(
     *,
     patient: bool = False,
 ) -> None:
-    """/start, then the catalog down to `service`'s card."""
+    """/start, then the catalog down to `service`'s card (a category of one service opens
+    its card at once)."""
     await user.send("/start")
-    for label in ("🛒 New order", platform, category, service):
+    for label in ("🛒 New order", platform, category):
         await tap(user, label, patient=patient)
+    if patient:
+        await eventually(lambda: has_button(user, service)() or has_button(user, ORDER)())
+    if user.last_message.find_button(ORDER) is None:
+        await tap(user, service)
 
 
 async def start_order(
@@ -53,7 +59,7 @@ async def start_order(
 ) -> None:
     """The service's card, then "Order this": the wizard asks its first question."""
     await open_card(user, platform, category, service, patient=patient)
-    await tap(user, "🛒 Order this", patient=patient)
+    await tap(user, ORDER, patient=patient)
 
 
 async def fill_order(
@@ -86,7 +92,7 @@ async def up_to_confirmation(
 async def order_from_card(user: SimulatedUser, *, link: str = LINK, amount: str = AMOUNT) -> None:
     """From a service's card however it was reached: "Order this", the link, the amount,
     confirmed."""
-    await tap(user, "🛒 Order this")
+    await tap(user, ORDER)
     await fill_order(user, link, amount)
     await user.press("✅ Confirm")
 

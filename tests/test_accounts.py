@@ -117,7 +117,7 @@ async def test_a_wrong_key_is_refused_and_not_stored(personal: BotHarness, bob: 
     await bobby.send("0" * 32)
     assert all(m.text != "0" * 32 for m in bobby.messages)  # deleted
     text = bobby.last_message.text
-    assert "❌ The panel refused: «" in text
+    assert "❌ The panel didn't accept the account's e-mail and API key." in text
     assert "Nothing was saved. Send the key again" in text
     assert sealed_key(personal, 801) is None
     await bobby.send("not a key!")  # the form is still there: a second try

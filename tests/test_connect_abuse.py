@@ -60,13 +60,13 @@ async def test_a_refused_key_is_forgotten_and_tries_are_limited(
     await bobby.send("/connect")
     await bobby.send(BOB)
     await bobby.send("uncertain")  # a word typed as a key, refused by the panel
-    assert "❌ The panel refused" in bobby.last_message.text
+    assert "❌ The panel didn't accept" in bobby.last_message.text
     logging.getLogger("bot.ordering").warning("order 1 is uncertain")
     assert "order 1 is uncertain" in caplog.text  # the word is not masked in every line
 
     for attempt in range(4):
         await bobby.send(f"wrongkey{attempt:04d}")
-        assert "❌ The panel refused" in bobby.last_message.text
+        assert "❌ The panel didn't accept" in bobby.last_message.text
     assert personal.panel_calls("test") == 5
     await bobby.send(bob.api_key)  # the sixth key within the hour
     assert "That's a lot of keys tried in one hour. Try again in" in bobby.last_message.text

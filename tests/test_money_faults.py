@@ -80,8 +80,8 @@ async def test_a_refusal_that_cannot_be_shown_is_told_through_the_outbox(
     harness.emulator.fail_next("sendMessage", 400, description="Bad Request: chat not found")
     await anna.press("✅ Confirm")
 
-    await eventually(lambda: said(anna, "The panel refused the order"), within=5)
-    assert "Недостаточно средств на балансе" in anna.last_message.text
+    await eventually(lambda: said(anna, "Not enough money on your panel balance"), within=5)
+    assert "Nothing was ordered or charged." in anna.last_message.text
     assert TRY_AGAIN not in anna.transcript
     assert (await only_order(harness, 501)).state is OrderState.REJECTED
 
@@ -333,7 +333,7 @@ async def test_a_refusal_is_told_once_whatever_happens_to_the_tap(harness: BotHa
     harness.emulator.fail_next("answerCallbackQuery", 429, retry_after=1)
     await anna.press("✅ Confirm")
     await asyncio.sleep(1.5)  # time for a second word, if one were coming
-    refusals = [m for m in anna.bot_messages if "The panel refused the order" in m.text]
+    refusals = [m for m in anna.bot_messages if "Not enough money on your panel" in m.text]
     assert len(refusals) == 1
     assert refusals[0].button_labels  # the screen with Fix and Change, not the plain notice
     assert TRY_AGAIN not in anna.transcript

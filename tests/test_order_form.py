@@ -52,7 +52,7 @@ def test_answers_lead_field_by_field_to_the_confirmation() -> None:
     assert form.data.values == {}
     assert form.enter(" https://instagram.com/p/1 ") == "https://instagram.com/p/1"
     assert form.advance() is Next.PROMPT
-    with pytest.raises(InvalidValue, match="50"):
+    with pytest.raises(InvalidValue, match=r"^10 is below the minimum of 50\.$"):
         form.enter("10")
     form.enter("100")
     assert form.advance() is Next.PROMPT
@@ -98,10 +98,15 @@ def test_the_confirmation_sends_back_to_a_missing_or_invalid_value() -> None:
     assert form.open_review() == Problem("")
     assert form.spec.param == "count"
     form = filled(url="https://instagram.com/p/1", count=20_000)
-    problem = form.open_review()
-    assert isinstance(problem, Problem)
-    assert "10,000" in problem.reason
+    assert form.open_review() == Problem("20,000 is above the maximum of 10,000.")
     assert form.data.token is None
+
+
+def test_the_confirmation_shows_each_value_as_it_will_be_sent() -> None:
+    # Order again with values saved before links were tidied: tidied now, shown, then sent.
+    form = filled(url=" instagram.com/p/1?igsh=x ", count="1 000")
+    assert isinstance(form.open_review(), str)
+    assert form.data.values == {"url": "https://instagram.com/p/1", "count": "1000"}
 
 
 def test_editing_one_value_returns_to_the_confirmation() -> None:

@@ -29,6 +29,7 @@ from bot.ratelimit import TokenBucket
 from bot.sandbox.botapi import (
     BadRequest,
     check_commands,
+    check_description,
     check_reply_markup,
     decode_parameters,
     message_text,
@@ -146,6 +147,9 @@ class TelegramEmulator:
         self.violations: list[Violation] = []
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # What an empty chat shows before /start, by language code ("" for everyone else).
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
         self.users: dict[int, SimulatedUser] = {}
         self.messages: dict[int, list[ChatMessage]] = defaultdict(list)
         self.failures: list[InjectedFailure] = []
@@ -354,6 +358,18 @@ class TelegramEmulator:
     async def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
         scope = params.get("scope", {"type": "default"})["type"]
         self.commands.pop((scope, params.get("language_code", "")), None)
+        return True
+
+    async def _api_setMyDescription(self, params: dict[str, Any]) -> bool:
+        self.descriptions[params.get("language_code", "")] = check_description(
+            params.get("description", ""), 512
+        )
+        return True
+
+    async def _api_setMyShortDescription(self, params: dict[str, Any]) -> bool:
+        self.short_descriptions[params.get("language_code", "")] = check_description(
+            params.get("short_description", ""), 120
+        )
         return True
 
     async def _api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -7,6 +7,8 @@ from bot.smmlaba.errors import (
     PanelNotSent,
     PanelProtocolError,
     PanelUnavailable,
+    Refusal,
+    refusal_of,
 )
 from bot.smmlaba.models import OrderStatus, PlacedOrder, Price, Service, ServiceParam, delivered
 from bot.smmlaba.protocol import Panel
@@ -22,9 +24,11 @@ __all__ = [
     "PanelUnavailable",
     "PlacedOrder",
     "Price",
+    "Refusal",
     "RetryPolicy",
     "Service",
     "ServiceParam",
     "SmmLabaClient",
     "delivered",
+    "refusal_of",
 ]

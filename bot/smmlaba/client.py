@@ -183,9 +183,11 @@ class SmmLabaClient:
             self._health.failed(str(exc))
             self._count(action, "unavailable", time.perf_counter() - started)
             raise
-        except PanelError:
+        except PanelError as exc:
             self._health.answered()
             self._count(action, "refused", time.perf_counter() - started)
+            # The person may be shown the bot's own words for it: the panel's stay here.
+            logger.info("%s", exc)
             raise
         except PanelProtocolError:
             self._health.answered()

@@ -5,6 +5,8 @@ Messages never contain the API key: the client scrubs every text it puts into an
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class PanelException(Exception):
     """Base of every panel failure; `str()` is safe to log."""
@@ -46,3 +48,41 @@ class PanelProtocolError(PanelException):
         self.action = action
         self.reason = reason
         super().__init__(f"unexpected panel answer to {action!r}: {reason}")
+
+
+class Refusal(StrEnum):
+    """What one of the panel's usual refusals is about."""
+
+    NO_FUNDS = "no_funds"
+    BAD_CREDENTIALS = "bad_credentials"
+    NO_SERVICE = "no_service"
+    NO_ORDER = "no_order"
+    BAD_LINK = "bad_link"
+    BAD_AMOUNT = "bad_amount"
+
+
+# No list of the panel's error texts is published: each kind by words its refusals use, in
+# Russian and English, case-folded; the first kind that matches wins, the vaguest last.
+_REFUSAL_WORDS: tuple[tuple[Refusal, tuple[str, ...]], ...] = (
+    (
+        Refusal.NO_FUNDS,
+        ("недостаточно средств", "не хватает средств", "insufficient", "not enough"),
+    ),
+    (
+        Refusal.BAD_CREDENTIALS,
+        ("api ключ", "api-ключ", "apikey", "api key", "неверный email", "invalid email"),
+    ),
+    (Refusal.NO_SERVICE, ("услуга не найдена", "service not found", "неверная услуга")),
+    (Refusal.NO_ORDER, ("заказ не найден", "order not found", "неверный номер заказа")),
+    (Refusal.BAD_LINK, ("ссылк", "link", "url")),
+    (Refusal.BAD_AMOUNT, ("количеств", "quantity", "минимальн", "максимальн", "minimum")),
+)
+
+
+def refusal_of(text: str) -> Refusal | None:
+    """The kind of refusal `text` (the panel's words) is, if it is one of the usual ones."""
+    folded = text.casefold()
+    for kind, words in _REFUSAL_WORDS:
+        if any(word in folded for word in words):
+            return kind
+    return None

@@ -311,3 +311,10 @@ def check_commands(commands: list[dict[str, Any]]) -> None:
             raise BadRequest("Bad Request: BOT_COMMAND_INVALID")
         if not 1 <= len(command["description"]) <= 256:
             raise BadRequest("Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+
+
+def check_description(text: str, limit: int) -> str:
+    """setMyDescription (512) and setMyShortDescription (120): what Telegram refuses."""
+    if utf16_length(text) > limit:
+        raise BadRequest("Bad Request: description is too long")
+    return text
