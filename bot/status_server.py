@@ -46,19 +46,17 @@ class StatusChecks:
     polling: bool
     metrics: Exposition | None = None
     clock: Callable[[], float] = time.monotonic
-    serving: bool = False  # set once start-up is over and updates are being taken
     _serving_since: float | None = field(default=None, init=False)
     _checking: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _verdict: tuple[float, list[str]] | None = field(default=None, init=False)
 
     async def started(self) -> None:
         """A dispatcher start-up hook (async: aiogram runs a plain function in a thread)."""
-        self.serving = True
         self._serving_since = self.clock()
 
     def liveness(self) -> list[str]:
         """What is wrong, if anything, in words for the operator."""
-        if not self.serving:
+        if self._serving_since is None:
             return ["starting"]
         problems = [
             f"{loop.name} is not running"
@@ -78,7 +76,7 @@ class StatusChecks:
             return self._verdict[1]
 
     async def _check_readiness(self) -> list[str]:
-        problems = [] if self.serving else ["starting"]
+        problems = [] if self._serving_since is not None else ["starting"]
         try:
             async with asyncio.timeout(CHECK_TIMEOUT), self.db.transaction():
                 pass  # BEGIN IMMEDIATE takes the write lock: the file accepts writes

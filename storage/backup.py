@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.db import open_read_only
+
 
 class BackupError(Exception):
     """The copy could not be made; the message is one line."""
@@ -30,13 +32,6 @@ class BackupResult:
     size: int  # bytes
     schema_version: int
     sealed_keys: int  # users' panel API keys in the copy, which only the bot's key opens
-
-
-def _open_read_only(path: Path) -> sqlite3.Connection:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such database file")
-    # mode=ro: never creates the file, never writes it (no checkpoint on close).
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
 
 
 async def backup(source: Path, target: Path) -> BackupResult:
@@ -65,7 +60,7 @@ def _backup(source: Path, target: Path) -> BackupResult:
     os.close(fd)
     partial = Path(partial_name)
     try:
-        live = _open_read_only(source)
+        live = open_read_only(source)
     except (OSError, sqlite3.Error) as exc:
         partial.unlink(missing_ok=True)
         raise BackupError(f"cannot open {source}: {exc}") from None

@@ -43,6 +43,14 @@ def require_known(path: Path, version: int) -> None:
         )
 
 
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never creates the file and never writes it (no checkpoint on
+    close)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such database file")
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+
+
 def stored_schema_version(path: Path) -> int | None:
     """The file's `user_version` (None: no file yet), without changing it. From the header's
     bytes when no write-ahead log is pending (opening a stopped database, even read-only,
@@ -61,9 +69,7 @@ def stored_schema_version(path: Path) -> int | None:
     if not log.exists() or log.stat().st_size == 0:
         return int.from_bytes(header[60:64], "big")
     try:
-        with contextlib.closing(
-            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
-        ) as connection:
+        with contextlib.closing(open_read_only(path)) as connection:
             return int(connection.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.Error as exc:
         raise NotADatabase(f"{path}: {exc}") from None

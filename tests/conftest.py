@@ -19,6 +19,7 @@ from bot.serving import serve_app
 from bot.smmlaba import RetryPolicy, SmmLabaClient
 from storage.db import Database
 from tests.harness import BotHarness
+from tests.helpers import FAST_NOTIFIER, FAST_TRACKING
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -142,6 +143,18 @@ def make_bot(
 async def harness(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
     """The real bot, running. Any request it made that Telegram would refuse fails the test."""
     async with make_bot().running() as bot:
+        yield bot
+
+
+@pytest.fixture
+async def tracking(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
+    """The real bot with tracking and notifications fast enough for a test to watch."""
+    bot = make_bot(
+        tracker=FAST_TRACKING,
+        notifier=FAST_NOTIFIER,
+        check_interval_seconds=FAST_TRACKING.base_interval,
+    )
+    async with bot.running():
         yield bot
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from storage.outbox import Notification
 from tests.conftest import ALICE, FAST_RETRY, BotFactory, CannedPanel
 from tests.flows import place_order
 from tests.harness import BotHarness
-from tests.helpers import FAST_NOTIFIER, FAST_TRACKING, eventually
+from tests.helpers import eventually
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -50,17 +49,6 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 def services_of(harness: BotHarness) -> Metrics:
     assert harness.services is not None
     return harness.services.metrics
-
-
-@pytest.fixture
-async def tracking(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
-    bot = make_bot(
-        tracker=FAST_TRACKING,
-        notifier=FAST_NOTIFIER,
-        check_interval_seconds=FAST_TRACKING.base_interval,
-    )
-    async with bot.running():
-        yield bot
 
 
 async def test_an_order_its_tracking_and_its_messages_are_counted(tracking: BotHarness) -> None:

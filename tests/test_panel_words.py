@@ -6,7 +6,6 @@ for what the bot has no wording for, and always in the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,23 +14,12 @@ from bot.sandbox.telegram import SimulatedUser
 from bot.smmlaba import OrderStatus
 from bot.statuses import DEFAULT_STATUS_STATES, panel_words
 from storage import orders
-from tests.conftest import BOB, BotFactory
+from tests.conftest import BOB
 from tests.flows import place_order
 from tests.harness import BotHarness
-from tests.helpers import FAST_NOTIFIER, FAST_TRACKING, eventually
+from tests.helpers import eventually
 
 PANEL_WORDS = set(STATUS_TEXT.values())
-
-
-@pytest.fixture
-async def tracking(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
-    bot = make_bot(
-        tracker=FAST_TRACKING,
-        notifier=FAST_NOTIFIER,
-        check_interval_seconds=FAST_TRACKING.base_interval,
-    )
-    async with bot.running():
-        yield bot
 
 
 async def place_order_in_russian(ivan: SimulatedUser) -> None:
