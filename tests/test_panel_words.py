@@ -13,7 +13,8 @@ from bot.sandbox.panel import ERR_CREDENTIALS, STATUS_TEXT, Account
 from bot.sandbox.telegram import SimulatedUser
 from bot.smmlaba import OrderStatus
 from bot.statuses import DEFAULT_STATUS_STATES, panel_words
-from storage import orders
+from storage import orders, outbox
+from storage.outbox import OutboxStatus
 from tests.conftest import BOB
 from tests.flows import place_order
 from tests.harness import BotHarness
@@ -57,7 +58,14 @@ async def test_a_known_status_is_told_in_the_bots_words_in_each_language(
 
     panel.clock.advance(10_000)
     await eventually(both_told)
-    await eventually(lambda: len(ivan.bot_messages) >= 2 and len(anna.bot_messages) >= 2)
+
+    async def outbox_empty() -> bool:
+        counts = await outbox.count_by_status(db)
+        return not counts.get(OutboxStatus.PENDING)
+
+    # The end is told after the order is final: wait until the notifier has sent it, so it
+    # does not land after the card asked for below.
+    await eventually(outbox_empty)
 
     await anna.send("/orders")
     await anna.press(anna.last_message.button_labels[0])
