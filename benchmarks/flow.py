@@ -56,7 +56,7 @@ FLOW: list[tuple[str, str]] = [
     ("press", "🛒 New order"),
     ("press", "Instagram"),
     ("press", "Likes"),
-    ("press", "Instagram Likes"),
+    ("press", "Instagram Likes · RUB\u00a00.50/1K"),  # a service button ends in its price
     ("press", "🛒 Order this"),
     ("send", "https://www.instagram.com/p/benchmark"),
     ("send", "250"),

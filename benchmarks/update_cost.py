@@ -32,7 +32,7 @@ from typing import Any, cast
 from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.base import BaseSession
 from aiogram.methods.base import TelegramMethod, TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, Update
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, Update, User
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
@@ -61,6 +61,7 @@ class StubSession(BaseSession):
         )
         self.screens: dict[int, tuple[int, str, InlineKeyboardMarkup | None]] = {}
         self.requests = 0
+        self._me = User(id=1, is_bot=True, first_name="Bot", username="benchmark_bot")
 
     async def make_request(
         self,
@@ -80,6 +81,8 @@ class StubSession(BaseSession):
             text = method.text or ""
             self.screens[chat_id] = (message_id, text, keyboard)
             return cast(TelegramType, self._message(chat_id, message_id, text))
+        if isinstance(method, methods.GetMe):
+            return cast(TelegramType, self._me)
         if isinstance(method, methods.EditMessageReplyMarkup):
             chat_id = int(method.chat_id or 0)
             return cast(TelegramType, self._message(chat_id, method.message_id or 0, ""))

@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     notify_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
     notify_per_chat_per_second: Annotated[float, Field(gt=0, le=1)] = 1.0
     panel_currency: Annotated[str, Field(min_length=1, max_length=12)] = "RUB"
+    # Where a person whose balance is short tops it up; empty: no such button.
+    panel_topup_url: OptionalUrl = "https://smmlaba.com/"
     webhook_url: OptionalUrl = None
     webhook_secret: OptionalSecret = None
     webhook_host: Annotated[str, Field(min_length=1)] = "0.0.0.0"  # noqa: S104 - a container listens on all

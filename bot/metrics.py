@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 PanelResult = Literal["ok", "refused", "unavailable", "malformed"]
 TrackerResult = Literal["ok", "refused", "malformed", "unavailable", "no_panel"]
-NotifyResult = Literal["sent", "rate_limited", "blocked", "failed", "parked"]
+NotifyResult = Literal["sent", "edited", "rate_limited", "blocked", "failed", "parked"]
 DropReason = Literal["throttled", "no_access"]
 
 PANEL_ACTIONS = ("test", "balance", "check", "add", "services")
@@ -46,7 +46,14 @@ TRACKER_RESULTS: tuple[TrackerResult, ...] = (
     "unavailable",
     "no_panel",
 )
-NOTIFY_RESULTS: tuple[NotifyResult, ...] = ("sent", "rate_limited", "blocked", "failed", "parked")
+NOTIFY_RESULTS: tuple[NotifyResult, ...] = (
+    "sent",
+    "edited",
+    "rate_limited",
+    "blocked",
+    "failed",
+    "parked",
+)
 DROP_REASONS: tuple[DropReason, ...] = ("throttled", "no_access")
 # The update types the bot's routers handle; any other gets its series when first seen.
 UPDATE_TYPES = ("message", "callback_query")

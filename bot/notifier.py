@@ -1,6 +1,10 @@
 """The notifier: the outbox drained to Telegram within Telegram's limits, each row marked sent
 only once Telegram accepted it (at least once: a crash in between can send one twice). The
 words come from a `Renderer` given by the composition root (`handlers.notifications.render`).
+
+An order's card is one message, edited as the order moves (`Kind.ORDER_CARD`): the
+confirmation becomes it when the panel's answer is told at once; told later (the loop, after
+a restart), the answer is a new message, which becomes the card.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
@@ -25,9 +29,10 @@ from aiogram.utils.i18n import I18n
 from bot.background import BackgroundLoop
 from bot.i18n import locale_for
 from bot.ratelimit import TokenBucket
-from storage import outbox, users
+from storage import orders, outbox, users
 from storage.db import Database
-from storage.outbox import OutboxMessage
+from storage.orders import Order, OrderState
+from storage.outbox import Kind, OutboxMessage
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics, NotifyResult
@@ -35,8 +40,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
-# (kind, payload) -> the message's text and buttons, called in the person's locale.
-Renderer = Callable[[str, dict[str, Any]], Rendered]
+# (kind, payload, the order it is about as it is now) -> the message's text and buttons,
+# called in the person's locale.
+Renderer = Callable[[str, dict[str, Any], Order | None], Rendered]
+# What shows the order as it is now: its card.
+CARDS = frozenset({Kind.ORDER_CARD, Kind.ORDER_PLACED, Kind.ORDER_UNCERTAIN})
 
 
 @dataclass(frozen=True)
@@ -119,14 +127,33 @@ class Notifier(BackgroundLoop):
         (a screen it owns): nothing is left to send."""
         await outbox.mark_sent(self._db, message.id)
 
-    async def deliver(self, message: OutboxMessage, *, locale: str | None = None) -> None:
+    async def deliver(
+        self, message: OutboxMessage, *, locale: str | None = None, in_place: bool = False
+    ) -> bool:
         """Send one queued message now: the loop's, or the code's that held it back for itself.
         If Telegram refuses, the row stays queued and the loop sends it when its time comes.
-        `locale`: the person's, when the caller knows it already."""
+        `locale`: the person's, when the caller knows it already; `in_place`: the person is
+        looking at the order's card (its confirmation), so the answer goes there. Returns
+        whether it went there."""
         self._last_sent[message.chat_id] = self._clock()
         try:
-            text, markup = await self._render(message, locale)
-            await self._bot.send_message(message.chat_id, text, reply_markup=markup)
+            order = await self._order_of(message)
+            if message.kind == Kind.ORDER_CARD and (order is None or order.card_message_id is None):
+                await outbox.mark_sent(self._db, message.id)
+                return False
+            text, markup = await self._render(message, locale, order)
+            is_edit = message.kind == Kind.ORDER_CARD
+            if (is_edit or in_place) and await self._edit_card(message, order, text, markup):
+                self._count("edited")
+                await outbox.mark_sent(self._db, message.id)
+                return True
+            if is_edit:
+                # No card to edit (deleted, too old): its end still comes as a message.
+                await outbox.mark_sent(self._db, message.id)
+                return False
+            sent = await self._bot.send_message(message.chat_id, text, reply_markup=markup)
+            if order is not None:
+                await orders.set_card(self._db, order.id, sent.message_id)
         except TelegramRetryAfter as exc:
             self._count("rate_limited")
             self._paused_until = self._clock() + exc.retry_after
@@ -154,6 +181,7 @@ class Notifier(BackgroundLoop):
         else:
             self._count("sent")
             await outbox.mark_sent(self._db, message.id)
+        return False
 
     def _count(self, result: NotifyResult) -> None:
         if self._metrics is not None:
@@ -173,10 +201,60 @@ class Notifier(BackgroundLoop):
         logger.info("notification %s failed (%s); retry in %.1fs", message.id, error, delay)
         await outbox.retry_later(self._db, message.id, error, self._clock() + delay)
 
-    async def _render(self, message: OutboxMessage, locale: str | None) -> Rendered:
+    async def _order_of(self, message: OutboxMessage) -> Order | None:
+        """The order a card shows: as it is now, or for an edit, as of the change it shows."""
+        if message.kind not in CARDS:
+            return None
+        payload = message.payload
+        order = await orders.get(self._db, int(payload["order"]))
+        if order is None or message.kind != Kind.ORDER_CARD or "state" not in payload:
+            return order
+        return replace(
+            order,
+            state=OrderState(payload["state"]),
+            status_text=payload.get("status_text") or None,
+            remain=payload.get("remain"),
+        )
+
+    async def _edit_card(
+        self,
+        message: OutboxMessage,
+        order: Order | None,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> bool:
+        """Show the order's card in its message; False when there is none Telegram lets us
+        edit. Other failures are the caller's, as for any message."""
+        if order is None or order.card_message_id is None:
+            return False
+        try:
+            await self._bot.edit_message_text(
+                text,
+                chat_id=message.chat_id,
+                message_id=order.card_message_id,
+                reply_markup=markup,
+            )
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return True
+            logger.info("the card of order %s is gone: %s", order.id, exc.message)
+            return False
+        except (TelegramRetryAfter, TelegramForbiddenError):
+            raise  # about the chat, not the card
+        except TelegramAPIError as exc:
+            if message.kind == Kind.ORDER_CARD:
+                raise  # retried, as any message
+            # The person waits on this answer: it comes as a message of its own at once.
+            logger.info("could not show order %s in its card: %s", order.id, exc.message)
+            return False
+        return True
+
+    async def _render(
+        self, message: OutboxMessage, locale: str | None, order: Order | None
+    ) -> Rendered:
         if locale is None:
             user = await users.get(self._db, message.user_id)
             language = (user.language or user.telegram_language) if user else None
             locale = locale_for(self._i18n, language)
         with self._i18n.context(), self._i18n.use_locale(locale):
-            return self._renderer(message.kind, message.payload)
+            return self._renderer(message.kind, message.payload, order)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel
 
-from bot.params import FieldKind, FieldSpec, InvalidValue, fields_of
+from bot.params import FieldKind, FieldSpec, InvalidValue, fields_of, most_affordable
 from bot.smmlaba import Service
 
 
@@ -29,6 +30,7 @@ class WizardData(BaseModel):
     editing: bool = False  # changing one value from the confirmation
     refused: str | None = None  # the field the panel complained about
     terms: str | None = None  # the service's price and rules as the confirmation showed them
+    found_by: str = ""  # the search the service's card was opened from, for Back to it
 
 
 class Next(StrEnum):
@@ -73,8 +75,11 @@ class OrderForm:
         self.data.step = max(0, min(self.data.step, len(self.fields) - 1))
 
     @classmethod
-    def new(cls, service: Service, values: dict[str, str] | None = None) -> OrderForm:
-        return cls(service, WizardData(service=service.id, values=dict(values or {})))
+    def new(
+        cls, service: Service, values: dict[str, str] | None = None, *, found_by: str = ""
+    ) -> OrderForm:
+        data = WizardData(service=service.id, values=dict(values or {}), found_by=found_by)
+        return cls(service, data)
 
     @property
     def spec(self) -> FieldSpec:
@@ -102,6 +107,22 @@ class OrderForm:
         if spec.kind is not FieldKind.CHOICE or not 0 <= index < len(spec.choices):
             return False
         self.data.values[spec.param] = spec.choices[index]
+        return True
+
+    def preset(self, amount: int) -> bool:
+        """Take an amount offered as a button; False if this prompt offers no such amount."""
+        if amount not in self.spec.presets:
+            return False
+        self.data.values[self.spec.param] = str(amount)
+        return True
+
+    def afford(self, funds: Decimal) -> bool:
+        """Set the quantity to the largest that `funds` pay for; False if there is none."""
+        amount = most_affordable(self.service, self.data.values, funds)
+        spec = next((spec for spec in self.fields if spec.is_quantity), None)
+        if amount is None or spec is None:
+            return False
+        self.data.values[spec.param] = str(amount)
         return True
 
     def skip(self) -> bool:
@@ -177,7 +198,7 @@ class OrderForm:
             (
                 spec.param
                 for spec in self.fields
-                if spec.label.casefold() in text or f"param: {spec.param}".casefold() in text
+                if spec.panel_label.casefold() in text or f"param: {spec.param}".casefold() in text
             ),
             None,
         )

@@ -101,7 +101,9 @@ class Placements(BackgroundLoop):
         account: str,
         draft: Draft,
         first_check_in: float,
+        card_message_id: int | None = None,
     ) -> Placement:
+        """`card_message_id`: the confirmation, which becomes the order's card."""
         order, created = await orders.start_submitting(
             self._db,
             token=token,
@@ -113,6 +115,7 @@ class Placements(BackgroundLoop):
             params=draft.values,
             quantity=draft.quantity,
             total=draft.total,
+            card_message_id=card_message_id,
         )
         if not created:
             return Placement(Outcome.ALREADY, order)

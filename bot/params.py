@@ -14,6 +14,7 @@ read to the letter, refuses.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +29,9 @@ from bot.smmlaba import Service, ServiceParam
 _NUMBER_RULE = re.compile(r"number\s+from\s+(-?\d+)\s+to\s+(-?\d+)", re.IGNORECASE)
 _CONSIST_RULE = re.compile(r"consist\s+of\s*:?\s*(.+)", re.IGNORECASE | re.DOTALL)
 _MULTILINE_HINTS = ("comment", "line", "строк", "коммент", "каждый с новой")
+# How many lines a multi-line field takes: "from 5 to 500 comments", "от 5 до 500".
+_LINES_RULE = re.compile(r"(?:from|от)\s+([0-9]+)\s+(?:to|до)\s+([0-9]+)", re.IGNORECASE)
+_PRESETS = (100, 500, 1000, 5000, 10000, 50000)
 # Telegram shows a message of up to 4096 characters; a value has to fit in one.
 MAX_VALUE_LENGTH = 4000
 
@@ -79,10 +83,16 @@ class InvalidValue(ValueError):
     (checks run inside a handler, where the person's locale is set)."""
 
 
+def usual_label(param: str) -> str | None:
+    """The bot's own word for a param most services share, in the person's language; any
+    other param is called what the panel calls it."""
+    return {"url": _("Link"), "count": _("Quantity"), "comments": _("Comments")}.get(param)
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     param: str
-    label: str
+    panel_label: str  # the panel's name for it, which its refusals may quote
     required: bool
     kind: FieldKind
     rule: str  # the panel's own words
@@ -91,6 +101,10 @@ class FieldSpec:
     high: int | None = None
     alternatives: tuple[tuple[str, ...], ...] = ()
     multiline: bool = False
+
+    @property
+    def label(self) -> str:
+        return usual_label(self.param) or self.panel_label
 
     @classmethod
     def from_param(cls, param: ServiceParam) -> FieldSpec:
@@ -114,11 +128,26 @@ class FieldSpec:
             if alternatives:
                 return make(FieldKind.FRAGMENTS, alternatives=alternatives)
         hints = f"{param.param} {param.name} {rule}".casefold()
-        return make(FieldKind.TEXT, multiline=any(hint in hints for hint in _MULTILINE_HINTS))
+        if not any(hint in hints for hint in _MULTILINE_HINTS):
+            return make(FieldKind.TEXT)
+        if match := _LINES_RULE.search(rule):
+            low, high = sorted((int(match[1]), int(match[2])))
+            return make(FieldKind.TEXT, multiline=True, low=low, high=high)
+        return make(FieldKind.TEXT, multiline=True)
 
     @property
     def is_quantity(self) -> bool:
         return self.param == "count" and self.kind is FieldKind.NUMBER
+
+    @property
+    def presets(self) -> tuple[int, ...]:
+        """Amounts offered as buttons for a quantity: its minimum and the round amounts people
+        order most, within the range (at most five)."""
+        if not self.is_quantity or self.low is None or self.high is None:
+            return ()
+        low, high = max(self.low, 1), self.high
+        round_ones = (n for n in _PRESETS if low < n <= high)
+        return tuple(dict.fromkeys((low, *round_ones)))[:5] if low <= high else ()
 
     @property
     def is_link(self) -> bool:
@@ -143,7 +172,26 @@ class FieldSpec:
             return self._whole_number(value)
         if self.kind is FieldKind.FRAGMENTS:
             return self._fragments(value)
-        return value.strip("\n") if self.multiline else value
+        if self.multiline:
+            return self._lines(value)
+        return value
+
+    def _lines(self, value: str) -> str:
+        """One item per line, as many as the rule allows: blank lines are left out."""
+        lines = [line.strip() for line in value.splitlines() if line.strip()]
+        if self.low is not None and len(lines) < self.low:
+            raise InvalidValue(
+                _("That's {count} lines; at least {low} are needed, one per line.").format(
+                    count=number(len(lines)), low=number(self.low)
+                )
+            )
+        if self.high is not None and len(lines) > self.high:
+            raise InvalidValue(
+                _("That's {count} lines; at most {high} are taken, one per line.").format(
+                    count=number(len(lines)), high=number(self.high)
+                )
+            )
+        return "\n".join(lines)
 
     def describe_fragments(self) -> str:
         return " or ".join(" and ".join(alt) for alt in self.alternatives)
@@ -395,7 +443,13 @@ def _after_host(fragment: str, host: str) -> str:
 
 
 def fields_of(service: Service) -> list[FieldSpec]:
-    return [FieldSpec.from_param(param) for param in service.params]
+    return [_spec_of(param) for param in service.params]
+
+
+@functools.lru_cache(maxsize=16384)
+def _spec_of(param: ServiceParam) -> FieldSpec:
+    """Read once per param: lists and cards read every service's fields for its unit."""
+    return FieldSpec.from_param(param)
 
 
 def amount_range(service: Service) -> tuple[int, int] | None:
@@ -420,3 +474,26 @@ def quantity(service: Service, values: dict[str, str]) -> int | None:
 def total(service: Service, values: dict[str, str]) -> Decimal | None:
     units = quantity(service, values)
     return None if units is None else service.price.total(units)
+
+
+def most_affordable(service: Service, values: dict[str, str], funds: Decimal) -> int | None:
+    """The largest quantity within the service's range that `funds` pay for, the other values
+    as given; None when the service has no quantity or not even its minimum is paid for."""
+    spec = next((spec for spec in fields_of(service) if spec.is_quantity), None)
+    if spec is None or spec.low is None or spec.high is None:
+        return None
+
+    def affordable(amount: int) -> bool:
+        cost = total(service, {**values, spec.param: str(amount)})
+        return cost is not None and cost <= funds
+
+    low, high = max(spec.low, 1), spec.high
+    if low > high or not affordable(low):
+        return None
+    while low < high:  # the price grows with the amount: the last one paid for
+        middle = (low + high + 1) // 2
+        if affordable(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low

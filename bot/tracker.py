@@ -38,7 +38,7 @@ class TrackerConfig:
     concurrency: int = 16
     rate_per_second: float = 10.0  # per panel account
     batch: int = 200
-    progress_threshold: float = 0.25  # of the ordered amount: a message per quarter at most
+    progress_threshold: float = 0.25  # of the ordered amount: the card edited per quarter at most
     lost_after: int = 3  # panel errors in a row before an order is given up as lost
     breaker_after: int = 3  # unavailable answers in a row that open the breaker
     breaker_base: float = 5.0
@@ -122,7 +122,7 @@ class Tracker(BackgroundLoop):
         if panel is None or order.panel_order_id is None:
             logger.warning("order %s has no panel to check it with; not tracked", order.id)
             self._count("no_panel")
-            await self._record(order, self._unchanged(order, next_check_at=None), None)
+            await self._record(order, self._unchanged(order, next_check_at=None), [])
             return
         bucket = self._buckets.setdefault(
             order.account, TokenBucket(self._config.rate_per_second, self._config.rate_per_second)
@@ -148,7 +148,7 @@ class Tracker(BackgroundLoop):
             result = self._unchanged(
                 order, next_check_at=self._clock() + self._config.interval(quiet), quiet=quiet
             )
-            await self._record(order, result, None)
+            await self._record(order, result, [])
             return
         except PanelException as exc:
             self.breaker.failed()
@@ -157,7 +157,7 @@ class Tracker(BackgroundLoop):
             result = self._unchanged(
                 order, next_check_at=self._clock() + self._config.base_interval
             )
-            await self._record(order, result, None)
+            await self._record(order, result, [])
             return
         self.breaker.succeeded()
         self._count("ok")
@@ -215,8 +215,7 @@ class Tracker(BackgroundLoop):
             failed_checks=0,
             announced=news,
         )
-        notification = await self._notification(order, result) if news else None
-        await self._record(order, result, notification)
+        await self._record(order, result, await self._news(order, result) if news else [])
 
     def _moved(self, order: Order, status: OrderStatus) -> bool:
         """Delivery progressed by at least the threshold since progress was last announced."""
@@ -234,7 +233,7 @@ class Tracker(BackgroundLoop):
                 next_check_at=self._clock() + self._config.base_interval,
                 failed_checks=failures,
             )
-            await self._record(order, result, None)
+            await self._record(order, result, [])
             return
         logger.warning("order %s lost: the panel keeps refusing: %s", order.id, exc.text)
         result = CheckResult(
@@ -245,7 +244,7 @@ class Tracker(BackgroundLoop):
             next_check_at=None,
             failed_checks=failures,
         )
-        await self._record(order, result, await self._notification(order, result))
+        await self._record(order, result, await self._news(order, result))
 
     def _unchanged(
         self,
@@ -265,38 +264,68 @@ class Tracker(BackgroundLoop):
             failed_checks=order.failed_checks if failed_checks is None else failed_checks,
         )
 
-    async def _notification(self, order: Order, result: CheckResult) -> Notification | None:
-        """The message for this change, unless the person asked not to get it."""
+    async def _news(self, order: Order, result: CheckResult) -> list[Notification]:
+        """How the person hears of this change: the order's card edited in place (no sound),
+        and a message of its own for its end, or its start if they asked for that too.
+        Nothing for a person Telegram no longer reaches; no message for a muted order."""
         user = await users.get(self._db, order.user_id)
-        if user is None or not user.is_active or order.muted:
-            return None  # muted, or unreachable: a message would only cost a refused request
-        if user.notify is NotifyMode.FINAL and not result.state.is_final:
-            return None
-        return Notification(
-            dedupe_key=f"order:{order.id}:{result.state.value}:{result.remain}",
-            user_id=order.user_id,
-            chat_id=order.chat_id,
-            kind=Kind.ORDER_STATUS,
-            payload={
-                "order": order.id,
-                "panel_order_id": order.panel_order_id,
-                "service": order.service_name,
-                "state": result.state.value,
-                "status_text": result.status_text or "",
-                "count": order.quantity,
-                "remain": result.remain,
-            },
+        if user is None or not user.is_active:
+            return []
+        key = f"order:{order.id}"
+        news = []
+        if order.card_message_id is not None:
+            news.append(
+                Notification(
+                    dedupe_key=f"{key}:card:{result.state.value}:{result.remain}",
+                    user_id=order.user_id,
+                    chat_id=order.chat_id,
+                    kind=Kind.ORDER_CARD,
+                    # The card as of this change: a later edit queued behind it shows the
+                    # next one, so no two edits are alike.
+                    payload={
+                        "order": order.id,
+                        "state": result.state.value,
+                        "status_text": result.status_text or "",
+                        "remain": result.remain,
+                    },
+                )
+            )
+        started = result.state is OrderState.IN_PROGRESS and order.state in (
+            OrderState.PLACED,
+            OrderState.PENDING,
         )
+        if order.muted or not (
+            result.state.is_final or (started and user.notify is NotifyMode.ALL)
+        ):
+            return news
+        news.append(
+            Notification(
+                dedupe_key=f"{key}:{result.state.value}:{result.remain}",
+                user_id=order.user_id,
+                chat_id=order.chat_id,
+                kind=Kind.ORDER_STATUS,
+                payload={
+                    "order": order.id,
+                    "panel_order_id": order.panel_order_id,
+                    "service": order.service_name,
+                    "state": result.state.value,
+                    "status_text": result.status_text or "",
+                    "count": order.quantity,
+                    "remain": result.remain,
+                },
+            )
+        )
+        return news
 
     async def _record(
-        self, order: Order, result: CheckResult, notification: Notification | None
+        self, order: Order, result: CheckResult, notifications: list[Notification]
     ) -> None:
         event = (
-            notification is not None
+            bool(notifications)
             or result.state is not order.state
             or result.status_text != order.status_text
             or result.remain != order.remain
         )
         await orders.record_check(
-            self._db, order.id, result, event=event, notification=notification
+            self._db, order.id, result, event=event, notifications=notifications
         )

@@ -8,7 +8,8 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.formatting import money, quote
+from bot.formatting import balance as held
+from bot.formatting import quote
 from bot.smmlaba import Panel, PanelException
 from handlers import keyboards, screens, texts
 from handlers.callbacks import Menu
@@ -31,8 +32,8 @@ async def show_balance(event: Event, panel: Panel, settings: Settings) -> None:
     except PanelException as exc:
         text = texts.panel_failure(exc)
     else:
-        text = _("💰 Balance: {amount} {cur}").format(
-            amount=money(balance), cur=quote(settings.panel_currency)
+        text = _("💰 Balance: {amount}").format(
+            amount=quote(held(balance, settings.panel_currency))
         )
     await screens.show(event, text, keyboards.main_menu())
 

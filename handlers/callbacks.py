@@ -17,7 +17,7 @@ Number = Annotated[int, Field(ge=0, le=10**12)]
 
 
 class Menu(CallbackData, prefix="m"):
-    """Main-menu destinations: home, new, orders, search, balance, help."""
+    """Main-menu destinations: home, new, orders, search, balance, settings, language, help."""
 
     to: str
 
@@ -32,6 +32,15 @@ class PlatformPage(CallbackData, prefix="p"):
 
 
 class CategoryPage(CallbackData, prefix="c"):
+    platform: str
+    category: str
+    page: Number = 0
+
+
+class CategoryByPrice(CallbackData, prefix="cs"):
+    """A category's services cheapest first: its own prefix, so that buttons sent before the
+    toggle existed ("c:…") still open."""
+
     platform: str
     category: str
     page: Number = 0
@@ -71,19 +80,26 @@ def search_words(words: Iterable[str]) -> str:
 
 
 class OrderService(CallbackData, prefix="o"):
+    """ "Order this" on a service's card; `found_by`, the search it was found by (Back from
+    the first question returns to a card whose Back returns to the results)."""
+
     service: str
+    found_by: str = ""
 
 
 class StepAction(StrEnum):
     BACK = "back"
     CANCEL = "cancel"
     PICK = "pick"  # option `index` of a choice
+    PRESET = "preset"  # the amount `index`, offered as a button
     SKIP = "skip"  # an optional field
     KEEP = "keep"  # the current value
     CHANGE = "change"  # from the confirmation: which value?
     FIELD = "field"  # change value `index`
     FIX = "fix"  # the value the panel refused
     REVIEW = "review"  # back to the confirmation
+    AFFORD = "afford"  # the largest amount the balance pays for
+    RECHECK = "recheck"  # the confirmation again, with the balance asked anew (topped up)
 
 
 class Step(CallbackData, prefix="w"):

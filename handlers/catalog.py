@@ -17,8 +17,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.catalog import Catalog, CatalogSnapshot, site_of
 from bot.config import Settings
 from bot.formatting import quote
-from handlers import keyboards, screens, texts
+from handlers import keyboards, screens
 from handlers.callbacks import (
+    CategoryByPrice,
     CategoryPage,
     Menu,
     PlatformPage,
@@ -43,6 +44,7 @@ def build_router() -> Router:
     router.callback_query.register(platforms_page, Platforms.filter())
     router.callback_query.register(platform_page, PlatformPage.filter())
     router.callback_query.register(category_page, CategoryPage.filter())
+    router.callback_query.register(category_page, CategoryByPrice.filter())
     router.callback_query.register(service_card, ServiceCard.filter())
     router.callback_query.register(service_card, SearchHit.filter())
     router.message.register(search, Command("search"))
@@ -106,8 +108,9 @@ async def platform_page(
 
 async def category_page(
     callback: CallbackQuery,
-    callback_data: CategoryPage,
+    callback_data: CategoryPage | CategoryByPrice,
     catalog: Catalog,
+    settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
     snapshot = await current(callback, catalog)
@@ -121,7 +124,14 @@ async def category_page(
     text = _("🛒 {platform} › {category}\nChoose a service:").format(
         platform=quote(platform.name), category=quote(category.name)
     )
-    await screens.show(callback, text, keyboards.services(platform, category, callback_data.page))
+    markup = keyboards.services(
+        platform,
+        category,
+        callback_data.page,
+        settings.panel_currency,
+        cheapest=isinstance(callback_data, CategoryByPrice),
+    )
+    await screens.show(callback, text, markup)
 
 
 async def service_card(
@@ -142,22 +152,22 @@ async def service_card(
         return
     await state.clear()
     found_by = callback_data.query if isinstance(callback_data, SearchHit) else ""
-    await screens.show(
-        callback,
-        texts.service_card(service, settings.panel_currency),
-        keyboards.service_card(service, *found, found_by=found_by),
-    )
+    await screens.service_card(callback, service, found, settings.panel_currency, found_by=found_by)
 
 
 async def search(
-    event: Event, catalog: Catalog, state: FSMContext, command: CommandObject | None = None
+    event: Event,
+    catalog: Catalog,
+    settings: Settings,
+    state: FSMContext,
+    command: CommandObject | None = None,
 ) -> None:
     """/search with words shows what they find; /search alone, or the button, asks for them."""
     if command is None or not command.args or not isinstance(event, Message):
         await ask_for_query(event, state)
         return
     await state.clear()
-    await show_results(event, catalog, command.args)
+    await show_results(event, catalog, settings, command.args)
 
 
 async def ask_for_query(event: Event, state: FSMContext) -> None:
@@ -169,26 +179,32 @@ async def ask_for_query(event: Event, state: FSMContext) -> None:
     )
 
 
-async def search_typed(message: Message, catalog: Catalog, state: FSMContext) -> None:
+async def search_typed(
+    message: Message, catalog: Catalog, settings: Settings, state: FSMContext
+) -> None:
     await state.clear()
-    await show_results(message, catalog, message.text or "")
+    await show_results(message, catalog, settings, message.text or "")
 
 
 async def results_again(
-    callback: CallbackQuery, callback_data: SearchResults, catalog: Catalog, state: FSMContext
+    callback: CallbackQuery,
+    callback_data: SearchResults,
+    catalog: Catalog,
+    settings: Settings,
+    state: FSMContext,
 ) -> None:
     """Back from a card opened from search results: the same search again."""
     await state.clear()
-    await show_results(callback, catalog, callback_data.query)
+    await show_results(callback, catalog, settings, callback_data.query)
 
 
-async def show_results(event: Event, catalog: Catalog, text: str) -> None:
+async def show_results(event: Event, catalog: Catalog, settings: Settings, text: str) -> None:
     snapshot = await current(event, catalog)
     if snapshot is None:
         return
     site = site_of(text)
     if site is not None:
-        await offer_site(event, snapshot, site)
+        await offer_site(event, snapshot, site, settings.panel_currency)
         return
     found = snapshot.search(text, limit=SEARCH_RESULTS + 1)
     query = found.query
@@ -208,11 +224,13 @@ async def show_results(event: Event, catalog: Catalog, text: str) -> None:
         reply += "\n" + _("Showing the best {count}; add a word to narrow it down.").format(
             count=SEARCH_RESULTS
         )
-    markup = keyboards.search_results(found.services[:SEARCH_RESULTS], search_words(query.words))
+    markup = keyboards.search_results(
+        found.services[:SEARCH_RESULTS], search_words(query.words), settings.panel_currency
+    )
     await screens.show(event, reply, markup)
 
 
-async def offer_site(event: Event, snapshot: CatalogSnapshot, site: str) -> None:
+async def offer_site(event: Event, snapshot: CatalogSnapshot, site: str, currency: str) -> None:
     """A link: the platforms with services for its site, as browsing shows them."""
     platforms = snapshot.platforms_for_site(site)
     if len(platforms) == 1:
@@ -223,5 +241,5 @@ async def offer_site(event: Event, snapshot: CatalogSnapshot, site: str) -> None
         markup = keyboards.site_platforms(platforms)
     else:
         text = _("🔗 I have no services for {site}. Try a few words, or browse the catalog.")
-        markup = keyboards.search_results([], "")
+        markup = keyboards.search_results([], "", currency)
     await screens.show(event, text.format(site=quote(site)), markup)

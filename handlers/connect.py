@@ -18,7 +18,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import Account, Accounts
 from bot.config import Settings
-from bot.formatting import masked_email, money, quote
+from bot.formatting import balance as held
+from bot.formatting import masked_email, quote
 from bot.smmlaba import PanelError, PanelException
 from handlers import keyboards, screens, texts
 from handlers.callbacks import Link
@@ -145,12 +146,9 @@ async def key_typed(
     account = await accounts.link(event_from_user.id, email, api_key)
     await state.clear()
     logger.info("user %s linked their own panel account", event_from_user.id)
-    text = _(
-        "✅ Linked {email}. Balance: {amount} {cur}.\nYour orders now go on this account."
-    ).format(
+    text = _("✅ Linked {email}. Balance: {amount}.\nYour orders now go on this account.").format(
         email=quote(masked_email(account.name)),
-        amount=money(balance),
-        cur=quote(settings.panel_currency),
+        amount=quote(held(balance, settings.panel_currency)),
     )
     await message.answer(f"{notice}{text}", reply_markup=keyboards.main_menu())
 
@@ -174,9 +172,7 @@ async def show_account(event: Event, account: Account | None, settings: Settings
         lines.append(texts.panel_failure(exc))
     else:
         lines.append(
-            _("💰 Balance: {amount} {cur}").format(
-                amount=money(balance), cur=quote(settings.panel_currency)
-            )
+            _("💰 Balance: {amount}").format(amount=quote(held(balance, settings.panel_currency)))
         )
     if not account.personal:
         lines.append(_("/connect links your own account instead."))

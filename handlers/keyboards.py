@@ -7,6 +7,8 @@ about eight times the cost, on every screen (`benchmarks/keyboards.py`, docs/PER
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import TypeVar
 
 from aiogram.filters.callback_data import CallbackData
@@ -14,9 +16,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.catalog import CatalogSnapshot, Category, Platform, service_key
-from bot.params import FieldKind, FieldSpec
+from bot.formatting import money, number
+from bot.params import FieldKind, FieldSpec, fields_of
 from bot.smmlaba import Service
 from handlers.callbacks import (
+    CategoryByPrice,
     CategoryPage,
     Confirm,
     LanguageChoice,
@@ -45,6 +49,67 @@ LABEL_LIMIT = 30
 PER_PAGE = 8
 
 Rows = list[list[InlineKeyboardButton]]
+
+
+# Prices in lists and cards are for one unit per kind of service, whatever `per` the panel
+# wrote ("0.05 per 100", "45.00 per 1000"), so that neighbours compare at a glance.
+PER_COUNT = 1000
+
+
+@dataclass(frozen=True)
+class UnitPrice:
+    """What `PER_COUNT` of a service ordered by count costs, else one item (a comment, a line
+    of a multi-line field: what such an order counts)."""
+
+    amount: Decimal
+    by_count: bool
+
+    def text(self, currency: str) -> str:
+        """For a card: "RUB 0.50 per 1,000", "RUB 2.50 per item"."""
+        price = money(self.amount, currency)
+        if self.by_count:
+            return _("{price} per {count}").format(price=price, count=number(PER_COUNT))
+        return _("{price} per item").format(price=price)
+
+    def tag(self, currency: str) -> str:
+        """For a button, where room is short: "RUB 0.50/1K", "RUB 2.50/item"."""
+        price = money(self.amount, currency)
+        return (
+            _("{price}/1K").format(price=price)
+            if self.by_count
+            else _("{price}/item").format(price=price)
+        )
+
+
+def unit_price(service: Service) -> UnitPrice | None:
+    """The service's price per unit of its kind, or None when the panel's price did not parse
+    (price on request)."""
+    price = service.price
+    if price.amount is None or price.per is None:
+        return None
+    # The panel's `count` field, even where its rule did not parse: it counts units.
+    by_count = any(spec.is_quantity or spec.param == "count" for spec in fields_of(service))
+    return UnitPrice(price.amount * (PER_COUNT if by_count else 1) / price.per, by_count)
+
+
+def service_label(service: Service, currency: str, limit: int = LABEL_LIMIT) -> str:
+    """A service's button: its name and, where known, its unit price after " · "."""
+    unit = unit_price(service)
+    name = label(service.name, limit)
+    return name if unit is None else f"{name} · {unit.tag(currency)}"
+
+
+def by_price(items: Sequence[Service]) -> list[Service]:
+    """Cheapest first: services by count, then by the item; unpriced ones last, and ties in
+    catalog order (the sort is stable)."""
+
+    def key(service: Service) -> tuple[bool, bool, Decimal]:
+        unit = unit_price(service)
+        if unit is None:
+            return True, True, Decimal(0)
+        return False, not unit.by_count, unit.amount
+
+    return sorted(items, key=key)
 
 
 def label(text: str, limit: int = LABEL_LIMIT) -> str:
@@ -112,7 +177,10 @@ def main_menu(*, connect: bool = False) -> InlineKeyboardMarkup:
                 button(_("🔍 Search"), Menu(to="search")),
                 button(_("💰 Balance"), Menu(to="balance")),
             ],
-            [button(_("❓ Help"), Menu(to="help"))],
+            [
+                button(_("⚙️ Settings"), Menu(to="settings")),
+                button(_("❓ Help"), Menu(to="help")),
+            ],
         ]
     )
 
@@ -191,16 +259,34 @@ def categories(platform: Platform, page: int) -> InlineKeyboardMarkup:
     )
 
 
-def services(platform: Platform, category: Category, page: int) -> InlineKeyboardMarkup:
-    shown, page, total = page_of(category.services, page)
-    items = [button(label(s.name), ServiceCard(service=service_key(s.id))) for s in shown]
+def services(
+    platform: Platform, category: Category, page: int, currency: str, *, cheapest: bool = False
+) -> InlineKeyboardMarkup:
+    """A category's services with their unit prices, in catalog order or `cheapest` first;
+    a toggle between the two when there are prices to compare."""
+    listed = by_price(category.services) if cheapest else category.services
+    shown, page, total = page_of(listed, page)
+    items = [
+        button(service_label(s, currency), ServiceCard(service=service_key(s.id))) for s in shown
+    ]
+    page_data = CategoryByPrice if cheapest else CategoryPage
+    toggle: list[InlineKeyboardButton] = []
+    if sum(unit_price(s) is not None for s in category.services) > 1:
+        toggle_data = CategoryPage if cheapest else CategoryByPrice
+        toggle = [
+            button(
+                _("↩️ Catalog order") if cheapest else _("💰 Cheapest first"),
+                toggle_data(platform=platform.key, category=category.key),
+            )
+        ]
     return markup(
         [
+            toggle,
             *grid(items, 1),
             pager(
                 page,
                 total,
-                lambda n: CategoryPage(platform=platform.key, category=category.key, page=n),
+                lambda n: page_data(platform=platform.key, category=category.key, page=n),
             ),
             back_cancel(PlatformPage(platform=platform.key)),
         ]
@@ -215,11 +301,16 @@ def category_or_its_service(platform: Platform, category: Category) -> CallbackD
 
 
 def service_card(
-    service: Service, platform: Platform, category: Category, *, found_by: str = ""
+    service: Service,
+    platform: Platform,
+    category: Category,
+    *,
+    found_by: str = "",
+    share: str | None = None,
 ) -> InlineKeyboardMarkup:
     """Back goes where the card was opened from: the results of the search `found_by` (its
     words, see `search_words`), else the category, or the platform when the category holds
-    only this service."""
+    only this service. `share`: Telegram's share page for a link that opens the card."""
     back: CallbackData
     if found_by:
         back = SearchResults(query=found_by)
@@ -229,7 +320,13 @@ def service_card(
         back = CategoryPage(platform=platform.key, category=category.key)
     return markup(
         [
-            [button(_("🛒 Order this"), OrderService(service=service_key(service.id)))],
+            [
+                button(
+                    _("🛒 Order this"),
+                    OrderService(service=service_key(service.id), found_by=found_by),
+                )
+            ],
+            [InlineKeyboardButton(text=_("📤 Share"), url=share)] if share else [],
             back_cancel(back),
         ]
     )
@@ -246,6 +343,10 @@ def prompt(spec: FieldSpec, *, has_value: bool) -> InlineKeyboardMarkup:
                 ],
                 2,
             )
+        )
+    if spec.presets:
+        rows.append(
+            [button(number(n), Step(action=StepAction.PRESET, index=n)) for n in spec.presets]
         )
     extra = []
     if has_value:
@@ -272,6 +373,27 @@ def confirmation(token: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def short_of_funds(affordable: int | None, topup_url: str | None) -> InlineKeyboardMarkup:
+    """Under a confirmation the balance does not pay for: no Confirm; the largest amount it
+    pays for, the way to top it up, and a fresh look once topped up."""
+    rows: Rows = []
+    if affordable is not None:
+        amount = _("🔢 Order {amount} instead").format(amount=number(affordable))
+        rows.append([button(amount, Step(action=StepAction.AFFORD))])
+    topped_up = button(_("🔄 I've topped up"), Step(action=StepAction.RECHECK))
+    if topup_url:
+        rows.append([InlineKeyboardButton(text=_("💳 Top up"), url=topup_url), topped_up])
+    else:
+        rows.append([topped_up])
+    rows.append(
+        [
+            button(_("✏️ Change"), Step(action=StepAction.CHANGE)),
+            button(_("✖️ Cancel"), Step(action=StepAction.CANCEL)),
+        ]
+    )
+    return markup(rows)
 
 
 def change(fields: Sequence[FieldSpec]) -> InlineKeyboardMarkup:
@@ -302,13 +424,6 @@ def _settle_rows(order_id: int) -> Rows:
         [button(_("✅ It's on the panel"), Settle(order=order_id, action="found"))],
         [button(_("✖️ It isn't there"), Settle(order=order_id, action="absent"))],
     ]
-
-
-def uncertain(order_id: int) -> InlineKeyboardMarkup:
-    """For an order the panel never answered about: the person says what they found."""
-    return markup(
-        [*_settle_rows(order_id), [button(_("📦 View order"), OrderCard(order=order_id))]]
-    )
 
 
 def settle_prompt(order_id: int) -> InlineKeyboardMarkup:
@@ -353,6 +468,14 @@ def order_label(order: Order) -> str:
     return f"#{order.panel_order_id}" if order.panel_order_id else f"№{order.id}"
 
 
+def status_card(order: Order) -> InlineKeyboardMarkup:
+    """Under an order's live card (the confirmation it was placed from, edited as it moves):
+    what can be done with the order, and no way elsewhere, so the message stays its card."""
+    if order.state is OrderState.UNCERTAIN:
+        return markup(_settle_rows(order.id))
+    return markup([_order_actions(order)])
+
+
 def order_card(order: Order) -> InlineKeyboardMarkup:
     if order.state is OrderState.UNCERTAIN:
         return markup(
@@ -361,19 +484,26 @@ def order_card(order: Order) -> InlineKeyboardMarkup:
                 [button(_("⬅️ My orders"), OrdersPage()), button(_("🏠 Menu"), Menu(to="home"))],
             ]
         )
-    first = []
+    return markup(
+        [
+            _order_actions(order),
+            [button(_("⬅️ My orders"), OrdersPage()), button(_("🏠 Menu"), Menu(to="home"))],
+        ]
+    )
+
+
+def _order_actions(order: Order) -> list[InlineKeyboardButton]:
+    actions = []
     if order.panel_order_id and not order.state.is_final:
-        first.append(button(_("🔄 Refresh"), OrderCard(order=order.id, action="refresh")))
+        actions.append(button(_("🔄 Refresh"), OrderCard(order=order.id, action="refresh")))
     if order.state is not OrderState.SUBMITTING:  # its fate is still being settled
-        first.append(button(_("🔁 Order again"), OrderCard(order=order.id, action="again")))
+        actions.append(button(_("🔁 Order again"), OrderCard(order=order.id, action="again")))
     if order.panel_order_id and not order.state.is_final:
         if order.muted:
-            first.append(button(_("🔔 Unmute"), OrderCard(order=order.id, action="unmute")))
+            actions.append(button(_("🔔 Unmute"), OrderCard(order=order.id, action="unmute")))
         else:
-            first.append(button(_("🔕 Mute"), OrderCard(order=order.id, action="mute")))
-    return markup(
-        [first, [button(_("⬅️ My orders"), OrdersPage()), button(_("🏠 Menu"), Menu(to="home"))]]
-    )
+            actions.append(button(_("🔕 Mute"), OrderCard(order=order.id, action="mute")))
+    return actions
 
 
 def languages(names: dict[str, str], chosen: str | None) -> InlineKeyboardMarkup:
@@ -391,18 +521,24 @@ def notify_settings(mode: NotifyMode) -> InlineKeyboardMarkup:
 
     return markup(
         [
-            [button(mark(NotifyMode.ALL, _("Every change")), NotifySetting(mode="all"))],
+            [button(mark(NotifyMode.ALL, _("Start and end")), NotifySetting(mode="all"))],
             [button(mark(NotifyMode.FINAL, _("Only when done")), NotifySetting(mode="final"))],
+            [button(_("🌐 Language"), Menu(to="language"))],
             [button(_("🏠 Menu"), Menu(to="home"))],
         ]
     )
 
 
-def search_results(found: Sequence[Service], words: str) -> InlineKeyboardMarkup:
-    """The services a search found (`words`: the search, for their cards' Back); with none,
-    a way into the catalog."""
+def search_results(found: Sequence[Service], words: str, currency: str) -> InlineKeyboardMarkup:
+    """The services a search found, with their unit prices (`words`: the search, for their
+    cards' Back); with none, a way into the catalog."""
     hits = [
-        [button(label(s.name, 40), SearchHit(service=service_key(s.id), query=words))]
+        [
+            button(
+                service_label(s, currency, 40),
+                SearchHit(service=service_key(s.id), query=words),
+            )
+        ]
         for s in found
     ]
     return markup(

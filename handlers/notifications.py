@@ -4,56 +4,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.formatting import duration, money, number, progress_bar, quote, short, utc_time
+from bot.formatting import duration, number, progress_bar, quote, short, utc_time
 from bot.smmlaba import delivered
 from handlers import keyboards, texts
-from storage.orders import OrderState
+from storage.orders import Order, OrderState
 from storage.outbox import Kind
 
 
 def render(
-    kind: str, payload: dict[str, Any], currency: str
+    kind: str, payload: dict[str, Any], order: Order | None, currency: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The message for one notification, in the current locale."""
+    """The message for one notification, in the current locale; `order`, as it is now, for
+    the kinds that show its card (`bot.notifier.CARDS`)."""
+    if order is not None:
+        return texts.order_card(order, currency), keyboards.status_card(order)
     if kind == Kind.PANEL_DOWN:
         return panel_down_text(payload), None
     if kind == Kind.PANEL_UP:
         return panel_up_text(payload), None
-    if kind in OUTCOMES:
-        return outcome_text(kind, payload, currency)
+    if kind == Kind.ORDER_REJECTED:
+        return rejected_text(payload)
     event = OrderEvent.from_payload(payload)
     return status_text(event), keyboards.notification(event.order)
 
 
-OUTCOMES = frozenset({Kind.ORDER_PLACED, Kind.ORDER_UNCERTAIN, Kind.ORDER_REJECTED})
-
-
-def outcome_text(
-    kind: str, payload: dict[str, Any], currency: str
-) -> tuple[str, InlineKeyboardMarkup]:
-    """What became of an order the panel was asked to place (see `bot.ordering`)."""
-    order = int(payload["order"])
-    label = quote(str(payload.get("panel_order_id") or ""))
-    if kind == Kind.ORDER_PLACED:
-        charged = payload.get("charged")
-        price = f" · {money(Decimal(charged))} {quote(currency)}" if charged else ""
-        text = _("✅ Order #{id} placed{price}\nI'll message you when it moves.")
-        return text.format(id=label, price=price), keyboards.placed(order)
-    if kind == Kind.ORDER_REJECTED:
-        reason = texts.refusal(str(payload.get("error") or ""))
-        return f"{reason}\n" + _("Nothing was ordered or charged."), keyboards.placed(order)
-    text = _(
-        "⏳ No answer from the panel about your order of {service}: it may or may not have "
-        "been placed. Look for it on the panel, then tell me what you found, so you are not "
-        "charged twice."
-    ).format(service=quote(short(str(payload.get("service") or ""), 200)))
-    return text, keyboards.uncertain(order)
+def rejected_text(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    """The panel refused an order, told after the person left the wizard (a restart)."""
+    reason = texts.refusal(str(payload.get("error") or ""))
+    text = f"{reason}\n" + _("Nothing was ordered or charged.")
+    return text, keyboards.placed(int(payload["order"]))
 
 
 @dataclass(frozen=True)
@@ -116,9 +100,9 @@ def status_text(event: OrderEvent) -> str:
             "Please check it on the panel."
         )
     else:
-        word = _("Waiting") if event.state is OrderState.PENDING else _("In progress")
-        detail = f"{word} — «{status}»" if status else word
-        if done is not None and count:
+        # Its start: the one move before its end worth a sound, for those who ask for it.
+        detail = _("▶️ Started") + (f" — «{status}»" if status else "")
+        if done and count and done * 100 >= count:  # a bar at 0% would say nothing
             detail += "\n" + _("{bar} · {delivered} of {count}").format(
                 bar=progress_bar(done, count), delivered=number(done), count=number(count)
             )

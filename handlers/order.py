@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram import F, Router
-from aiogram.filters import StateFilter
+from aiogram.filters import Filter, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -25,12 +25,21 @@ from aiogram.utils.i18n import gettext as _
 from bot.order_form import Next, OrderForm
 from bot.ordering import Draft, Outcome, Placement
 from bot.params import InvalidValue, quantity, total
-from handlers import keyboards, order_texts, screens, texts
+from handlers import keyboards, order_texts, screens
 from handlers.callbacks import Confirm, OrderService, Step, StepAction
 from handlers.filters import NotText, TypedText
 from handlers.middlewares import require_panel
 from handlers.states import OrderWizard
-from handlers.wizard import OrderDesk, WizardScreens, load, resume, resume_live, start, with_desk
+from handlers.wizard import (
+    OrderDesk,
+    WizardScreens,
+    delete,
+    load,
+    resume,
+    resume_live,
+    start,
+    with_desk,
+)
 from storage import orders
 
 
@@ -48,6 +57,7 @@ def build_router() -> Router:
     router.callback_query.register(cancel, StateFilter(OrderWizard), on(StepAction.CANCEL))
     router.callback_query.register(back, entering, on(StepAction.BACK))
     router.callback_query.register(pick, entering, on(StepAction.PICK))
+    router.callback_query.register(preset, entering, on(StepAction.PRESET))
     router.callback_query.register(skip, entering, on(StepAction.SKIP))
     router.callback_query.register(keep, entering, on(StepAction.KEEP))
     router.message.register(typed_value, entering, TypedText())
@@ -56,6 +66,11 @@ def build_router() -> Router:
     router.callback_query.register(fix, confirming, on(StepAction.FIX))
     router.callback_query.register(edit, confirming, on(StepAction.FIELD))
     router.callback_query.register(review, confirming, on(StepAction.REVIEW))
+    router.callback_query.register(afford, confirming, on(StepAction.AFFORD))
+    router.callback_query.register(recheck, confirming, on(StepAction.RECHECK))
+    # Typed while the confirmation waits (not a command: /cancel and the rest still work).
+    router.message.register(stray, confirming, AtConfirmation(), TypedText())
+    router.message.register(stray, confirming, AtConfirmation(), NotText())
     router.callback_query.register(confirm, Confirm.filter())
     return router
 
@@ -73,7 +88,13 @@ async def begin(
         await screens.expired(callback, callback_answer)
         return
     await start(
-        callback, state, service, {}, balance=desk.balance, currency=desk.settings.panel_currency
+        callback,
+        state,
+        service,
+        {},
+        balance=desk.balance,
+        settings=desk.settings,
+        found_by=callback_data.found_by,
     )
 
 
@@ -139,16 +160,23 @@ async def back(tap: Tap) -> None:
     if found is None:
         await tap.stale()
         return
-    await screens.show(
+    await screens.service_card(
         tap.callback,
-        texts.service_card(service, tap.desk.settings.panel_currency),
-        keyboards.service_card(service, *found),
+        service,
+        found,
+        tap.desk.settings.panel_currency,
+        found_by=tap.form.data.found_by,
     )
 
 
 @live_button
 async def pick(tap: Tap) -> None:
     await advance_if(tap, tap.form.pick(tap.button.index))
+
+
+@live_button
+async def preset(tap: Tap) -> None:
+    await advance_if(tap, tap.form.preset(tap.button.index))
 
 
 @live_button
@@ -210,6 +238,22 @@ async def review(tap: Tap) -> None:
     await tap.wizard.review()
 
 
+@live_button
+async def afford(tap: Tap) -> None:
+    """The largest amount the balance just shown pays for; the confirmation again."""
+    funds = tap.desk.balance.known()
+    if funds is not None and tap.form.afford(funds):
+        await tap.wizard.review(known_balance=True)
+    else:
+        await tap.wizard.review()  # the balance is asked again, and the buttons follow it
+
+
+@live_button
+async def recheck(tap: Tap) -> None:
+    tap.desk.balance.forget()  # topped up: the balance shown is not it any more
+    await tap.wizard.review()
+
+
 # -- typed values ------------------------------------------------------------------------
 
 
@@ -223,12 +267,17 @@ async def typed_value(message: Message, state: FSMContext, desk: OrderDesk) -> N
     except InvalidValue as problem:
         await wizard.ask_again(message, str(problem))
         return
-    # The answered prompt stays in the chat as a record of what was given, edited while the
-    # next screen is made (the confirmation waits on the panel for the balance).
+    # The next screen lists what was given, so the answered prompt leaves the chat: one
+    # message per order in the making. One Telegram won't delete becomes the record.
     await asyncio.gather(
-        screens.retire(message, prompt, order_texts.answered(spec, value)),
         wizard.go(wizard.form.advance(), new_message=True),
+        fold(message, prompt, order_texts.answered(spec, value)),
     )
+
+
+async def fold(event: Message, prompt: int | None, record: str) -> None:
+    if prompt is not None and not await delete(event, prompt):
+        await screens.retire(event, prompt, record)
 
 
 async def not_text(message: Message, state: FSMContext, desk: OrderDesk) -> None:
@@ -236,6 +285,22 @@ async def not_text(message: Message, state: FSMContext, desk: OrderDesk) -> None
     wizard = await resume(message, state, desk, await load(state))
     if wizard is not None:
         await wizard.ask_again(message, _("I can only read text here."))
+
+
+class AtConfirmation(Filter):
+    """The live message is the confirmation (not the list of values, nor a refusal, which
+    share its state)."""
+
+    async def __call__(self, message: Message, state: FSMContext) -> bool:
+        data = await load(state)
+        return data is not None and data.token is not None
+
+
+async def stray(message: Message, state: FSMContext, desk: OrderDesk) -> None:
+    """Anything typed at the confirmation: it only waits for a tap."""
+    wizard = await resume(message, state, desk, await load(state))
+    if wizard is not None:
+        await wizard.remind(message)
 
 
 # -- Confirm -----------------------------------------------------------------------------
@@ -287,29 +352,31 @@ async def confirm(
             total=total(service, data.values),
         ),
         first_check_in=desk.settings.check_interval_seconds,
+        card_message_id=data.live,
     )
     if placement.outcome is Outcome.ALREADY:
+        # The tap that sent it shows what became of it, in this message.
         callback_answer.text = _("This order was already sent.")
-        await screens.retire(callback, data.live)
         return
+    if placement.outcome in (Outcome.PLACED, Outcome.UNCERTAIN):
+        desk.balance.forget()  # it may have been charged: the balance known is not it
     if placement.outcome is Outcome.NOT_SENT:
         callback_answer.text = _("Not sent: nothing was ordered. Please confirm again.")
         await wizard.review(notice=order_texts.not_sent())
         return
-    # The tap is answered, and the confirmation loses its buttons, while the outcome is told.
+    # The tap is answered while the outcome is told.
     callback_answer.disable()
-    await asyncio.gather(
-        screens.answer(callback),
-        screens.retire(callback, data.live),
-        tell(wizard, placement, desk),
-    )
+    await asyncio.gather(screens.answer(callback), tell(wizard, placement, desk))
 
 
 async def tell(wizard: WizardScreens, placement: Placement, desk: OrderDesk) -> None:
-    """What became of the order: placed, refused (back to the field concerned), or unknown.
-    Placed and unknown go through the outbox (`placement.message`): delivered now, and by the
-    notifier if Telegram refuses it now."""
+    """What became of the order: placed or unknown, in the confirmation, which becomes the
+    order's card; refused, back to the field concerned. Placed and unknown go through the
+    outbox (`placement.message`): delivered now, and by the notifier if Telegram refuses it
+    now."""
+    confirmation = wizard.form.data.live
     if placement.outcome is Outcome.REJECTED:
+        await screens.retire(wizard.event, confirmation)
         wizard.form.refused_by_panel(f"{placement.refusal} {placement.detail}")
         message = await screens.send(
             wizard.event, order_texts.refused(placement.refusal or ""), keyboards.refusal()
@@ -320,9 +387,14 @@ async def tell(wizard: WizardScreens, placement: Placement, desk: OrderDesk) -> 
             await desk.notifier.told(placement.message)
         return
     await wizard.state.clear()
-    if placement.message is not None:
-        await desk.notifier.deliver(placement.message, locale=get_i18n().current_locale)
-    elif not placement.recorded:
+    locale = get_i18n().current_locale
+    if placement.message is not None and await desk.notifier.deliver(
+        placement.message, locale=locale, in_place=True
+    ):
+        return
+    # Told elsewhere (a message of its own, now or later), or below: Confirm is spent.
+    await screens.retire(wizard.event, confirmation)
+    if not placement.recorded:
         await screens.send(
             wizard.event,
             order_texts.placed_not_saved(placement.order.panel_order_id or ""),

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.formatting import balance as held
 from bot.formatting import money, number, quote, short
 from bot.order_form import OrderForm, TermsChange
 from bot.params import FieldKind, FieldSpec, total
@@ -13,11 +14,16 @@ from handlers import texts
 
 
 def prompt(form: OrderForm, warning: str = "") -> str:
-    """The field asked for; `warning`, why the last value was refused, heads it in one line."""
+    """The field asked for, below the values given so far; `warning`, why the last value was
+    refused, heads it in one line."""
     spec, data = form.spec, form.data
-    lines = []
-    if warning:
-        lines.append(f"⚠️ {quote(warning)}")
+    lines = [f"⚠️ {quote(warning)}"] if warning else []
+    # What was given so far: the answered prompts leave the chat.
+    lines += [
+        answered(given, data.values[given.param])
+        for given in form.fields
+        if given.param in data.values and given.param != spec.param
+    ]
     lines.append(
         _("<b>Step {n} of {total}</b> · {label}").format(
             n=data.step + 1, total=len(form.fields), label=quote(spec.label)
@@ -33,6 +39,12 @@ def prompt(form: OrderForm, warning: str = "") -> str:
         )
     elif spec.kind is FieldKind.FRAGMENTS:
         lines.append(link_hint(spec))
+    elif spec.multiline and spec.low is not None and spec.high is not None:
+        lines.append(
+            _("Send {low} to {high} of them in one message, one per line.").format(
+                low=number(spec.low), high=number(spec.high)
+            )
+        )
     elif spec.multiline:
         lines.append(_("Send them in one message, one per line."))
     else:
@@ -75,7 +87,6 @@ def answered(spec: FieldSpec, value: str) -> str:
 
 def confirmation(form: OrderForm, balance: Decimal | None, currency: str) -> str:
     service, values = form.service, form.data.values
-    cur = quote(currency)
     lines = [_("<b>Please check your order</b>"), quote(service.name)]
     for spec in form.fields:
         if spec.param in values:
@@ -85,21 +96,24 @@ def confirmation(form: OrderForm, balance: Decimal | None, currency: str) -> str
     if amount is None:
         lines.append(_("💵 Price: {price}").format(price=quote(service.price.text or "?")))
     elif balance is None:
-        lines.append(_("💵 Total: {total} {cur}").format(total=money(amount), cur=cur))
+        lines.append(_("💵 Total: {total}").format(total=quote(money(amount, currency))))
         lines.append(_("💰 Balance: unavailable right now"))
-    else:
+    elif balance >= amount:
+        # The total is exact (what the panel will charge); balances are rounded down.
         lines.append(
-            _("💵 Total: {total} {cur} · balance after: {after} {cur}").format(
-                total=money(amount), cur=cur, after=money(balance - amount)
+            _("💵 Total: {total} · balance after: {after}").format(
+                total=quote(money(amount, currency)),
+                after=quote(held(balance - amount, currency)),
             )
         )
-        if balance < amount:
-            lines.append(
-                _(
-                    "⚠️ Your balance ({balance} {cur}) is short of the total. "
-                    "Top up on the panel, then confirm."
-                ).format(balance=money(balance), cur=cur)
-            )
+    else:
+        lines.append(_("💵 Total: {total}").format(total=quote(money(amount, currency))))
+        lines.append(
+            _(
+                "⚠️ Your balance ({balance}) doesn't cover this total. Top up on the "
+                "panel, or order less."
+            ).format(balance=quote(held(balance, currency)))
+        )
     return "\n".join(lines)
 
 

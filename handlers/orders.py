@@ -19,7 +19,7 @@ from bot.accounts import Accounts
 from bot.balances import Balance
 from bot.catalog import Catalog
 from bot.config import Settings
-from bot.formatting import quote, short
+from bot.formatting import day, money, quote, short
 from bot.smmlaba import PanelException
 from bot.tracker import Tracker
 from handlers import keyboards, screens, texts, wizard
@@ -44,19 +44,25 @@ def build_router() -> Router:
     return router
 
 
-async def show_orders(event: Event, event_from_user: User, db: Database, state: FSMContext) -> None:
+async def show_orders(
+    event: Event, event_from_user: User, db: Database, state: FSMContext, settings: Settings
+) -> None:
     if isinstance(event, CallbackQuery):
         # The menu's button leaves whatever was under way; the command, like any command in
         # the middle of a form, keeps it.
         await state.clear()
-    await show_list(event, event_from_user, db, 0)
+    await show_list(event, event_from_user, db, settings, 0)
 
 
-async def orders_page(callback: CallbackQuery, callback_data: OrdersPage, db: Database) -> None:
-    await show_list(callback, callback.from_user, db, callback_data.page)
+async def orders_page(
+    callback: CallbackQuery, callback_data: OrdersPage, db: Database, settings: Settings
+) -> None:
+    await show_list(callback, callback.from_user, db, settings, callback_data.page)
 
 
-async def show_list(event: Event, person: User, db: Database, page: int) -> None:
+async def show_list(
+    event: Event, person: User, db: Database, settings: Settings, page: int
+) -> None:
     count = await orders.count_for_user(db, person.id)
     if count == 0:
         await screens.show(event, _("📦 You have no orders yet."), keyboards.main_menu())
@@ -68,8 +74,12 @@ async def show_list(event: Event, person: User, db: Database, page: int) -> None
     for order in items:
         parts = [
             quote(keyboards.order_label(order)),
+            day(order.created_at),
             quote(keyboards.label(order.service_name, 40)),
         ]
+        price = order.charged if order.charged is not None else order.total
+        if price is not None:
+            parts.append(quote(money(price, settings.panel_currency)))
         bar = texts.progress(order) if not order.state.is_final else None
         if bar:
             parts.append(bar)
@@ -141,7 +151,13 @@ async def again(
         callback_answer.text = _("This service is no longer offered.")
         return
     await wizard.start(
-        callback, state, service, order.params, balance=balance, currency=settings.panel_currency
+        callback,
+        state,
+        service,
+        order.params,
+        balance=balance,
+        settings=settings,
+        new_message=screens.is_live_card(callback, order),  # the card stays the card
     )
 
 

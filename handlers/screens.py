@@ -4,12 +4,15 @@ message per task); a typed message gets a new one."""
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.catalog import Category, Platform, service_key
+from bot.smmlaba import Service
 from handlers import keyboards, texts
 from storage import orders
 from storage.db import Database
@@ -97,4 +100,41 @@ async def owned_order(
 
 
 async def order_card(event: Event, order: Order, currency: str) -> Message:
-    return await show(event, texts.order_card(order, currency), keyboards.order_card(order))
+    """The order's card in the message tapped; in its live card, with the live card's
+    buttons, so it stays the card the order's moves are shown in."""
+    markup = keyboards.status_card(order) if is_live_card(event, order) else None
+    return await show(
+        event, texts.order_card(order, currency), markup or keyboards.order_card(order)
+    )
+
+
+def is_live_card(event: Event, order: Order) -> bool:
+    """Whether the button tapped is under the order's live card."""
+    return (
+        isinstance(event, CallbackQuery)
+        and event.message is not None
+        and event.message.message_id == order.card_message_id
+    )
+
+
+def service_payload(service_id: str) -> str:
+    """What follows `?start=` in a link that opens the service `service_id`."""
+    return f"s_{service_key(service_id)}"
+
+
+async def service_card(
+    event: Event,
+    service: Service,
+    where: tuple[Platform, Category],
+    currency: str,
+    *,
+    found_by: str = "",
+) -> Message:
+    """A service's card, with a button that shares a link opening it (`/start s_<key>`)."""
+    me = await event.bot.me() if event.bot is not None else None
+    share = None
+    if me is not None and me.username:
+        opens = f"https://t.me/{me.username}?start={service_payload(service.id)}"
+        share = "https://t.me/share/url?" + urlencode({"url": opens, "text": service.name})
+    markup = keyboards.service_card(service, *where, found_by=found_by, share=share)
+    return await show(event, texts.service_card(service, currency), markup)

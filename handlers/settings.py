@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.i18n import I18n
@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import LANGUAGE_NAMES, UserLocale, locale_for
 from handlers import keyboards, screens
-from handlers.callbacks import LanguageChoice, NotifySetting
+from handlers.callbacks import LanguageChoice, Menu, NotifySetting
 from handlers.screens import Event
 from storage import users
 from storage.db import Database
@@ -20,8 +20,10 @@ from storage.users import NotifyMode
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.register(settings_command, Command("settings"))
+    router.callback_query.register(settings_button, Menu.filter(F.to == "settings"))
     router.callback_query.register(choose, NotifySetting.filter())
     router.message.register(language_command, Command("language"))
+    router.callback_query.register(language_button, Menu.filter(F.to == "language"))
     router.callback_query.register(choose_language, LanguageChoice.filter())
     return router
 
@@ -30,19 +32,27 @@ async def settings_command(message: Message, event_from_user: User, db: Database
     await show(message, event_from_user, db)
 
 
+async def settings_button(callback: CallbackQuery, db: Database) -> None:
+    await show(callback, callback.from_user, db)
+
+
 async def choose(callback: CallbackQuery, callback_data: NotifySetting, db: Database) -> None:
     mode = NotifyMode.FINAL if callback_data.mode == "final" else NotifyMode.ALL
+    user = await users.get(db, callback.from_user.id)
+    if user is not None and user.notify is mode:
+        return  # chosen already: the screen shows it
     await users.set_notify(db, callback.from_user.id, mode)
     await show(callback, callback.from_user, db)
 
 
 async def show(event: Event, person: User, db: Database) -> None:
     user = await users.get(db, person.id)
-    mode = user.notify if user is not None else NotifyMode.ALL  # KnownUsers made the row
+    mode = user.notify if user is not None else NotifyMode.FINAL  # KnownUsers made the row
     text = "\n".join(
         [
             _("🔔 <b>Notifications</b>"),
-            _("Every change: each time an order moves."),
+            _("An order's card shows how it moves, without a sound. A message of its own:"),
+            _("Start and end: when it starts, and when it is done."),
             _("Only when done: completion, partial delivery, cancellation, refund."),
             _("To silence one order, use 🔕 on its card."),
         ]
@@ -51,11 +61,18 @@ async def show(event: Event, person: User, db: Database) -> None:
 
 
 async def language_command(message: Message, event_from_user: User, db: Database) -> None:
-    user = await users.get(db, event_from_user.id)
+    await show_languages(message, event_from_user, db)
+
+
+async def language_button(callback: CallbackQuery, db: Database) -> None:
+    await show_languages(callback, callback.from_user, db)
+
+
+async def show_languages(event: Event, person: User, db: Database) -> None:
+    user = await users.get(db, person.id)
     chosen = user.language if user else None
-    await message.answer(
-        _("🌐 Which language should I speak?"),
-        reply_markup=keyboards.languages(LANGUAGE_NAMES, chosen),
+    await screens.show(
+        event, _("🌐 Which language should I speak?"), keyboards.languages(LANGUAGE_NAMES, chosen)
     )
 
 

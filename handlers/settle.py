@@ -155,7 +155,7 @@ def found_text(
     if status.count is not None:
         lines.append(f"🔢 {number(status.count)}")
     if status.price is not None:
-        lines.append(f"💵 {money(status.price)} {quote(currency)}")
+        lines.append(f"💵 {quote(money(status.price, currency))}")
     state, words = reading
     shown = texts.state_name(state) + (f" — «{quote(words)}»" if words else "")
     lines.append(_("State: {status}").format(status=shown))

@@ -1,19 +1,34 @@
-"""Greeting, main menu, help and /cancel: the ways in and the way out of everything."""
+"""Greeting, main menu, help and /cancel: the ways in and the way out of everything.
+
+`/start s_<key>` (a link `t.me/<bot>?start=s_<key>` someone shared) opens that service's
+card. The main menu's header shows the balance when one is at hand (`Balance.known`): drawing
+a menu never waits on the panel.
+"""
 
 from __future__ import annotations
 
+import re
+
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.balances import Balance
+from bot.catalog import Catalog
+from bot.config import Settings
+from bot.formatting import balance as held
 from bot.formatting import quote
 from bot.smmlaba import Panel
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, Noop
 from handlers.screens import Event
+
+# A start parameter may hold A-Z, a-z, 0-9, _ and - (64 at most); a service's id may hold
+# anything, so the link carries its catalog key (16 hex digits), as buttons do.
+SERVICE_LINK = re.compile(r"s_([0-9a-f]{16})")  # see screens.service_payload
 
 
 def build_router() -> Router:
@@ -47,17 +62,68 @@ def help_text() -> str:
 
 
 async def start(
-    message: Message, event_from_user: User, state: FSMContext, panel: Panel | None
+    message: Message,
+    event_from_user: User,
+    state: FSMContext,
+    panel: Panel | None,
+    catalog: Catalog | None,
+    balance: Balance | None,
+    settings: Settings,
+    command: CommandObject,
 ) -> None:
     # The KnownUsers middleware has just refreshed the person's row: /start always does.
     person = event_from_user
     await state.clear()
+    if command.args and catalog is not None:
+        await open_shared(message, command.args, catalog, settings, panel)
+        return
     greeting = _(
         "👋 Hi, {name}! I place orders on your SMMLaba account and tell you when they're done."
     ).format(name=quote(person.first_name))
     if panel is None:
         greeting += "\n\n" + _("To begin, link your SMMLaba account: it takes a minute.")
+    balance_now = balance_line(balance, settings)
+    if balance_now:
+        greeting += "\n\n" + balance_now
     await message.answer(greeting, reply_markup=menu(panel))
+
+
+async def open_shared(
+    message: Message, payload: str, catalog: Catalog, settings: Settings, panel: Panel | None
+) -> None:
+    """A shared link's service card; a link that names none (stale, or made up) says so over
+    the main menu."""
+    link = SERVICE_LINK.fullmatch(payload)
+    snapshot = await catalog.snapshot() if link else None
+    service = snapshot.service(link.group(1)) if (snapshot and link) else None
+    found = snapshot.location(service) if (snapshot and service) else None
+    if link and not snapshot:
+        text = _(
+            "⚠️ The catalog isn't available right now: SMMLaba isn't answering. "
+            "Try again in a few minutes."
+        )
+        await message.answer(text, reply_markup=menu(panel))
+        return
+    if service is None or found is None:
+        text = _("🔗 That link leads to no service I offer now. Search or browse the catalog:")
+        await message.answer(text, reply_markup=menu(panel))
+        return
+    await screens.service_card(message, service, found, settings.panel_currency)
+
+
+def balance_line(balance: Balance | None, settings: Settings) -> str:
+    """The balance, when one is at hand; "" when it would take a panel call."""
+    amount = balance.known() if balance is not None else None
+    if amount is None:
+        return ""
+    return _("💰 Balance: {amount}").format(amount=quote(held(amount, settings.panel_currency)))
+
+
+def menu_text(balance: Balance | None, settings: Settings, lead: str = "") -> str:
+    """The main menu's header: `lead` (what just happened), the balance if known, the
+    question."""
+    lines = [line for line in (lead, balance_line(balance, settings)) if line]
+    return "\n".join([*lines, screens.main_menu_text()])
 
 
 def menu(panel: Panel | None) -> InlineKeyboardMarkup:
@@ -69,16 +135,28 @@ async def show_help(event: Event, panel: Panel | None) -> None:
     await screens.show(event, help_text(), menu(panel))
 
 
-async def cancel_command(message: Message, state: FSMContext, panel: Panel | None) -> None:
+async def cancel_command(
+    message: Message,
+    state: FSMContext,
+    panel: Panel | None,
+    balance: Balance | None,
+    settings: Settings,
+) -> None:
     was = await state.get_state()
     await state.clear()
     text = _("Cancelled. Nothing was ordered.") if was else _("Nothing to cancel.")
-    await message.answer(f"{text}\n{screens.main_menu_text()}", reply_markup=menu(panel))
+    await message.answer(menu_text(balance, settings, text), reply_markup=menu(panel))
 
 
-async def home(callback: CallbackQuery, state: FSMContext, panel: Panel | None) -> None:
+async def home(
+    callback: CallbackQuery,
+    state: FSMContext,
+    panel: Panel | None,
+    balance: Balance | None,
+    settings: Settings,
+) -> None:
     await state.clear()
-    await screens.show(callback, screens.main_menu_text(), menu(panel))
+    await screens.show(callback, menu_text(balance, settings), menu(panel))
 
 
 async def noop(_callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from aiogram.utils.i18n import gettext as _
 
-from bot.formatting import money, number, progress_bar, quote, short
-from bot.params import FieldKind, amount_range, fields_of
+from bot.formatting import moment, money, number, progress_bar, quote, short
+from bot.params import FieldKind, amount_range, fields_of, usual_label
 from bot.smmlaba import PanelError, PanelException, Refusal, Service, delivered, refusal_of
 from handlers import keyboards
 from storage.orders import Order, OrderState
@@ -14,26 +16,39 @@ from storage.orders import Order, OrderState
 def service_card(service: Service, currency: str) -> str:
     """A service's card: its name, price, amount range and the fields an order asks for."""
     lines = [f"<b>{quote(service.name)}</b>"]
-    price = service.price
-    if price.amount is not None and price.per is not None:
-        lines.append(
-            _("💵 {amount} {currency} per {per}").format(
-                amount=money(price.amount),
-                currency=quote(currency),
-                per=number(price.per),
-            )
-        )
+    unit = keyboards.unit_price(service)
+    if unit is not None:
+        lines.append(f"💵 {quote(unit.text(currency))}")
     else:
-        lines.append(_("💵 {price}").format(price=quote(price.text or _("price on request"))))
+        price = service.price.text or _("price on request")
+        lines.append(_("💵 {price}").format(price=quote(price)))
     limits = amount_range(service)
     if limits is not None:
         lines.append(
-            _("📏 Amount: {low} – {high}").format(low=number(limits[0]), high=number(limits[1]))
+            _("📏 Quantity: {low} – {high}").format(low=number(limits[0]), high=number(limits[1]))
         )
-    asked = [spec.label for spec in fields_of(service)]
+    notes = name_notes(service.name)
+    if notes:
+        lines.append(f"ℹ️ {quote(' · '.join(notes))}")
+    asked = [
+        spec.label if spec.required else _("{field} (optional)").format(field=spec.label)
+        for spec in fields_of(service)
+    ]
     if asked:
         lines.append(_("You'll be asked for: {fields}.").format(fields=quote(", ".join(asked))))
     return "\n".join(lines)
+
+
+_NOTE_IN_BRACKETS = re.compile(r"[\[(]([^\[\]()]{2,60})[\])]")
+
+
+def name_notes(name: str) -> list[str]:
+    """What a panel's service name says beside the service itself (its speed, a guarantee,
+    how soon it starts): the parts in brackets and after a " | "."""
+    notes = [match.strip() for match in _NOTE_IN_BRACKETS.findall(name)]
+    plain = _NOTE_IN_BRACKETS.sub("", name)
+    notes += [part.strip() for part in plain.split("|")[1:] if part.strip()]
+    return list(dict.fromkeys(notes))
 
 
 def unavailable() -> str:
@@ -116,10 +131,13 @@ def order_card(order: Order, currency: str) -> str:
         f"<b>{quote(order.service_name)}</b>",
     ]
     for param, value in order.params.items():
-        lines.append(f"{field_icon(param)} {quote(short(value))}")
+        name = usual_label(param) or param
+        lines.append(f"{field_icon(param)} {quote(name)}: {quote(short(value))}")
     price = order.charged if order.charged is not None else order.total
-    if price is not None:
-        lines.append(f"💵 {money(price)} {quote(currency)}")
+    placed = moment(order.created_at)
+    lines.append(
+        f"💵 {quote(money(price, currency))} · {placed}" if price is not None else f"🗓 {placed}"
+    )
     status = state_name(order.state)
     if order.status_text:
         status += f" — «{quote(order.status_text)}»"
@@ -133,6 +151,8 @@ def order_card(order: Order, currency: str) -> str:
                 ordered=number(order.quantity),
             )
         )
+    if order.panel_order_id and not order.state.is_final and not order.muted:
+        lines.append(_("🔔 I'll message you when it's done; this card shows how it moves."))
     if order.state is OrderState.UNCERTAIN:
         lines.append(
             _(

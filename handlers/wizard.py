@@ -10,7 +10,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
@@ -26,6 +25,7 @@ from bot.config import Settings
 from bot.notifier import Notifier
 from bot.order_form import Next, OrderForm, Problem, WizardData
 from bot.ordering import Placements
+from bot.params import most_affordable, total
 from bot.smmlaba import Panel, PanelException, Service
 from handlers import keyboards, order_texts, screens
 from handlers.screens import Event
@@ -87,6 +87,7 @@ class WizardScreens:
     form: OrderForm
     balance: Balance
     currency: str
+    topup_url: str | None = None
 
     async def go(self, step: Next, *, new_message: bool = False) -> None:
         """Show the screen a step leads to (not the card: leaving is the router's)."""
@@ -118,22 +119,52 @@ class WizardScreens:
         if asked is not None and not await delete(self.event, asked):
             await screens.retire(self.event, asked)
 
-    async def review(self, *, new_message: bool = False, notice: str = "") -> None:
+    async def remind(self, stray: Message) -> None:
+        """Something typed while the confirmation waits for a tap: the confirmation again, at
+        the bottom, headed by the one line that says what it waits for. As `ask_again`: the
+        stray message and the confirmation it followed are deleted (or the latter loses its
+        buttons), so they never pile up. The balance is the one just shown: no panel call."""
+        shown = self.form.data.live
+        await asyncio.gather(
+            self.review(
+                new_message=True,
+                notice="⚠️ " + _("Tap ✅ Confirm below or /cancel."),
+                known_balance=True,
+            ),
+            delete(stray, stray.message_id),
+        )
+        if shown is not None and not await delete(self.event, shown):
+            await screens.retire(self.event, shown)
+
+    async def review(
+        self, *, new_message: bool = False, notice: str = "", known_balance: bool = False
+    ) -> None:
         """Show the confirmation: every value, the exact total and the balance; `notice`
-        above them says why it is shown again. A value missing or no longer valid is asked
-        for instead."""
+        above them says why it is shown again; `known_balance`: the balance last seen, if
+        recent, rather than a request. A value missing or no longer valid is asked for
+        instead."""
         opened = self.form.open_review()
         if isinstance(opened, Problem):
             await self.show_prompt(warning=opened.reason, new_message=new_message)
             return
-        try:
-            funds: Decimal | None = await self.balance.get()
-        except PanelException:
-            funds = None
+        funds = self.balance.known() if known_balance else None
+        if funds is None:
+            try:
+                funds = await self.balance.get()
+            except PanelException:
+                funds = None
         text = order_texts.confirmation(self.form, funds, self.currency)
         if notice:
             text = f"{notice}\n\n{text}"
-        await self._show(text, keyboards.confirmation(opened), new_message=new_message)
+        service, values = self.form.service, self.form.data.values
+        cost = total(service, values)
+        if funds is not None and cost is not None and cost > funds:
+            # Said before Confirm: the panel would refuse it.
+            affordable = most_affordable(service, values, funds)
+            markup = keyboards.short_of_funds(affordable, self.topup_url)
+        else:
+            markup = keyboards.confirmation(opened)
+        await self._show(text, markup, new_message=new_message)
         await self.state.set_state(OrderWizard.confirming)
         await self.save()
 
@@ -176,7 +207,10 @@ async def resume(
         )
         return None
     form = OrderForm(service, data)
-    return WizardScreens(event, state, form, desk.balance, desk.settings.panel_currency)
+    settings = desk.settings
+    return WizardScreens(
+        event, state, form, desk.balance, settings.panel_currency, settings.panel_topup_url
+    )
 
 
 async def resume_live(
@@ -197,8 +231,14 @@ async def start(
     values: dict[str, str],
     *,
     balance: Balance,
-    currency: str,
+    settings: Settings,
+    new_message: bool = False,
+    found_by: str = "",
 ) -> None:
-    """Begin an order for `service`; with `values` (Order again) go straight to the check."""
-    form = OrderForm.new(service, values)
-    await WizardScreens(event, state, form, balance, currency).review()
+    """Begin an order for `service`; with `values` (Order again) go straight to the check.
+    `found_by`: the search its card was opened from."""
+    form = OrderForm.new(service, values, found_by=found_by)
+    wizard = WizardScreens(
+        event, state, form, balance, settings.panel_currency, settings.panel_topup_url
+    )
+    await wizard.review(new_message=new_message)

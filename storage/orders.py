@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -89,6 +90,7 @@ class Order:
     quiet_checks: int
     failed_checks: int
     created_at: float
+    card_message_id: int | None = None  # the chat message showing its live card
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ def _order(row: Row) -> Order:
         quiet_checks=row["quiet_checks"],
         failed_checks=row["failed_checks"],
         created_at=row["created_at"],
+        card_message_id=row["card_message_id"],
     )
 
 
@@ -153,6 +156,7 @@ async def start_submitting(
     params: dict[str, str],
     quantity: int | None,
     total: Decimal | None,
+    card_message_id: int | None = None,
 ) -> tuple[Order, bool]:
     """Write the order before `add` is sent. Returns (order, True) the first time a token is
     seen and (the existing order, False) on every later attempt: the caller must not send
@@ -163,8 +167,9 @@ async def start_submitting(
     rows = await db.fetchall_durable(
         """
         INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
-                            service_name, params, quantity, total, created_at, updated_at)
-        VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?)
+                            service_name, params, quantity, total, card_message_id,
+                            created_at, updated_at)
+        VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (token) DO NOTHING
         RETURNING *
         """,
@@ -178,6 +183,7 @@ async def start_submitting(
             json.dumps(params, ensure_ascii=False),
             quantity,
             _text(total),
+            card_message_id,
             now,
             now,
         ),
@@ -389,11 +395,12 @@ async def record_check(
     result: CheckResult,
     *,
     event: bool,
-    notification: Notification | None = None,
-) -> bool:
-    """Store what a check found. With `event`, also an `order_events` row and, if given, the
-    notification, all in one transaction: either all three are written or none.
-    Returns whether the notification was queued (False if its dedupe key was seen before)."""
+    notifications: Sequence[Notification] = (),
+) -> int:
+    """Store what a check found. With `event`, also an `order_events` row, and the
+    notifications given (the card's edit, a message), all in one transaction: either all are
+    written or none. Returns how many notifications were queued (a dedupe key seen before
+    is not queued again)."""
     now = time.time()
     async with db.transaction() as tx:
         await tx.execute(
@@ -434,9 +441,23 @@ async def record_check(
                     now,
                 ),
             )
-        if notification is None:
-            return False
-        return await outbox.add_in(tx, notification, now)
+        queued = 0
+        for notification in notifications:
+            queued += await outbox.add_in(tx, notification, now)
+        return queued
+
+
+async def set_card(db: Database, order_id: int, message_id: int) -> None:
+    """The order's live card is now this message (the first was not there to edit)."""
+    await db.execute(
+        "UPDATE orders SET card_message_id = ?, updated_at = ? WHERE id = ?",
+        (message_id, time.time(), order_id),
+    )
+
+
+async def get(db: Database, order_id: int) -> Order | None:
+    row = await db.fetchone("SELECT * FROM orders WHERE id = ?", (order_id,))
+    return None if row is None else _order(row)
 
 
 async def set_muted(db: Database, user_id: int, order_id: int, muted: bool) -> bool:

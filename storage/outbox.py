@@ -17,7 +17,8 @@ from storage.db import Database, Row
 class Kind(StrEnum):
     """What a notification tells, which decides how it is worded."""
 
-    ORDER_STATUS = "order_status"  # the tracker saw an order move or end
+    ORDER_STATUS = "order_status"  # the tracker saw an order start or end: a message
+    ORDER_CARD = "order_card"  # the tracker saw an order move: its live card, edited
     # The panel's answer to `add` (queued by the schema's `orders_answered` trigger).
     ORDER_PLACED = "order_placed"
     ORDER_REJECTED = "order_rejected"

@@ -10,8 +10,14 @@ from storage.db import Database, Row
 
 
 class NotifyMode(StrEnum):
-    ALL = "all"  # every status or progress change
-    FINAL = "final"  # only completion and failures
+    """Which moves of an order get a message of their own (its card shows every move, in
+    place, without a sound)."""
+
+    ALL = "all"  # its start as well
+    FINAL = "final"  # only its end: completion, partial delivery, cancellation, refund, loss
+
+
+DEFAULT_NOTIFY = NotifyMode.FINAL.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +60,9 @@ async def touch(
     now = time.time()
     rows = await db.fetchall(
         """
-        INSERT INTO users (id, chat_id, first_name, telegram_language, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
+        INSERT INTO users (id, chat_id, first_name, telegram_language, notify, created_at,
+                           updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
             chat_id = excluded.chat_id,
             first_name = excluded.first_name,
@@ -64,7 +71,7 @@ async def touch(
             updated_at = excluded.updated_at
         RETURNING *
         """,
-        (user_id, chat_id, first_name, telegram_language, now, now),
+        (user_id, chat_id, first_name, telegram_language, DEFAULT_NOTIFY, now, now),
     )
     return _user(rows[0])  # an upsert with RETURNING always returns its row
 

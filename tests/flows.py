@@ -9,7 +9,7 @@ waits for each screen before acting on it, as a person reads first."""
 from __future__ import annotations
 
 from bot.sandbox.telegram import SimulatedUser
-from tests.helpers import eventually, has_button, shows
+from tests.helpers import eventually, has_button, service_button, shows
 
 # Instagram Likes: a link and an amount, the shape most tests order.
 PLATFORM, CATEGORY, SERVICE = "Instagram", "Likes", "Instagram Likes"
@@ -44,9 +44,10 @@ async def open_card(
     for label in ("🛒 New order", platform, category):
         await tap(user, label, patient=patient)
     if patient:
-        await eventually(lambda: has_button(user, service)() or has_button(user, ORDER)())
+        await eventually(lambda: service_button(user, service) or has_button(user, ORDER)())
     if user.last_message.find_button(ORDER) is None:
-        await tap(user, service)
+        # Its button shows its price after the name.
+        await tap(user, service_button(user, service) or service)
 
 
 async def start_order(
@@ -60,6 +61,19 @@ async def start_order(
     """The service's card, then "Order this": the wizard asks its first question."""
     await open_card(user, platform, category, service, patient=patient)
     await tap(user, ORDER, patient=patient)
+
+
+async def start_in_russian(
+    person: SimulatedUser, platform: str = "Instagram", category: str = "Likes", service: str = ""
+) -> None:
+    """/start in Russian, down the catalog to `service` (its button ends in its price; a
+    category of one service opens it at once), then "Order this"."""
+    await person.send("/start")
+    for label in ("🛒 Новый заказ", platform, category):
+        await person.press(label)
+    if person.last_message.find_button("🛒 Заказать") is None:
+        await person.press(service_button(person, service or f"{platform} {category}") or service)
+    await person.press("🛒 Заказать")
 
 
 async def fill_order(

@@ -56,6 +56,35 @@ def shows(user: SimulatedUser, text: str) -> Callable[[], bool]:
     return lambda: bool(user.bot_messages) and text in user.last_message.text
 
 
+def service_name(label: str) -> str:
+    """A service's button label without the unit price it ends in ("Instagram Likes ·
+    RUB 0.50/1K" -> "Instagram Likes")."""
+    name, sep, tag = label.rpartition(" · ")
+    return name if sep and any(char.isdigit() for char in tag) else label
+
+
+def service_button(user: SimulatedUser, name: str) -> str | None:
+    """The label of the button for service `name` on the bot's latest message, or None."""
+    if not user.bot_messages:
+        return None
+    for label in user.last_message.button_labels:
+        if label == name or service_name(label) == name:
+            return label
+    return None
+
+
+async def press_service(user: SimulatedUser, name: str) -> None:
+    """Press the button of service `name` on the bot's latest message (it ends in a price)."""
+    label = service_button(user, name)
+    assert label is not None, f"no button for {name!r}: {user.last_message.button_labels}"
+    await user.press(label)
+
+
+def names(labels: list[str]) -> list[str]:
+    """Button labels as the services' names, without their prices."""
+    return [service_name(label) for label in labels]
+
+
 # -- tracking and notifications ----------------------------------------------------------
 
 FAST_TRACKING = TrackerConfig(

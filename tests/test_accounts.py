@@ -100,11 +100,11 @@ async def test_a_personal_user_orders_on_their_own_account(
     assert any(m.text == bob.api_key for m in personal.emulator.messages[801])  # it was sent
     result = bobby.last_message.text
     assert "🔒 I deleted your message with the key." in result
-    assert "✅ Linked b***@example.com. Balance: 500.00 RUB." in result
+    assert "✅ Linked b***@example.com. Balance: RUB\u00a0500.00." in result
     assert sealed_key(personal, 801) is not None
 
     await place_order(bobby, amount="100")
-    assert "✅ Order #" in bobby.last_message.text
+    assert "📦 Order #" in bobby.last_message.text
     [add] = [r for r in personal.panel.requests if r.action == "add"]
     assert add.username == BOB  # the panel saw Bob's credentials
     assert personal.panel.accounts[BOB].balance < 500
@@ -151,7 +151,7 @@ async def test_own_account_takes_precedence_over_the_operators(
     await connect(anna, BOB, bob.api_key)
     await anna.send("/account")
     assert "your own SMMLaba account: b***@example.com" in anna.last_message.text
-    assert "💰 Balance: 500.00 RUB" in anna.last_message.text
+    assert "💰 Balance: RUB\u00a0500.00" in anna.last_message.text
     await place_order(anna, amount="100")
     adds = [r.username for r in harness.panel.requests if r.action == "add"]
     assert adds == [ALICE, BOB]
@@ -183,7 +183,7 @@ async def test_a_linked_account_survives_a_restart(personal: BotHarness, bob: Ac
     await connect(bobby, BOB, bob.api_key)
     await personal.restart()
     await bobby.send("/balance")
-    assert "💰 Balance: 500.00 RUB" in bobby.last_message.text
+    assert "💰 Balance: RUB\u00a0500.00" in bobby.last_message.text
 
 
 # -- keys at rest -------------------------------------------------------------------------

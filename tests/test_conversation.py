@@ -19,6 +19,7 @@ from storage.orders import OrderState
 from tests.conftest import ALICE, BotFactory
 from tests.flows import open_card, place_order, start_order, up_to_confirmation
 from tests.harness import BotHarness
+from tests.helpers import names
 
 IG_POST = "https://www.instagram.com/p/Cx1?hl=en&b=<c>"
 
@@ -41,6 +42,7 @@ async def test_start_greets_with_the_main_menu(harness: BotHarness) -> None:
         "📦 My orders",
         "🔍 Search",
         "💰 Balance",
+        "⚙️ Settings",
         "❓ Help",
     ]
 
@@ -58,7 +60,7 @@ async def test_balance_and_connection_check(harness: BotHarness) -> None:
     harness.panel.accounts[ALICE].balance = Decimal("1250.275")
     anna = harness.user(501, "Anna")
     await anna.send("/balance")
-    assert "1,250.275 RUB" in anna.last_message.text
+    assert "RUB\u00a01,250.27" in anna.last_message.text  # rounded down: held, not owed
     await anna.send("/test")
     assert "Connected" in anna.last_message.text
     harness.panel.set_faults(html_rate=1.0)
@@ -75,10 +77,10 @@ async def test_browsing_edits_one_message_and_the_card_says_everything(harness: 
     card = anna.last_message
     assert len(anna.bot_messages) == 1  # one live message, edited in place
     assert "Instagram Likes" in card.text
-    assert "0.05 RUB per 100" in card.text
-    assert "Amount: 50 – 10,000" in card.text
-    assert "Post link, Amount" in card.text
-    assert card.button_labels == ["🛒 Order this", "⬅️ Back", "✖️ Cancel"]
+    assert "RUB\u00a00.50 per 1,000" in card.text
+    assert "Quantity: 50 – 10,000" in card.text
+    assert "Link, Quantity" in card.text
+    assert card.button_labels == ["🛒 Order this", "📤 Share", "⬅️ Back", "✖️ Cancel"]
 
 
 async def test_back_at_every_level(harness: BotHarness) -> None:
@@ -118,11 +120,13 @@ async def test_long_lists_page(harness: BotHarness) -> None:
     await anna.press("▶️")
     second_page = anna.last_message.button_labels
     assert "2/6" in second_page
-    assert set(first_page[:8]).isdisjoint(second_page[:8])
+    services = [label for label in first_page if label.startswith("Instagram Likes #")]
+    assert len(services) == 8
+    assert set(services).isdisjoint(second_page)
     await anna.press("▶️")
     await anna.press("◀️")
     assert anna.last_message.button_labels == second_page
-    await anna.press(second_page[0])
+    await anna.press(next(label for label in second_page if label.startswith("Instagram")))
     assert "You'll be asked for" in anna.last_message.text
     for label in anna.last_message.button_labels:
         assert len(label) <= 30
@@ -153,16 +157,20 @@ async def test_order_with_link_and_amount(harness: BotHarness) -> None:
     check = anna.last_message
     assert "Please check your order" in check.text
     assert IG_POST in check.text  # escaped on the way out, shown literally
-    assert "Total: 0.125 RUB · balance after: 999.875 RUB" in check.text
+    # The total exact, the balance rounded down.
+    assert "Total: RUB\u00a00.125 · balance after: RUB\u00a0999.87" in check.text
     assert check.button_labels == ["✅ Confirm", "✏️ Change", "✖️ Cancel"]
     await anna.press("✅ Confirm")
 
     result = anna.last_message
-    assert "✅ Order #7000000 placed · 0.125 RUB" in result.text
-    assert result.button_labels == ["📦 View order"]
+    assert result.message_id == check.message_id  # the confirmation became the order's card
+    assert "📦 Order #7000000" in result.text
+    assert "💵 RUB\u00a00.125 · " in result.text
+    assert "State: placed" in result.text
+    # Its buttons act on the order: Confirm can't be pressed again.
+    assert result.button_labels == ["🔄 Refresh", "🔁 Order again", "🔕 Mute"]
     # The balance was asked for while the amount was typed, and only then.
     assert harness.panel_calls("balance") == 1
-    assert check.button_labels == []  # the confirmation can't be pressed again
     request = harness.panel.requests[-1]
     assert (request.action, request.fields) == (
         "add",
@@ -184,7 +192,7 @@ async def test_order_with_a_choice(harness: BotHarness) -> None:
     assert anna.last_message.button_labels[:5] == ["👍", "❤️", "🔥", "🎉", "😁"]
     await anna.press("🔥")
     assert "Reaction: 🔥" in anna.last_message.text
-    assert "Total: 25.00 RUB" in anna.last_message.text
+    assert "Total: RUB\u00a025.00" in anna.last_message.text
     await anna.press("✅ Confirm")
     assert "placed" in anna.last_message.text
     assert harness.panel.requests[-1].fields == {
@@ -224,7 +232,7 @@ async def test_order_with_multiline_comments(harness: BotHarness) -> None:
     comments = "Great!\nLove it 😍\nWow & wow\n<3 this\nНичего себе"
     await anna.send(comments)
     assert "(+4 more lines)" in anna.last_message.text
-    assert "Total: 12.50 RUB" in anna.last_message.text
+    assert "Total: RUB\u00a012.50" in anna.last_message.text
     await anna.press("✅ Confirm")
     assert "placed" in anna.last_message.text
     assert harness.panel.requests[-1].fields["comments"] == comments
@@ -247,12 +255,14 @@ async def test_every_kind_of_invalid_input_reprompts(harness: BotHarness) -> Non
         ("1,5", "1,5 isn't a whole number."),
     ):
         await anna.send(bad)
-        assert anna.last_message.text.startswith(f"⚠️ {reason}\nStep 2 of 3 · Amount"), bad
+        assert anna.last_message.text.startswith(f"⚠️ {reason}\n✓ Link: "), bad
+        assert "\nStep 2 of 3 · Quantity\n" in anna.last_message.text, bad
     await anna.send("10")
     await anna.send("💩")  # a choice typed instead of pressed, and not one of them
     assert anna.last_message.text.startswith(
-        "⚠️ That's not one of the choices: tap a button below.\nStep 3 of 3"
+        "⚠️ That's not one of the choices: tap a button below.\n"
     )
+    assert "\nStep 3 of 3" in anna.last_message.text
     await anna.send("❤")  # a valid choice typed (here without its emoji variation) is taken
     assert "Please check your order" in anna.last_message.text
     # Only the live message has buttons: nothing stale can be pressed.
@@ -309,19 +319,19 @@ async def test_change_a_value_from_the_confirmation(harness: BotHarness) -> None
     anna = harness.user(501, "Anna")
     await up_to_confirmation(anna, amount="250")
     await anna.press("✏️ Change")
-    assert anna.last_message.button_labels == ["✏️ Post link", "✏️ Amount", "⬅️ Back"]
+    assert anna.last_message.button_labels == ["✏️ Link", "✏️ Quantity", "⬅️ Back"]
     await anna.press("⬅️ Back")
     assert "Please check your order" in anna.last_message.text
     await anna.press("✏️ Change")
-    await anna.press("✏️ Amount")
+    await anna.press("✏️ Quantity")
     assert "Now: 250" in anna.last_message.text
     await anna.press("⬅️ Back")  # back to the confirmation, value kept
-    assert "Amount: 250" in anna.last_message.text
+    assert "Quantity: 250" in anna.last_message.text
     await anna.press("✏️ Change")
-    await anna.press("✏️ Amount")
+    await anna.press("✏️ Quantity")
     await anna.send("1000")
-    assert "Amount: 1000" in anna.last_message.text
-    assert "Total: 0.50 RUB" in anna.last_message.text
+    assert "Quantity: 1000" in anna.last_message.text
+    assert "Total: RUB\u00a00.50" in anna.last_message.text
     await anna.press("✅ Confirm")
     assert harness.panel.requests[-1].fields["count"] == "1000"
 
@@ -373,9 +383,9 @@ async def test_a_refused_link_is_fixed_without_starting_over(harness: BotHarness
     assert "❌ The panel didn't accept the link.\nNothing was ordered or charged." in refusal.text
     assert refusal.button_labels == ["✏️ Fix", "✖️ Cancel"]
     await anna.press("✏️ Fix")
-    assert "Step 1 of 2 · Post link" in anna.last_message.text
+    assert "Step 1 of 2 · Link" in anna.last_message.text
     await anna.send("https://www.instagram.com/p/abc")
-    assert "Amount: 300" in anna.last_message.text  # nothing else was lost
+    assert "Quantity: 300" in anna.last_message.text  # nothing else was lost
     await anna.press("✅ Confirm")
     assert "placed" in anna.last_message.text
     assert placed_orders(harness) == 2
@@ -384,20 +394,21 @@ async def test_a_refused_link_is_fixed_without_starting_over(harness: BotHarness
     assert states == [OrderState.PLACED, OrderState.REJECTED]
 
 
-async def test_a_short_balance_is_warned_then_refused_then_fixed(harness: BotHarness) -> None:
-    harness.panel.accounts[ALICE].balance = Decimal("0.10")
+async def test_a_short_balance_the_panel_refuses_anyway_is_fixed(harness: BotHarness) -> None:
+    # The balance fell between the confirmation and the tap (see test_say_no for the
+    # confirmation that already knows): the panel's refusal, then the fix.
     anna = harness.user(501, "Anna")
     await up_to_confirmation(anna, amount="250")
-    assert "⚠️ Your balance (0.10 RUB) is short of the total" in anna.last_message.text
+    harness.panel.accounts[ALICE].balance = Decimal("0.10")
     await anna.press("✅ Confirm")
     assert "❌ Not enough money on your panel balance." in anna.last_message.text
     harness.panel.accounts[ALICE].balance = Decimal("100")  # topped up on the panel
     await anna.press("✏️ Fix")
     assert "Which value" in anna.last_message.text
     await anna.press("⬅️ Back")
-    assert "balance after: 99.875 RUB" in anna.last_message.text
+    assert "balance after: RUB\u00a099.87" in anna.last_message.text
     await anna.press("✅ Confirm")
-    assert "placed" in anna.last_message.text
+    assert "State: placed" in anna.last_message.text
 
 
 async def test_an_add_timeout_is_uncertain_and_never_retried(harness: BotHarness) -> None:
@@ -405,7 +416,8 @@ async def test_an_add_timeout_is_uncertain_and_never_retried(harness: BotHarness
     await up_to_confirmation(anna, amount="250")
     harness.panel.set_faults(hang_rate=1.0, actions=["add"])
     await anna.press("✅ Confirm")
-    assert "may or may not have been placed" in anna.last_message.text
+    assert "may or may not exist" in anna.last_message.text
+    assert "✅ It's on the panel" in anna.last_message.button_labels
     assert placed_orders(harness) == 1
     assert harness.services is not None
     [order] = await orders.list_for_user(harness.services.db, 501, limit=5)
@@ -445,7 +457,7 @@ async def test_a_restart_mid_wizard_continues_at_the_same_step(harness: BotHarne
     await anna.press("❤️")
     check = anna.last_message.text
     assert "https://t.me/chan/1" in check
-    assert "Amount: 500" in check
+    assert "Quantity: 500" in check
     await anna.press("✅ Confirm")
     assert "placed" in anna.last_message.text
 
@@ -534,10 +546,10 @@ async def test_panel_text_is_shown_literally(harness: BotHarness) -> None:
     await anna.press("Insta<gram> (2)")
     await anna.press("A&B")
     assert "🛒 Insta<gram> › A&B" in anna.last_message.text
-    await anna.press("Likes <b>fast</b> & cheap")
+    await anna.press("Likes <b>fast</b> & cheap · RUB\u00a00.50/1K")
     assert anna.last_message.text.startswith("Likes <b>fast</b> & cheap\n")
     await anna.send("/search cheap")
-    assert "Likes <b>fast</b> & cheap" in anna.last_message.button_labels
+    assert "Likes <b>fast</b> & cheap" in names(anna.last_message.button_labels)
 
 
 async def test_an_unexpected_failure_is_logged_and_explained(
@@ -557,19 +569,24 @@ async def test_an_unexpected_failure_is_logged_and_explained(
     assert "Choose a platform" in menu.text
 
 
-async def test_a_prompt_that_cannot_be_edited_does_not_stop_the_order(harness: BotHarness) -> None:
-    # Turning the answered prompt into "✓ Link: ..." is cosmetic: Telegram refusing it (a
-    # 500 here) must not cost the step.
+async def test_a_prompt_or_card_telegram_refuses_to_touch_does_not_stop_the_order(
+    harness: BotHarness,
+) -> None:
+    # Deleting the answered prompt and editing the confirmation into the card are cosmetic:
+    # Telegram refusing them (a 500 here) must not cost the step or the word about the order.
     anna = harness.user(501, "Anna")
     await start_order(anna, "Instagram", "Likes", "Instagram Likes")
     prompt = anna.last_message
-    harness.emulator.fail_next("editMessageText", 500)
+    harness.emulator.fail_next("deleteMessage", 500)
     await anna.send("https://instagram.com/p/x")
     assert "Step 2 of 2" in anna.last_message.text
-    assert "Step 1 of 2" in prompt.text  # left as it was
+    assert prompt.text == "✓ Link: https://instagram.com/p/x"  # left as the record instead
     await anna.send("1000")
+    confirmation = anna.last_message
+    harness.emulator.fail_next("editMessageText", 500)
     await anna.press("✅ Confirm")
-    assert "placed" in anna.last_message.text
+    assert "State: placed" in anna.last_message.text  # the card, as a message of its own
+    assert anna.last_message.message_id != confirmation.message_id
 
 
 # -- search ------------------------------------------------------------------------------
@@ -578,20 +595,21 @@ async def test_a_prompt_that_cannot_be_edited_does_not_stop_the_order(harness: B
 async def test_search_in_english(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
     await anna.send("/search tiktok VIEWS")
-    labels = anna.last_message.button_labels
+    labels = names(anna.last_message.button_labels)
     assert labels[0] == "TikTok Views"
     assert "TikTok Views · drip-feed" in labels
     assert all("TikTok" in label for label in labels[:-2])
-    await anna.press("TikTok Views")
+    await anna.press(anna.last_message.button_labels[0])
     assert "You'll be asked for" in anna.last_message.text
 
 
 async def test_search_in_russian(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna", language_code="ru")
     await anna.send("/search лайки инстаграм")
-    labels = anna.last_message.button_labels
+    labels = names(anna.last_message.button_labels)
     assert labels[0] == "Instagram Likes"
     assert all("Instagram Likes" in label for label in labels[:-2])
+    assert anna.last_message.button_labels[0] == "Instagram Likes · 0,50\u00a0₽/тыс."
 
 
 async def test_search_by_button_and_nothing_found(harness: BotHarness) -> None:
@@ -603,7 +621,7 @@ async def test_search_by_button_and_nothing_found(harness: BotHarness) -> None:
     assert "Nothing found for «zzz <nothing> & more»" in anna.last_message.text
     await anna.press("🔍 Search again")
     await anna.send("youtube subscribers")
-    assert anna.last_message.button_labels[0] == "YouTube Subscribers"
+    assert names(anna.last_message.button_labels)[0] == "YouTube Subscribers"
 
 
 async def test_a_command_while_search_waits_for_words_is_a_command(harness: BotHarness) -> None:
@@ -620,8 +638,7 @@ async def test_a_command_while_search_waits_for_words_is_a_command(harness: BotH
 async def test_my_orders_card_refresh_and_order_again(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
     await place_order(anna, link="https://instagram.com/p/x", amount="1000")
-    await anna.press("📦 View order")
-    card = anna.last_message
+    card = anna.last_message  # the confirmation, now the order's card
     assert "Order #7000000" in card.text
     assert "https://instagram.com/p/x" in card.text
     assert "State: placed" in card.text
@@ -637,9 +654,9 @@ async def test_my_orders_card_refresh_and_order_again(harness: BotHarness) -> No
 
     await anna.press("🔁 Order again")
     assert "Please check your order" in anna.last_message.text
-    assert "Amount: 1000" in anna.last_message.text
+    assert "Quantity: 1000" in anna.last_message.text
     await anna.press("✅ Confirm")
-    assert "#7000001 placed" in anna.last_message.text
+    assert "Order #7000001" in anna.last_message.text
 
     await anna.send("/orders")
     listing = anna.last_message.text
@@ -654,7 +671,6 @@ async def test_refresh_reads_status_codes_as_configured(
     async with bot.running():
         anna = bot.user(501, "Anna")
         await place_order(anna, link="https://instagram.com/p/x", amount="1000")
-        await anna.press("📦 View order")
         assert panel.order_status("7000000")[0] == 1
         await anna.press("🔄 Refresh")
         assert "State: in progress" in anna.last_message.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.sandbox.telegram import SimulatedUser
 from tests.flows import start_order
 from tests.harness import BotHarness
+from tests.helpers import names, press_service
 
 
 def anna(harness: BotHarness) -> SimulatedUser:
@@ -29,7 +30,7 @@ async def test_a_mistyped_search_finds_what_was_meant(harness: BotHarness) -> No
         "🔍 Results for «instagarm likse»:\n"
         "✏️ Nothing matched exactly: these are the closest spellings."
     )
-    assert english.last_message.button_labels[0] == "Instagram Likes"
+    assert names(english.last_message.button_labels)[0] == "Instagram Likes"
 
     russian = ivan(harness)
     await russian.send("/search подпищики ютуб")
@@ -37,14 +38,14 @@ async def test_a_mistyped_search_finds_what_was_meant(harness: BotHarness) -> No
         "🔍 Найдено по запросу «подпищики ютуб»:\n"
         "✏️ Точных совпадений нет: вот самые похожие варианты."
     )
-    assert russian.last_message.button_labels[0] == "YouTube Subscribers"
+    assert names(russian.last_message.button_labels)[0] == "YouTube Subscribers"
 
 
 async def test_words_found_as_typed_say_nothing_about_spellings(harness: BotHarness) -> None:
     english = anna(harness)
     await english.send("/search instagram likes")
     assert "closest spellings" not in english.last_message.text
-    assert english.last_message.button_labels[0] == "Instagram Likes"
+    assert names(english.last_message.button_labels)[0] == "Instagram Likes"
 
 
 # -- text typed at the main menu -----------------------------------------------------------
@@ -55,13 +56,13 @@ async def test_text_typed_at_the_main_menu_is_a_search(harness: BotHarness) -> N
     await english.send("/start")
     await english.send("tiktok views")
     assert english.last_message.text.startswith("🔍 Results for «tiktok views»:")
-    assert english.last_message.button_labels[0] == "TikTok Views"
+    assert names(english.last_message.button_labels)[0] == "TikTok Views"
 
     russian = ivan(harness)
     await russian.send("/start")
     await russian.send("лайки инстаграм")
     assert russian.last_message.text.startswith("🔍 Найдено по запросу «лайки инстаграм»:")
-    assert russian.last_message.button_labels[0] == "Instagram Likes"
+    assert names(russian.last_message.button_labels)[0] == "Instagram Likes"
 
 
 async def test_text_inside_a_conversation_is_not_a_search(harness: BotHarness) -> None:
@@ -127,21 +128,21 @@ async def test_a_link_offers_the_services_for_its_site(harness: BotHarness) -> N
 async def test_a_service_id_finds_its_service(harness: BotHarness) -> None:
     english = anna(harness)
     await english.send("389")
-    assert english.last_message.button_labels[:-2] == ["Instagram Likes"]
-    await english.press("Instagram Likes")
-    assert english.last_message.text.startswith("Instagram Likes\n💵 0.05 RUB per 100")
+    assert names(english.last_message.button_labels)[:-2] == ["Instagram Likes"]
+    await press_service(english, "Instagram Likes")
+    assert english.last_message.text.startswith("Instagram Likes\n💵 RUB\u00a00.50 per 1,000")
     # Opaque ids, byte for byte: a trailing space, and a Cyrillic "у" among Latin letters.
     await english.send("fbpagelikeindia ")
-    assert english.last_message.button_labels[0] == "FaceBook - Лайки на страницу (Индия)"
+    assert names(english.last_message.button_labels)[0] == "FaceBook - Лайки на страницу (Индия)"
     await english.send("fbpagelikeindia")  # Telegram may have trimmed the space
-    assert english.last_message.button_labels[0] == "FaceBook - Лайки на страницу (Индия)"
+    assert names(english.last_message.button_labels)[0] == "FaceBook - Лайки на страницу (Индия)"
     await english.send("/search youtubelik\u0443germany")
-    assert english.last_message.button_labels[0] == "Youtube - Лайки из Германии"
+    assert names(english.last_message.button_labels)[0] == "Youtube - Лайки из Германии"
 
     russian = ivan(harness)
     await russian.send("ytsubs")
     assert russian.last_message.text.startswith("🔍 Найдено по запросу «ytsubs»:")
-    assert russian.last_message.button_labels[0] == "YouTube Subscribers"
+    assert names(russian.last_message.button_labels)[0] == "YouTube Subscribers"
 
 
 # -- nothing found -------------------------------------------------------------------------
@@ -173,9 +174,9 @@ async def test_back_from_a_found_service_returns_to_the_results(harness: BotHarn
     await english.send("/search instagram likes")
     results = english.last_message
     shown = results.text, results.button_labels
-    await english.press("Instagram Likes · real accounts")
+    await press_service(english, "Instagram Likes · real accounts")
     assert results.text.startswith("Instagram Likes · real accounts\n")  # the card, in place
-    assert results.button_labels == ["🛒 Order this", "⬅️ Back", "✖️ Cancel"]
+    assert results.button_labels == ["🛒 Order this", "📤 Share", "⬅️ Back", "✖️ Cancel"]
     await english.press("⬅️ Back")
     assert (results.text, results.button_labels) == shown
     assert len(english.bot_messages) == 1
@@ -184,7 +185,7 @@ async def test_back_from_a_found_service_returns_to_the_results(harness: BotHarn
     await english.send("instagarm likse")
     results = english.last_message
     shown = results.text, results.button_labels
-    await english.press("Instagram Likes")
+    await press_service(english, "Instagram Likes")
     await english.press("⬅️ Back")
     assert (results.text, results.button_labels) == shown
 
@@ -193,7 +194,7 @@ async def test_back_from_a_found_service_returns_to_the_results(harness: BotHarn
     await english.press("🛒 New order")
     await english.press("Instagram")
     await english.press("Likes")
-    await english.press("Instagram Likes")
+    await press_service(english, "Instagram Likes")
     await english.press("⬅️ Back")
     assert english.last_message.text == "🛒 Instagram › Likes\nChoose a service:"
 
@@ -201,10 +202,30 @@ async def test_back_from_a_found_service_returns_to_the_results(harness: BotHarn
     await russian.send("лайки инстаграм")
     results = russian.last_message
     shown = results.text, results.button_labels
-    await russian.press("Instagram Likes")
-    assert results.button_labels == ["🛒 Заказать", "⬅️ Назад", "✖️ Отмена"]
+    await press_service(russian, "Instagram Likes")
+    assert results.button_labels == ["🛒 Заказать", "📤 Поделиться", "⬅️ Назад", "✖️ Отмена"]
     await russian.press("⬅️ Назад")
     assert (results.text, results.button_labels) == shown
+
+
+async def test_back_from_the_first_question_after_a_search_leads_back_to_the_results(
+    harness: BotHarness,
+) -> None:
+    for person, search, order, step, back in (
+        (anna(harness), "instagram likes", "🛒 Order this", "Step 1 of 2", "⬅️ Back"),
+        (ivan(harness), "лайки инстаграм", "🛒 Заказать", "Шаг 1 из 2", "⬅️ Назад"),
+    ):
+        await person.send(search)
+        results = person.last_message
+        shown = results.text, results.button_labels
+        hit = next(b for b in results.button_labels if b.startswith("Instagram Likes"))
+        await person.press(hit)
+        await person.press(order)
+        assert step in results.text  # the first question, in the same message
+        await person.press(back)  # to the card...
+        assert results.button_labels[0] == order
+        await person.press(back)  # ...and to the results
+        assert (results.text, results.button_labels) == shown
 
 
 async def test_back_to_a_long_search_shows_the_words_its_buttons_could_carry(
@@ -213,7 +234,7 @@ async def test_back_to_a_long_search_shows_the_words_its_buttons_could_carry(
     # Three Russian words are 54 bytes: a button keeps the first two (64 bytes in all).
     russian = ivan(harness)
     await russian.send("подписчики телеграм гарантия")
-    await russian.press("Подписчики на канал/группу")
+    await russian.press(russian.last_message.button_labels[0])
     await russian.press("⬅️ Назад")
     assert russian.last_message.text.startswith("🔍 Найдено по запросу «подписчики телеграм»:")
 

@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LOCALES, build_i18n
 from scripts.update_locales import LANGUAGES, extract
 from tests.harness import BotHarness
+from tests.helpers import press_service
 
 
 def fields(text: str) -> set[str]:
@@ -45,22 +46,22 @@ async def test_a_russian_speaker_orders_in_russian(harness: BotHarness) -> None:
     assert "Выберите площадку" in anna.last_message.text
     await anna.press("Instagram")
     await anna.press("Likes")
-    await anna.press("Instagram Likes")
-    assert "Нужно будет указать" in anna.last_message.text
+    await press_service(anna, "Instagram Likes")
+    assert "Нужно будет указать: Ссылка, Количество." in anna.last_message.text
     await anna.press("🛒 Заказать")
     assert "Шаг 1 из 2" in anna.last_message.text
     await anna.send("не ссылка")
     assert anna.last_message.text.startswith("⚠️ Это не ссылка на instagram.com.\nШаг 1 из 2")
     await anna.send("https://instagram.com/p/x")
     await anna.send("7")
-    assert anna.last_message.text.startswith("⚠️ 7 — меньше минимума (50).\nШаг 2 из 2")
+    assert anna.last_message.text.startswith("⚠️ 7 — меньше минимума (50).\n✓ Ссылка: ")
+    assert "\nШаг 2 из 2 · Количество\n" in anna.last_message.text
     await anna.send("250")
     assert "Проверьте заказ" in anna.last_message.text
-    assert "Итого: 0.125 RUB" in anna.last_message.text
+    assert "Итого: 0,125\u00a0₽" in anna.last_message.text
     assert anna.last_message.button_labels == ["✅ Подтвердить", "✏️ Изменить", "✖️ Отмена"]
     await anna.press("✅ Подтвердить")
-    assert "✅ Заказ #7000000 оформлен" in anna.last_message.text
-    await anna.press("📦 Открыть заказ")
+    assert "📦 Заказ #7000000" in anna.last_message.text
     assert "Состояние: оформлен" in anna.last_message.text
     russian = {c["command"]: c["description"] for c in harness.emulator.commands[("default", "ru")]}
     assert russian["start"] == "Главное меню"

@@ -68,7 +68,9 @@ async def test_an_order_its_tracking_and_its_messages_are_counted(tracking: BotH
     assert value(samples, "smmbot_panel_requests_total", action="balance", result="ok") == 1
     assert value(samples, "smmbot_panel_requests_total", action="services", result="ok") == 1
     assert value(samples, "smmbot_panel_request_duration_seconds_count", action="add") == 1
-    assert value(samples, "smmbot_notifications_total", result="sent") == 1  # "placed"
+    # "Placed", told in the confirmation, which became the order's card: an edit.
+    assert value(samples, "smmbot_notifications_total", result="edited") == 1
+    assert value(samples, "smmbot_notifications_total", result="sent") == 0
 
     async def checked_pending() -> bool:
         samples = await scrape(metrics)
@@ -80,13 +82,17 @@ async def test_an_order_its_tracking_and_its_messages_are_counted(tracking: BotH
     assert value(samples, "smmbot_panel_requests_total", action="check", result="ok") >= 1
     assert value(samples, "smmbot_orders", state="placed") == 0
 
-    # The order ends; the message saying so gets a 429 once, then goes out.
+    # The order ends: its card is edited, and the message saying so gets a 429 once, then
+    # goes out.
     tracking.emulator.fail_next("sendMessage", 429, retry_after=1)
     tracking.panel.clock.advance(10_000)
 
     async def told() -> bool:
         samples = await scrape(metrics)
-        return value(samples, "smmbot_notifications_total", result="sent") == 2
+        return (
+            value(samples, "smmbot_notifications_total", result="sent") == 1
+            and value(samples, "smmbot_notifications_total", result="edited") == 2
+        )
 
     await eventually(told)
     samples = await scrape(metrics)

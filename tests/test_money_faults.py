@@ -51,14 +51,17 @@ async def test_the_order_id_reaches_the_chat_through_429s_and_a_stale_tap(
     emulator.fail_next("editMessageReplyMarkup", 429, count=2, retry_after=1)
     emulator.fail_next("answerCallbackQuery", 400, description=QUERY_TOO_OLD)
     tapped = time.monotonic()
+    confirmation = anna.last_message
     await anna.press("✅ Confirm")
 
     order = await only_order(harness, 501)
     assert order.state is OrderState.PLACED
     assert order.panel_order_id is not None
-    # Two 429s of one second each, then the notifier's next turn.
-    await eventually(lambda: said(anna, f"Order #{order.panel_order_id} placed"), within=6)
-    assert time.monotonic() - tapped < 1 + 1 + 4
+    card = f"📦 Order #{order.panel_order_id}"
+    # The confirmation could not become the card (a 429): the notifier sends the card as a
+    # message of its own, through two more 429s of one second each, on its next turn.
+    await eventually(lambda: said(anna, card), within=7)
+    assert time.monotonic() - tapped < 1 + 1 + 1 + 4
     assert harness.panel_calls("add") == 1
     assert TRY_AGAIN not in anna.transcript
     assert "went wrong" not in anna.transcript
@@ -67,16 +70,26 @@ async def test_the_order_id_reaches_the_chat_through_429s_and_a_stale_tap(
     message = await outbox.get(harness.services.db, f"order:{order.id}:order_placed")
     assert message is not None
     assert message.status is outbox.OutboxStatus.SENT
-    placed_messages = [m for m in anna.bot_messages if "placed" in m.text]
-    assert len(placed_messages) == 1
+    [shown] = [m for m in anna.bot_messages if card in m.text]
+    assert "State: placed" in shown.text
+    assert shown.message_id != confirmation.message_id
+    # The card followed the message it came in.
+    assert (await only_order(harness, 501)).card_message_id == shown.message_id
+    # The confirmation left behind places nothing a second time.
+    await anna.press("✅ Confirm", message=confirmation)
+    assert anna.callback_answers[-1] == "This order was already sent."
+    assert harness.panel_calls("add") == 1
+    assert len([m for m in anna.bot_messages if card in m.text]) == 1
 
 
 async def test_a_refusal_that_cannot_be_shown_is_told_through_the_outbox(
     harness: BotHarness,
 ) -> None:
-    harness.panel.accounts[ALICE].balance = Decimal("0.01")
     anna = harness.user(501, "Anna")
     await up_to_confirmation(anna, amount="250")
+    # Spent elsewhere after the confirmation showed a balance that covered it: only the
+    # panel can refuse now.
+    harness.panel.accounts[ALICE].balance = Decimal("0.01")
     harness.emulator.fail_next("sendMessage", 400, description="Bad Request: chat not found")
     await anna.press("✅ Confirm")
 
@@ -125,7 +138,9 @@ async def test_an_order_the_database_could_not_record_is_logged_told_and_repaire
     assert "🔁 Order again" not in anna.last_message.button_labels  # not while it is settled
 
     storage_fault(harness, on=False)
-    await eventually(lambda: said(anna, f"Order #{panel_id} placed"), within=10)
+    await eventually(lambda: said(anna, f"📦 Order #{panel_id}"), within=10)
+    [card] = [m for m in anna.bot_messages if f"📦 Order #{panel_id}" in m.text]
+    assert "State: placed" in card.text  # told once recorded, as a card of its own
     order = await only_order(harness, 501)
     assert (order.state, order.panel_order_id) == (OrderState.PLACED, panel_id)
     assert order.next_check_at is not None  # tracked like any other
@@ -150,7 +165,7 @@ async def test_an_unanswered_order_is_settled_as_found_on_the_panel(
     async with bot.running():
         anna = bot.user(501, "Anna")
         await unanswered_order(bot, anna, lost_answer_rate=1.0)
-        assert "may or may not have been placed" in anna.last_message.text
+        assert "may or may not exist" in anna.last_message.text
         [panel_id] = list(bot.panel.orders)  # the panel took it; the bot never heard
 
         await anna.press("✅ It's on the panel")
@@ -213,7 +228,7 @@ async def test_a_row_left_sending_becomes_uncertain_and_its_person_is_told(
             quantity=250,
             total=Decimal("0.125"),
         )
-        await eventually(lambda: said(anna, "may or may not have been placed"), within=10)
+        await eventually(lambda: said(anna, "may or may not exist"), within=10)
         order = await only_order(bot, 501)
         assert order.state is OrderState.UNCERTAIN
         await anna.send("/orders")
@@ -237,14 +252,14 @@ async def likes_changed(harness: BotHarness, change: Callable[[dict[str, Any]], 
 async def test_a_price_change_after_the_confirmation_places_nothing(harness: BotHarness) -> None:
     anna = harness.user(501, "Anna")
     await up_to_confirmation(anna, amount="250")
-    assert "Total: 0.125 RUB" in anna.last_message.text
+    assert "Total: RUB\u00a00.125" in anna.last_message.text
     await likes_changed(harness, lambda likes: likes.update(price="50.00 per 100"))
 
     await anna.press("✅ Confirm")
     assert harness.panel_calls("add") == 0
     screen = anna.last_message.text
     assert "The price changed" in screen
-    assert "Total: 125.00 RUB" in screen
+    assert "Total: RUB\u00a0125.00" in screen
     assert "Please check your order" in screen
 
     await anna.press("✅ Confirm")
@@ -327,9 +342,11 @@ async def test_confirm_reaches_the_panel_while_hung_checks_hold_every_other_conn
 
 
 async def test_a_refusal_is_told_once_whatever_happens_to_the_tap(harness: BotHarness) -> None:
-    harness.panel.accounts[ALICE].balance = Decimal("0.01")
     anna = harness.user(501, "Anna")
     await up_to_confirmation(anna, amount="250")
+    # Spent elsewhere after the confirmation showed a balance that covered it: only the
+    # panel can refuse now.
+    harness.panel.accounts[ALICE].balance = Decimal("0.01")
     harness.emulator.fail_next("answerCallbackQuery", 429, retry_after=1)
     await anna.press("✅ Confirm")
     await asyncio.sleep(1.5)  # time for a second word, if one were coming
@@ -358,7 +375,7 @@ async def test_a_changed_range_after_the_confirmation_places_nothing(harness: Bo
     assert harness.panel_calls("add") == 0
     assert "500" in anna.last_message.text  # asked for the amount again, within the new range
     await anna.send("600")
-    assert "Total: 0.30 RUB" in anna.last_message.text
+    assert "Total: RUB\u00a00.30" in anna.last_message.text
     await anna.press("✅ Confirm")
     assert harness.panel_calls("add") == 1
 

@@ -16,7 +16,7 @@ from bot.statuses import DEFAULT_STATUS_STATES, panel_words
 from storage import orders, outbox
 from storage.outbox import OutboxStatus
 from tests.conftest import BOB
-from tests.flows import place_order
+from tests.flows import place_order, start_in_russian
 from tests.harness import BotHarness
 from tests.helpers import eventually
 
@@ -24,9 +24,7 @@ PANEL_WORDS = set(STATUS_TEXT.values())
 
 
 async def place_order_in_russian(ivan: SimulatedUser) -> None:
-    await ivan.send("/start")
-    for label in ("🛒 Новый заказ", "Instagram", "Likes", "Instagram Likes", "🛒 Заказать"):
-        await ivan.press(label)
+    await start_in_russian(ivan)  # its service's button ends in its price
     await ivan.send("https://instagram.com/p/x")
     await ivan.send("1000")
     await ivan.press("✅ Подтвердить")

@@ -95,7 +95,11 @@ async def test_a_kill_during_add_is_told_after_the_restart(
         panel.set_faults()
 
         await bot.start()
-        await eventually(lambda: said(anna, "may or may not have been placed"), within=20)
+        await eventually(lambda: said(anna, "may or may not exist"), within=20)
+        # Told by the restarted bot as a card of its own, with the buttons to settle it.
+        [card] = [m for m in anna.bot_messages if "may or may not exist" in m.text]
+        assert "📦 Order №1" in card.text
+        assert card.button_labels == ["✅ It's on the panel", "✖️ It isn't there"]
         assert order_states(tmp_path / "bot.sqlite3") == ["uncertain"]
         await anna.send("/orders")
         await eventually(lambda: "Your orders" in anna.last_message.text)
@@ -120,7 +124,10 @@ async def test_a_stop_during_add_waits_for_the_answer_and_tells_it(
         await eventually(lambda: panel.calls["add"] == 1)
         assert await bot.stop(signal.SIGTERM) == 0
         [panel_id] = list(panel.orders)
-        assert said(anna, f"Order #{panel_id} placed"), anna.transcript
+        # The answer waited for is told in the confirmation, which became the order's card.
+        [card] = [m for m in anna.bot_messages if f"📦 Order #{panel_id}" in m.text]
+        assert "State: placed" in card.text, anna.transcript
+        assert "Please check your order" not in anna.transcript
         assert order_states(tmp_path / "bot.sqlite3") == ["placed"]
         log = bot.log.read_text()
         assert "Cannot operate on a closed database" not in log

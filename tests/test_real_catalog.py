@@ -18,6 +18,7 @@ from storage import orders
 from tests.conftest import BotFactory
 from tests.flows import order_from_card
 from tests.harness import BotHarness
+from tests.helpers import names
 
 CYRILLIC_ID = "youtubelik\u0443germany"  # a Cyrillic "у" among Latin letters
 SPACE_ID = "fbpagelikeindia "  # the panel lists it with its trailing space
@@ -99,11 +100,11 @@ async def test_an_id_goes_back_to_the_panel_byte_for_byte(bot: BotHarness) -> No
     anna = bot.user(501, "Anna")
     await anna.send("/start")
     await order_found_by(anna, "рекомендую", "Рейтинг для страниц")
-    assert "✅ Order #7000000 placed" in anna.last_message.text
+    assert "📦 Order #7000000\n" in anna.last_message.text
     await order_found_by(anna, "германии", "Лайки из Германии")
-    assert "✅ Order #7000001 placed" in anna.last_message.text
+    assert "📦 Order #7000001\n" in anna.last_message.text
     await order_found_by(anna, "рутуб", "В ТОП")
-    assert "✅ Order #7000002 placed" in anna.last_message.text
+    assert "📦 Order #7000002\n" in anna.last_message.text
     assert sent_service_ids(bot.panel) == [SPACE_ID, CYRILLIC_ID, "59"]
 
     assert bot.services is not None
@@ -115,7 +116,7 @@ async def test_an_id_goes_back_to_the_panel_byte_for_byte(bot: BotHarness) -> No
     await anna.press("#7000000")
     await anna.press("🔁 Order again")
     await anna.press("✅ Confirm")
-    assert "✅ Order #7000003 placed" in anna.last_message.text
+    assert "📦 Order #7000003\n" in anna.last_message.text
     assert sent_service_ids(bot.panel)[-1] == SPACE_ID
     # Buttons carry short keys, never an id: within Telegram's 64 bytes whatever the id (the
     # harness fails the test on any request Telegram would refuse).
@@ -139,7 +140,7 @@ async def test_of_two_services_with_one_id_the_first_is_offered_and_logged_once(
         await anna.send("/search второй")
         assert "Nothing found" in anna.last_message.text
         await order_found_by(anna, "просмотры", "Просмотры (первый)")
-        assert "0.10 RUB" in anna.last_message.text  # 100 at the first entry's price
+        assert "RUB\u00a00.10" in anna.last_message.text  # 100 at the first entry's price
         await harness.restart()  # the cache holds the catalog as kept: no second warning
         await anna.send("/search просмотры")
         await anna.press("Просмотры (первый)")
@@ -156,7 +157,7 @@ async def test_escaped_names_are_shown_as_the_panel_meant_them(bot: BotHarness) 
     anna = bot.user(501, "Anna")
     await anna.send("/start")
     await anna.send("/search рекомендую")
-    assert "FaceBook - Рейтинг для страниц (Кнопка…" in anna.last_message.button_labels
+    assert "FaceBook - Рейтинг для страниц (Кнопка…" in names(anna.last_message.button_labels)
     await anna.press("Рейтинг для страниц")
     assert anna.last_message.text.startswith(
         'FaceBook - Рейтинг для страниц (Кнопка "Я рекомендую")\n'
@@ -188,8 +189,10 @@ async def test_a_long_messy_name_is_cut_on_buttons_and_found_by_any_word(bot: Bo
     assert anna.last_message.text.startswith(shown + "\n")  # whole, spaces collapsed
     await anna.send("/search германии")
     [button] = [b for b in anna.last_message.button_labels if b.startswith("Youtube")]
-    assert button.endswith("…")
-    assert len(button) <= 40
+    name, price = button.split(" · ")
+    assert name.endswith("…")
+    assert price == "RUB\u00a010.00/1K"
+    assert len(button) <= 60
 
     for words in ("германии", "гарантия 30 дней", "shorts", "монетизация", "запросу"):
         await anna.send(f"/search {words}")

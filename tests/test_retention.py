@@ -78,7 +78,10 @@ async def check(db: Database, order: Order, state: OrderState, remain: int) -> b
         kind=Kind.ORDER_STATUS,
         payload={"order": order.id, "state": state.value, "remain": remain},
     )
-    return await orders.record_check(db, order.id, result, event=True, notification=notification)
+    queued = await orders.record_check(
+        db, order.id, result, event=True, notifications=[notification]
+    )
+    return queued == 1
 
 
 async def alert(db: Database, kind: Kind, since: float) -> str:
@@ -405,14 +408,16 @@ async def test_pruning_beside_the_running_bot_never_repeats_a_message(
         second, first = await orders.list_for_user(db, 501, limit=2)
         assert first.state.is_final
         assert not second.state.is_final
-        told = [m.text for m in anna.bot_messages]
+        told = [(m.message_id, m.text, m.edits) for m in anna.bot_messages]
+        [open_card] = [m for m in anna.bot_messages if "📦 Order #7000001" in m.text]
 
         pruning = Pruning(db, retention_policy(bot.settings), first_after=0, clock=lambda: NOW)
         pruning.start()
         await eventually(lambda: pruning.last is not None)
         await pruning.stop()
         assert pruning.last is not None
-        assert pruning.last.notifications >= 2  # the first order's placed and final messages
+        # The first order's placed, its card's last edit and its end.
+        assert pruning.last.notifications >= 3
         assert pruning.last.order_events >= 1
         assert not [key for key in await keys(db) if key.startswith(f"order:{first.id}:")]
         assert placed_key(second) in await keys(db)  # still open: kept
@@ -421,9 +426,14 @@ async def test_pruning_beside_the_running_bot_never_repeats_a_message(
         bot.panel.clock.advance(10_000)
         await eventually(lambda: finished(anna, "7000001") == 1)
         await eventually(lambda: nothing_pending(live_db(bot)))
-    now = [m.text for m in anna.bot_messages]
-    assert now[: len(told)] == told
-    new = now[len(told) :]
+    # What was told before stays as it was: only the open order's card moved, in place.
+    before = [(m.message_id, m.text, m.edits) for m in anna.bot_messages[: len(told)]]
+    assert [b for b in before if b[0] != open_card.message_id] == [
+        t for t in told if t[0] != open_card.message_id
+    ]
+    assert [b[0] for b in before] == [t[0] for t in told]
+    assert "📦 Order #7000001" in open_card.text
+    new = [m.text for m in anna.bot_messages[len(told) :]]
     assert new  # the second order's end
     assert all("#7000001" in text for text in new), new
     assert not any("#7000000" in text for text in new), new

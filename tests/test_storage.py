@@ -164,7 +164,7 @@ async def test_a_cancelled_transaction_is_rolled_back(db: Database) -> None:
 
 async def test_touch_creates_then_refreshes_and_reactivates(db: Database) -> None:
     created = await users.touch(db, 42, chat_id=42, first_name="Anna", telegram_language="ru")
-    assert (created.is_active, created.notify, created.language) == (True, NotifyMode.ALL, None)
+    assert (created.is_active, created.notify, created.language) == (True, NotifyMode.FINAL, None)
     await users.set_active(db, 42, False)
     again = await users.touch(db, 42, chat_id=42, first_name="Анна", telegram_language="en")
     assert again.first_name == "Анна"
@@ -175,13 +175,13 @@ async def test_touch_creates_then_refreshes_and_reactivates(db: Database) -> Non
 async def test_user_settings_are_stored(db: Database) -> None:
     await add_user(db, 7)
     await users.set_language(db, 7, "en")
-    await users.set_notify(db, 7, NotifyMode.FINAL)
+    await users.set_notify(db, 7, NotifyMode.ALL)
     await users.set_panel_account(db, 7, "me@example.com", b"encrypted-bytes")
     user = await users.get(db, 7)
     assert user is not None
     assert (user.language, user.notify, user.panel_username) == (
         "en",
-        NotifyMode.FINAL,
+        NotifyMode.ALL,
         "me@example.com",
     )
     assert user.panel_apikey == b"encrypted-bytes"
@@ -306,9 +306,9 @@ async def test_a_change_writes_order_event_and_outbox_together(db: Database) -> 
     await add_user(db)
     order = await submit(db)
     queued = await orders.record_check(
-        db, order.id, progress(), event=True, notification=note("e1")
+        db, order.id, progress(), event=True, notifications=[note("e1")]
     )
-    assert queued
+    assert queued == 1
     stored = await orders.get_for_user(db, 1, order.id)
     assert stored is not None
     assert (stored.state, stored.remain, stored.status_text) == (
@@ -326,7 +326,7 @@ async def test_a_failed_outbox_write_undoes_the_order_change(db: Database) -> No
     with pytest.raises(sqlite3.IntegrityError):
         # user 999 does not exist: the outbox row violates its foreign key.
         await orders.record_check(
-            db, order.id, progress(), event=True, notification=note("e1", user_id=999)
+            db, order.id, progress(), event=True, notifications=[note("e1", user_id=999)]
         )
     stored = await orders.get_for_user(db, 1, order.id)
     assert stored is not None
@@ -338,11 +338,23 @@ async def test_a_failed_outbox_write_undoes_the_order_change(db: Database) -> No
 async def test_an_event_is_queued_once_even_if_recorded_twice(db: Database) -> None:
     await add_user(db)
     order = await submit(db)
-    assert await orders.record_check(db, order.id, progress(), event=True, notification=note("k"))
-    assert not await orders.record_check(
-        db, order.id, progress(), event=True, notification=note("k")
+    assert (
+        await orders.record_check(db, order.id, progress(), event=True, notifications=[note("k")])
+        == 1
     )
-    assert len(await outbox.due(db, now=10**10)) == 1
+    assert (
+        await orders.record_check(db, order.id, progress(), event=True, notifications=[note("k")])
+        == 0
+    )
+    # A card's edit and a message of its own: only the one not seen before is queued.
+    assert (
+        await orders.record_check(
+            db, order.id, progress(), event=True, notifications=[note("k"), note("k2")]
+        )
+        == 1
+    )
+    rows = await db.fetchall("SELECT dedupe_key FROM outbox ORDER BY id")
+    assert [row[0] for row in rows] == ["k", "k2"]
 
 
 async def test_a_quiet_check_writes_no_event(db: Database) -> None:

@@ -42,23 +42,31 @@ async def test_an_order_is_announced_as_it_moves_and_when_it_ends(tracking: BotH
     panel = tracking.panel
     anna = tracking.user(501, "Anna")
     await place_order(anna)
+    card = anna.last_message  # the confirmation, now the order's card
+    assert "📦 Order #7000000" in card.text
     plan = panel.orders["7000000"]
     panel.clock.advance(plan.start_after + plan.duration / 2)
     if plan.outcome != "cancelled":
-        await eventually(lambda: any("In progress" in t for t in notifications(anna)))
-        moving = next(t for t in notifications(anna) if "In progress" in t)
-        assert "🔔 Order #7000000 · Instagram Likes" in moving
-        assert " of 1,000" in moving
-        assert "▓" in moving
-        assert anna.last_message.button_labels == ["📦 View order", "🔁 Order again"]
+        # It moves in its card, edited in place: no message, no sound.
+        await eventually(lambda: "▓" in card.text)
+        assert "📦 Order #7000000" in card.text
+        assert "in progress" in card.text
+        assert " of 1,000" in card.text
+        assert card.button_labels == ["🔄 Refresh", "🔁 Order again", "🔕 Mute"]
+        assert anna.bot_messages == [card]
+        assert notifications(anna) == []
     panel.clock.advance(10_000)
     await eventually(lambda: finished(anna, "7000000") == 1)
     code, _ = panel.order_status("7000000")
     final = notifications(anna)[-1]
     expected = "Partly delivered" if plan.outcome == "partial" else FINAL_WORDS[str(code)]
     assert expected in final
+    assert anna.last_message.text == final  # its end: a message of its own
+    assert anna.last_message.button_labels == ["📦 View order", "🔁 Order again"]
+    await eventually(lambda: "🔄 Refresh" not in card.button_labels)  # the card shows the end
     await asyncio.sleep(0.3)  # more checks would find nothing new
     assert finished(anna, "7000000") == 1
+    assert len(anna.bot_messages) == 2  # the card and the end, nothing else
     assert tracking.services is not None
     [order] = await orders.list_for_user(tracking.services.db, 501, limit=1)
     assert order.state.is_final
@@ -74,7 +82,10 @@ async def test_only_when_done_and_mute_are_respected(tracking: BotHarness) -> No
     panel = tracking.panel
     anna = tracking.user(501, "Anna")
     await anna.send("/settings")
-    await anna.press("Only when done")
+    assert "✅ Only when done" in anna.last_message.button_labels  # the default
+    await anna.press("Start and end")
+    assert "✅ Start and end" in anna.last_message.button_labels
+    await anna.press("Only when done")  # and back: the choice is the person's
     assert "✅ Only when done" in anna.last_message.button_labels
     await place_order(anna)
     await place_order(anna)
@@ -85,11 +96,12 @@ async def test_only_when_done_and_mute_are_respected(tracking: BotHarness) -> No
     assert "🔔 Unmute" in anna.last_message.button_labels
     panel.clock.advance(300)  # both under way
     await asyncio.sleep(0.3)
-    assert not any("In progress" in t for t in notifications(anna))
+    assert not any("▶️ Started" in t for t in notifications(anna))
     panel.clock.advance(10_000)
     await eventually(lambda: finished(anna, "7000000") == 1)
     await asyncio.sleep(0.3)
     assert finished(anna, "7000001") == 0
+    assert not any("▶️ Started" in t for t in notifications(anna))
     assert tracking.services is not None
     muted = await orders.get_for_user(tracking.services.db, 501, 2)
     assert muted is not None
@@ -153,13 +165,15 @@ async def test_a_user_who_blocked_the_bot_stops_costing_requests(tracking: BotHa
 
     await eventually(inactive, within=10)
     await asyncio.sleep(0.5)
+    # Their cards' edits and their ends' messages alike.
     attempts = [
         c
         for c in emulator.calls[sends:]
-        if c.method == "sendMessage" and c.parameters.get("chat_id") == "501"
+        if c.method in ("sendMessage", "editMessageText") and c.parameters.get("chat_id") == "501"
     ]
-    assert len(attempts) == 1  # one refused message, then silence
+    assert len(attempts) == 1, attempts  # one refused request, then silence
     assert attempts[0].status == 403
+    assert await outbox.due(db, now=time.time() + 3600) == []  # the rest dropped
     await anna.send("/start")  # unblocked and back: active again
     assert await inactive() is False
 
@@ -227,11 +241,13 @@ async def test_an_order_the_panel_does_not_know_becomes_lost(tracking: BotHarnes
 
 
 async def test_progress_is_announced_in_steps_not_on_every_check(tracking: BotHarness) -> None:
-    panel = tracking.panel
+    panel, emulator = tracking.panel, tracking.emulator
     anna = tracking.user(501, "Anna")
     for attempt in range(8):  # find an order that delivers everything over time
         await place_order(anna)
+        card = anna.last_message
         order_id = str(7_000_000 + attempt)
+        assert f"📦 Order #{order_id}" in card.text
         plan = panel.orders[order_id]
         if plan.outcome == "completed":
             break
@@ -242,11 +258,29 @@ async def test_progress_is_announced_in_steps_not_on_every_check(tracking: BotHa
         panel.clock.advance(plan.duration / 40)
         await asyncio.sleep(0.08)
     await eventually(lambda: finished(anna, order_id) == 1)
-    moving = [t for t in notifications(anna) if f"#{order_id}" in t and "In progress" in t]
-    delivered = [int(t.split(" of ")[0].split("· ")[-1].replace(",", "")) for t in moving]
-    assert 2 <= len(moving) <= 4, moving  # a message per quarter at most
+    await eventually(lambda: "✅ completed" in card.text)
+    # Progress is shown by editing the order's card, not by messages.
+    edits = [
+        str(c.parameters.get("text"))
+        for c in emulator.calls
+        if c.method == "editMessageText"
+        and c.status == 200
+        and str(c.parameters.get("message_id")) == str(card.message_id)
+    ]
+    moving = [text for text in edits if "in progress" in text]
+    delivered = [
+        int(line.split(" of ")[0].split("· ")[-1].replace(",", ""))
+        for text in moving
+        for line in text.splitlines()
+        if "▓" in line or "░" in line
+    ]
+    assert 2 <= len(moving) <= 4, moving  # an edit per quarter at most
+    assert len(delivered) == len(moving), moving  # each shows how far it got
     assert delivered == sorted(delivered)
-    assert tracking.panel.calls["check"] > len(moving) + 5  # many checks, fewer messages
+    assert tracking.panel.calls["check"] > len(moving) + 5  # many checks, fewer edits
+    # One message of its own, for its end.
+    [end] = [m for m in anna.bot_messages if f"#{order_id}" in m.text and m is not card]
+    assert "is complete" in end.text
 
 
 async def test_a_message_that_keeps_failing_is_parked(tracking: BotHarness) -> None:

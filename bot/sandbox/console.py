@@ -1,22 +1,27 @@
 """`smmbot demo`: the whole bot offline, in a terminal chat.
 
 The sandbox panel (with a funded demo account and a fast clock), the Telegram emulator and the
-real bot run in this process. The person types messages; buttons appear numbered under each
-message, and typing a number (or a button's label) presses it. Edited messages are shown again;
-notifications arrive by themselves.
+real bot run in this process. The person types messages; each bot message with buttons gets a
+letter, its buttons are `[A1]`, `[A2]`… and typing `A2` presses one. A bare number presses a
+button of the message being worked on, so a notification arriving mid-order never takes the
+numbers over. Edited messages are shown again, marked as updated; notifications and the bot's
+pop-up answers to buttons arrive by themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import string
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
+from itertools import count, product
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
@@ -29,37 +34,103 @@ from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 
 DEMO_USER_ID = 100_001
-HELP = "Type a message, or a button's number or label. /start for the menu, Ctrl-C to leave."
+HELP = (
+    "Type a message, or a button's code (A1), or just its number for the message you are on.\n"
+    'For several lines, end a line with \\ to go on, or put """ alone on a line before and '
+    "after them. /start for the menu, Ctrl-C to leave."
+)
+BLOCK_FENCE = '"""'
+CONTINUED = "\\"
+BUTTON_CODE = re.compile(r"([A-Za-z]+)(\d+)")
+
+
+def tag_names() -> Iterator[str]:
+    """A, B, … Z, AA, AB, …: the letters that tell the messages with buttons apart."""
+    for width in count(1):
+        for letters in product(string.ascii_uppercase, repeat=width):
+            yield "".join(letters)
 
 
 class Console:
-    """Draws the chat: one block per message, buttons numbered, re-drawn when edited."""
+    """Draws the chat: one block per message, re-drawn (marked as updated) when edited.
+
+    Each bot message with buttons has a tag, the first letter free while it shows buttons, so
+    its buttons stay `A1`, `A2`… through its edits, whatever else arrives. A bare number goes
+    to the focus: the message the person last pressed, or the newest one with buttons that
+    came as the bot's answer to them (not one that arrived on its own, as notifications do).
+    """
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self.latest: ChatMessage | None = None
+        self.tagged: dict[str, ChatMessage] = {}  # tag -> a live message showing buttons
+        self.focus: ChatMessage | None = None
+        self.answering = False  # the bot is answering what the person typed or pressed
+        self.printed: dict[int, tuple[str, list[str]]] = {}  # message id -> text, labels
 
     def show(self, event: str, message: ChatMessage) -> None:
-        if not message.from_bot or event == "deleted":
+        if not message.from_bot:
             return
-        if event == "edited" and message is not self.latest:
-            return  # an older message lost its buttons: nothing to redraw
-        self.latest = message
-        prefix = "✎ " if event == "edited" else ""
-        lines = [f"\n🤖 {prefix}{message.text}"]
+        if event == "deleted" or not message.button_labels:
+            self.untag(message)
+        if event == "deleted":
+            return
+        tag = self.tag_of(message) or (self.tag(message) if message.button_labels else None)
+        if self.answering and event == "new" and tag is not None:
+            self.focus = message
+        shown = (message.text, message.button_labels)
+        before = self.printed.get(message.message_id)
+        self.printed[message.message_id] = shown
+        if before is not None and (shown == before or (shown[0] == before[0] and not shown[1])):
+            return  # nothing new, or it only lost its buttons: its old block says enough
+        marker = "✎ (updated) " if event == "edited" else ""
+        lines = [f"\n🤖 {marker}{message.text}"]
         for number, label in enumerate(message.button_labels, start=1):
-            lines.append(f"   [{number}] {label}")
-        self.out.write("\n".join(lines) + "\n> ")
+            lines.append(f"   [{tag}{number}] {label}")
+        self.write("\n".join(lines))
+
+    def show_answer(self, method: str, parameters: dict[str, Any]) -> None:
+        """The pop-up a button's answer shows (a toast or an alert), as a line of its own."""
+        if method == "answerCallbackQuery" and parameters.get("text"):
+            self.write(f"\n  ⓘ {parameters['text']}")
+
+    def write(self, block: str) -> None:
+        self.out.write(block + "\n> ")
         self.out.flush()
 
-    def choice(self, typed: str) -> str | None:
-        """The button label a typed number or label refers to, if any."""
-        if self.latest is None:
+    def tag_of(self, message: ChatMessage) -> str | None:
+        return next((tag for tag, shown in self.tagged.items() if shown is message), None)
+
+    def tag(self, message: ChatMessage) -> str:
+        tag = next(name for name in tag_names() if name not in self.tagged)
+        self.tagged[tag] = message
+        return tag
+
+    def untag(self, message: ChatMessage) -> None:
+        tag = self.tag_of(message)
+        if tag is not None:
+            del self.tagged[tag]
+        if self.focus is message:
+            self.focus = None
+
+    def choice(self, typed: str) -> tuple[ChatMessage, str] | None:
+        """The message and button label that a typed code (`B2`), number or label means."""
+        code = BUTTON_CODE.fullmatch(typed)
+        if code is not None:
+            message = self.tagged.get(code[1].upper())
+            return None if message is None else _numbered(message, int(code[2]))
+        focus = self.focus if self.focus is not None and self.focus.button_labels else None
+        # With no focus, the newest message with buttons: the plain case of a single screen.
+        target = focus or max(self.tagged.values(), key=lambda m: m.message_id, default=None)
+        if target is None:
             return None
-        labels = self.latest.button_labels
-        if typed.isdigit() and 1 <= int(typed) <= len(labels):
-            return labels[int(typed) - 1]
-        return typed if typed in labels else None
+        if typed.isdigit():
+            return _numbered(target, int(typed))
+        return (target, typed) if typed in target.button_labels else None
+
+
+def _numbered(message: ChatMessage, number: int) -> tuple[ChatMessage, str] | None:
+    labels = message.button_labels
+    return (message, labels[number - 1]) if 1 <= number <= len(labels) else None
 
 
 async def run_demo(
@@ -68,11 +139,14 @@ async def run_demo(
     time_scale: float,
     read_line: Callable[[], str],
     out: TextIO = sys.stdout,
+    clock: SandboxClock | None = None,
 ) -> None:
-    panel, account = demo_panel(clock=SandboxClock(time_scale), seed=1)
+    """The demo until the input ends; `clock`, if given, is the panel's (a test moves it)."""
+    panel, account = demo_panel(clock=clock or SandboxClock(time_scale), seed=1)
     emulator = TelegramEmulator()
     console = Console(out)
     emulator.listeners.append(console.show)
+    emulator.call_listeners.append(console.show_answer)
     async with AsyncExitStack() as stack:
         secret_key = None
         if database is None:
@@ -101,30 +175,69 @@ async def run_demo(
             f"SMMLaba bot demo: an emulated panel and Telegram, {account.balance} RUB to spend.\n"
         )
         out.write(HELP + "\n")
+        console.answering = True
         await answered(emulator, await person.send("/start", wait=False))
+        console.answering = False
         lines = read_in_background(read_line)
         try:
             while True:
-                typed = await lines.get()
+                typed = await read_message(lines, out)
                 if typed is None:
                     return  # the input ended
-                typed = typed.strip()
-                if not typed:
+                if not typed.strip():
                     continue
-                label = console.choice(typed)
+                typed = typed.strip()
+                button = console.choice(typed)
+                console.answering = True
                 try:
-                    if label is not None and console.latest is not None:
-                        update_id = await person.press(label, message=console.latest, wait=False)
+                    if button is not None:
+                        message, label = button
+                        console.focus = message  # the bot answers a press on its message
+                        update_id = await person.press(label, message=message, wait=False)
                     else:
                         update_id = await person.send(typed, wait=False)
                 except AssertionError as exc:
+                    console.answering = False
                     out.write(f"({exc})\n> ")
                     continue
                 await answered(emulator, update_id)
+                console.answering = False
         finally:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()
             await polling
+
+
+async def read_message(lines: asyncio.Queue[str | None], out: TextIO) -> str | None:
+    """The next message the person typed: one line, or several, joined by line breaks, when
+    lines end in a backslash or sit between two lines of `\"\"\"` (a pasted block), as the
+    comments of a comments service are one a line. None once the input ends."""
+    first = await lines.get()
+    if first is None:
+        return None
+    line = first.rstrip("\r\n")
+    if line.strip() == BLOCK_FENCE:
+        block: list[str] = []
+        while (pasted := await continued_line(lines, out)) is not None:
+            if pasted.strip() == BLOCK_FENCE:
+                break
+            block.append(pasted)
+        return "\n".join(block)  # an unclosed block is sent as it stands at the end of input
+    parts = [line]
+    while parts[-1].endswith(CONTINUED):
+        parts[-1] = parts[-1].removesuffix(CONTINUED)
+        following = await continued_line(lines, out)
+        if following is None:
+            break
+        parts.append(following)
+    return "\n".join(parts)
+
+
+async def continued_line(lines: asyncio.Queue[str | None], out: TextIO) -> str | None:
+    out.write("… ")
+    out.flush()
+    line = await lines.get()
+    return None if line is None else line.rstrip("\r\n")
 
 
 async def answered(emulator: TelegramEmulator, update_id: int) -> None:
