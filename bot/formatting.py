@@ -114,7 +114,8 @@ def balance(value: Decimal, currency: str | None = None, *, locale: str | None =
     """Money the person holds, rounded down to the currency's decimals: 2638.3745 ->
     2,638.37; never more than they have (a negative balance rounds away from zero)."""
     places = get_currency_precision(currency) if currency else 2
-    held = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_FLOOR)
+    with _digits_for(value):
+        held = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_FLOOR)
     return money(held, currency, locale=locale)
 
 

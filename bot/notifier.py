@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
@@ -31,7 +32,7 @@ from bot.i18n import locale_for
 from bot.ratelimit import TokenBucket
 from storage import orders, outbox, users
 from storage.db import Database
-from storage.orders import Order, OrderState
+from storage.orders import Order
 from storage.outbox import Kind, OutboxMessage
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ Rendered = tuple[str, InlineKeyboardMarkup | None]
 Renderer = Callable[[str, dict[str, Any], Order | None], Rendered]
 # What shows the order as it is now: its card.
 CARDS = frozenset({Kind.ORDER_CARD, Kind.ORDER_PLACED, Kind.ORDER_UNCERTAIN})
+CARDS_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ class Notifier(BackgroundLoop):
         self._renderer = renderer
         self._clock = clock
         self._last_sent: dict[int, float] = {}
+        # What each card (chat, message) was last edited to: an edit that would change
+        # nothing is not sent (Telegram refuses it).
+        self._cards: OrderedDict[tuple[int, int], Rendered] = OrderedDict()
         # Evenly spaced: never more than `per_second` messages in any second.
         self._overall = TokenBucket(config.per_second, clock=clock)
         self._paused_until = 0.0
@@ -152,8 +157,6 @@ class Notifier(BackgroundLoop):
                 await outbox.mark_sent(self._db, message.id)
                 return False
             sent = await self._bot.send_message(message.chat_id, text, reply_markup=markup)
-            if order is not None:
-                await orders.set_card(self._db, order.id, sent.message_id)
         except TelegramRetryAfter as exc:
             self._count("rate_limited")
             self._paused_until = self._clock() + exc.retry_after
@@ -181,6 +184,8 @@ class Notifier(BackgroundLoop):
         else:
             self._count("sent")
             await outbox.mark_sent(self._db, message.id)
+            if order is not None:  # the order's card from now on
+                await orders.set_card(self._db, order.id, sent.message_id)
         return False
 
     def _count(self, result: NotifyResult) -> None:
@@ -202,19 +207,11 @@ class Notifier(BackgroundLoop):
         await outbox.retry_later(self._db, message.id, error, self._clock() + delay)
 
     async def _order_of(self, message: OutboxMessage) -> Order | None:
-        """The order a card shows: as it is now, or for an edit, as of the change it shows."""
+        """The order a card shows, as it is now: an edit queued behind a later change, or
+        after the person's own Refresh, shows the latest."""
         if message.kind not in CARDS:
             return None
-        payload = message.payload
-        order = await orders.get(self._db, int(payload["order"]))
-        if order is None or message.kind != Kind.ORDER_CARD or "state" not in payload:
-            return order
-        return replace(
-            order,
-            state=OrderState(payload["state"]),
-            status_text=payload.get("status_text") or None,
-            remain=payload.get("remain"),
-        )
+        return await orders.get(self._db, int(message.payload["order"]))
 
     async def _edit_card(
         self,
@@ -227,6 +224,10 @@ class Notifier(BackgroundLoop):
         edit. Other failures are the caller's, as for any message."""
         if order is None or order.card_message_id is None:
             return False
+        card = (message.chat_id, order.card_message_id)
+        shown = (text, markup)
+        if self._cards.get(card) == shown:
+            return True  # an edit queued before a later one, which showed this already
         try:
             await self._bot.edit_message_text(
                 text,
@@ -247,6 +248,10 @@ class Notifier(BackgroundLoop):
             # The person waits on this answer: it comes as a message of its own at once.
             logger.info("could not show order %s in its card: %s", order.id, exc.message)
             return False
+        self._cards[card] = shown
+        self._cards.move_to_end(card)
+        if len(self._cards) > CARDS_REMEMBERED:
+            self._cards.popitem(last=False)
         return True
 
     async def _render(

@@ -118,11 +118,11 @@ class OrderForm:
 
     def afford(self, funds: Decimal) -> bool:
         """Set the quantity to the largest that `funds` pay for; False if there is none."""
-        amount = most_affordable(self.service, self.data.values, funds)
-        spec = next((spec for spec in self.fields if spec.is_quantity), None)
-        if amount is None or spec is None:
+        affordable = most_affordable(self.service, self.data.values, funds)
+        if affordable is None:
             return False
-        self.data.values[spec.param] = str(amount)
+        param, amount = affordable
+        self.data.values[param] = str(amount)
         return True
 
     def skip(self) -> bool:

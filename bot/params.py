@@ -29,8 +29,13 @@ from bot.smmlaba import Service, ServiceParam
 _NUMBER_RULE = re.compile(r"number\s+from\s+(-?\d+)\s+to\s+(-?\d+)", re.IGNORECASE)
 _CONSIST_RULE = re.compile(r"consist\s+of\s*:?\s*(.+)", re.IGNORECASE | re.DOTALL)
 _MULTILINE_HINTS = ("comment", "line", "строк", "коммент", "каждый с новой")
-# How many lines a multi-line field takes: "from 5 to 500 comments", "от 5 до 500".
-_LINES_RULE = re.compile(r"(?:from|от)\s+([0-9]+)\s+(?:to|до)\s+([0-9]+)", re.IGNORECASE)
+# How many lines a multi-line field takes: "from 5 to 500 comments", "от 5 до 500 строк"
+# (not "from 5 to 300 characters", which is each line's length).
+_LINES_RULE = re.compile(
+    r"(?:from|от)\s+([0-9]+)\s+(?:to|до)\s+([0-9]+)\s+"
+    r"(?:comments?|lines?|строк|комментари[йяев])",
+    re.IGNORECASE,
+)
 _PRESETS = (100, 500, 1000, 5000, 10000, 50000)
 # Telegram shows a message of up to 4096 characters; a value has to fit in one.
 MAX_VALUE_LENGTH = 4000
@@ -476,9 +481,12 @@ def total(service: Service, values: dict[str, str]) -> Decimal | None:
     return None if units is None else service.price.total(units)
 
 
-def most_affordable(service: Service, values: dict[str, str], funds: Decimal) -> int | None:
-    """The largest quantity within the service's range that `funds` pay for, the other values
-    as given; None when the service has no quantity or not even its minimum is paid for."""
+def most_affordable(
+    service: Service, values: dict[str, str], funds: Decimal
+) -> tuple[str, int] | None:
+    """The quantity field and the largest amount within its range that `funds` pay for, the
+    other values as given; None when the service has no quantity or not even its minimum is
+    paid for."""
     spec = next((spec for spec in fields_of(service) if spec.is_quantity), None)
     if spec is None or spec.low is None or spec.high is None:
         return None
@@ -496,4 +504,4 @@ def most_affordable(service: Service, values: dict[str, str], funds: Decimal) ->
             low = middle
         else:
             high = middle - 1
-    return low
+    return spec.param, low

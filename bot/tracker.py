@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -174,10 +175,12 @@ class Tracker(BackgroundLoop):
         if self._metrics is not None:
             self._metrics.checked(result)
 
-    async def record_refresh(self, order: Order, status: OrderStatus) -> bool:
+    async def record_refresh(
+        self, order: Order, status: OrderStatus, *, shown_in: int | None
+    ) -> bool:
         """Record what the person's own Refresh learned; False if nothing changed. Not announced:
-        they are looking at it. The next check compares with it, so it is not announced later
-        either."""
+        they are looking at it (in message `shown_in`). The next check compares with it, so it
+        is not announced later either; the order's card, if elsewhere, is edited to match."""
         state, words = self.reading(status)
         if (state, status.status, words, status.remain) == (
             order.state,
@@ -193,7 +196,10 @@ class Tracker(BackgroundLoop):
             remain=status.remain,
             next_check_at=None if state.is_final else order.next_check_at,
         )
-        await orders.record_check(self._db, order.id, result, event=True)
+        card = self._card_edit(order, result) if order.card_message_id != shown_in else None
+        await orders.record_check(
+            self._db, order.id, result, event=True, notifications=[card] if card else []
+        )
         return True
 
     async def _observed(self, order: Order, status: OrderStatus) -> None:
@@ -264,6 +270,20 @@ class Tracker(BackgroundLoop):
             failed_checks=order.failed_checks if failed_checks is None else failed_checks,
         )
 
+    def _card_edit(self, order: Order, result: CheckResult) -> Notification | None:
+        """The edit that shows this change on the order's card, if it has one. The card is
+        drawn as the order is when the edit goes out."""
+        if order.card_message_id is None:
+            return None
+        words = zlib.crc32((result.status_text or "").encode())
+        return Notification(
+            dedupe_key=f"order:{order.id}:card:{result.state.value}:{result.remain}:{words}",
+            user_id=order.user_id,
+            chat_id=order.chat_id,
+            kind=Kind.ORDER_CARD,
+            payload={"order": order.id},
+        )
+
     async def _news(self, order: Order, result: CheckResult) -> list[Notification]:
         """How the person hears of this change: the order's card edited in place (no sound),
         and a message of its own for its end, or its start if they asked for that too.
@@ -273,23 +293,9 @@ class Tracker(BackgroundLoop):
             return []
         key = f"order:{order.id}"
         news = []
-        if order.card_message_id is not None:
-            news.append(
-                Notification(
-                    dedupe_key=f"{key}:card:{result.state.value}:{result.remain}",
-                    user_id=order.user_id,
-                    chat_id=order.chat_id,
-                    kind=Kind.ORDER_CARD,
-                    # The card as of this change: a later edit queued behind it shows the
-                    # next one, so no two edits are alike.
-                    payload={
-                        "order": order.id,
-                        "state": result.state.value,
-                        "status_text": result.status_text or "",
-                        "remain": result.remain,
-                    },
-                )
-            )
+        card = self._card_edit(order, result)
+        if card is not None:
+            news.append(card)
         started = result.state is OrderState.IN_PROGRESS and order.state in (
             OrderState.PLACED,
             OrderState.PENDING,

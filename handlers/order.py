@@ -355,7 +355,7 @@ async def confirm(
         card_message_id=data.live,
     )
     if placement.outcome is Outcome.ALREADY:
-        # The tap that sent it shows what became of it, in this message.
+        # A tap at the same moment as the one that sent it: that one tells what became of it.
         callback_answer.text = _("This order was already sent.")
         return
     if placement.outcome in (Outcome.PLACED, Outcome.UNCERTAIN):

@@ -116,13 +116,15 @@ async def refresh(
     account = accounts.account_of(order.user_id, order.account)
     if order.panel_order_id is None or order.state.is_final or account is None:
         callback_answer.text = _("This order is not tracked any more.")
+        await screens.order_card(callback, order, settings.panel_currency)  # as it ended
         return
     try:
         status = await account.panel.check(order.panel_order_id)
     except PanelException as exc:
         callback_answer.text = short(texts.panel_failure(exc, html=False), 200)  # a toast
         return
-    if not await tracker.record_refresh(order, status):
+    shown_in = callback.message.message_id if callback.message else None
+    if not await tracker.record_refresh(order, status, shown_in=shown_in):
         callback_answer.text = _("No change since the last check.")
         return
     updated = await orders.get_for_user(db, callback.from_user.id, order.id) or order
@@ -175,8 +177,6 @@ async def mute(
     await orders.set_muted(db, callback.from_user.id, order.id, muted)
     order = replace(order, muted=muted)
     callback_answer.text = (
-        _("🔕 No more messages about this order.")
-        if muted
-        else _("🔔 I'll tell you when it moves.")
+        _("🔕 No more messages about this order.") if muted else _("🔔 I'll tell you when it ends.")
     )
     await screens.order_card(callback, order, settings.panel_currency)

@@ -30,6 +30,7 @@ from bot.smmlaba import Panel, PanelException, Service
 from handlers import keyboards, order_texts, screens
 from handlers.screens import Event
 from handlers.states import OrderWizard
+from storage import orders
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -126,23 +127,24 @@ class WizardScreens:
         buttons), so they never pile up. The balance is the one just shown: no panel call."""
         shown = self.form.data.live
         await asyncio.gather(
-            self.review(
-                new_message=True,
-                notice="⚠️ " + _("Tap ✅ Confirm below or /cancel."),
-                known_balance=True,
-            ),
+            self.review(new_message=True, reminder=True, known_balance=True),
             delete(stray, stray.message_id),
         )
         if shown is not None and not await delete(self.event, shown):
             await screens.retire(self.event, shown)
 
     async def review(
-        self, *, new_message: bool = False, notice: str = "", known_balance: bool = False
+        self,
+        *,
+        new_message: bool = False,
+        notice: str = "",
+        known_balance: bool = False,
+        reminder: bool = False,
     ) -> None:
         """Show the confirmation: every value, the exact total and the balance; `notice`
-        above them says why it is shown again; `known_balance`: the balance last seen, if
-        recent, rather than a request. A value missing or no longer valid is asked for
-        instead."""
+        above them says why it is shown again, `reminder` that it waits for a tap;
+        `known_balance`: the balance last seen, if recent, rather than a request. A value
+        missing or no longer valid is asked for instead."""
         opened = self.form.open_review()
         if isinstance(opened, Problem):
             await self.show_prompt(warning=opened.reason, new_message=new_message)
@@ -153,17 +155,22 @@ class WizardScreens:
                 funds = await self.balance.get()
             except PanelException:
                 funds = None
+        service, values = self.form.service, self.form.data.values
+        cost = total(service, values)
+        short = funds is not None and cost is not None and cost > funds
+        if funds is not None and short:
+            # Said before Confirm: the panel would refuse it.
+            affordable = most_affordable(service, values, funds)
+            amount = affordable[1] if affordable is not None else None
+            markup = keyboards.short_of_funds(amount, self.topup_url)
+        else:
+            markup = keyboards.confirmation(opened)
+        if reminder:
+            waits = _("Top up, order less, or /cancel.") if short else None
+            notice = "⚠️ " + (waits or _("Tap ✅ Confirm below or /cancel."))
         text = order_texts.confirmation(self.form, funds, self.currency)
         if notice:
             text = f"{notice}\n\n{text}"
-        service, values = self.form.service, self.form.data.values
-        cost = total(service, values)
-        if funds is not None and cost is not None and cost > funds:
-            # Said before Confirm: the panel would refuse it.
-            affordable = most_affordable(service, values, funds)
-            markup = keyboards.short_of_funds(affordable, self.topup_url)
-        else:
-            markup = keyboards.confirmation(opened)
         await self._show(text, markup, new_message=new_message)
         await self.state.set_state(OrderWizard.confirming)
         await self.save()
@@ -206,11 +213,35 @@ async def resume(
             keyboards.main_menu(),
         )
         return None
+    if data.token is not None and await spent(event, state, desk, data.token, data.live):
+        return None
     form = OrderForm(service, data)
     settings = desk.settings
     return WizardScreens(
         event, state, form, desk.balance, settings.panel_currency, settings.panel_topup_url
     )
+
+
+async def spent(
+    event: Event, state: FSMContext, desk: OrderDesk, token: str, live: int | None
+) -> bool:
+    """Whether the confirmation on screen was confirmed already: its order exists (a restart
+    came between the tap and its answer). Then the wizard ends, and its confirmation loses its
+    buttons: nothing may make a new confirmation of an order that may be on the panel. While
+    the tap is still being answered here, that answer says what became of it."""
+    if event.from_user is None:
+        return False
+    if await orders.get_by_token(desk.db, event.from_user.id, token) is None:
+        return False
+    if not desk.placements.busy_with(token):
+        await state.clear()
+        await screens.retire(event, live)
+        await screens.send(
+            event,
+            _("This order was already sent: its message above says where it stands."),
+            keyboards.main_menu(),
+        )
+    return True
 
 
 async def resume_live(

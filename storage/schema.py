@@ -164,7 +164,6 @@ MIGRATIONS: list[tuple[str, ...]] = [
     # 4: orders by state, read at every metrics scrape; orders are kept forever.
     ("CREATE INDEX orders_by_state ON orders (state)",),
     # 5: the message that shows an order's live card (its confirmation, edited as the order
-    # moves), and people who arrive from now on hear of an order's end only, unless they ask
-    # for its start too (the card shows progress without a sound).
+    # moves).
     ("ALTER TABLE orders ADD COLUMN card_message_id INTEGER",),
 ]

@@ -17,6 +17,8 @@ class NotifyMode(StrEnum):
     FINAL = "final"  # only its end: completion, partial delivery, cancellation, refund, loss
 
 
+# For people from now on: the order's end only, its start on request. (The column's own
+# default is older and never applies: every new row names its mode.)
 DEFAULT_NOTIFY = NotifyMode.FINAL.value
 
 

@@ -189,3 +189,19 @@ async def test_my_orders_lists_the_day_and_the_price_of_each(tracking: BotHarnes
     await ivan.send("/orders")
     line = ivan.last_message.text.splitlines()[1]
     assert re.fullmatch(r"#7000001 · \d{1,2} \w+\.? · Instagram Likes · 0,50\xa0₽ · оформлен", line)
+
+
+async def test_a_refresh_elsewhere_brings_the_card_up_to_date(harness: BotHarness) -> None:
+    # The tracker here checks once a minute: only the person's Refresh learns of the move.
+    panel = harness.panel
+    anna = harness.user(501, "Anna")
+    await place_order(anna)
+    card = anna.last_message
+    start, duration = completes(panel, "7000000")
+    panel.clock.advance(start + duration / 2)
+    await anna.send("/orders")
+    await anna.press("#7000000")
+    await anna.press("🔄 Refresh")
+    assert "in progress" in anna.last_message.text
+    assert anna.last_message.message_id != card.message_id
+    await eventually(lambda: "in progress" in card_of(anna, card.message_id).text)

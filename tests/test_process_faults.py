@@ -101,6 +101,19 @@ async def test_a_kill_during_add_is_told_after_the_restart(
         assert "📦 Order №1" in card.text
         assert card.button_labels == ["✅ It's on the panel", "✖️ It isn't there"]
         assert order_states(tmp_path / "bot.sqlite3") == ["uncertain"]
+        # The confirmation left on screen cannot start that order again: text typed at it
+        # (which would show a fresh confirmation) ends the wizard instead, and its buttons go.
+        [confirmation] = [m for m in anna.bot_messages if "Please check your order" in m.text]
+        confirm = confirmation.find_button("✅ Confirm")
+        assert confirm is not None
+        assert confirm.callback_data is not None
+        await anna.send("ok?", wait=False)
+        await eventually(lambda: said(anna, "This order was already sent"), within=20)
+        assert confirmation.button_labels == []
+        answers = len(anna.callback_answers)
+        await anna.press_data(confirm.callback_data, message=confirmation, wait=False)
+        await eventually(lambda: len(anna.callback_answers) > answers, within=20)
+        assert anna.callback_answers[-1] == "This order was already sent."
         await anna.send("/orders")
         await eventually(lambda: "Your orders" in anna.last_message.text)
         assert "sending" not in anna.last_message.text

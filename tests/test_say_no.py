@@ -125,3 +125,12 @@ async def test_comments_counted_in_russian(harness: BotHarness) -> None:
     await ivan.send("https://instagram.com/p/abc")
     await ivan.send("раз\nдва")
     assert "Строк: 2; нужно не меньше 5, по одной на строке." in ivan.last_message.text
+
+
+async def test_text_at_a_short_confirmation_asks_for_what_it_offers(harness: BotHarness) -> None:
+    harness.panel.accounts[ALICE].balance = Decimal("0.10")
+    anna = harness.user(501, "Anna")
+    await up_to_confirmation(anna, amount="250")
+    await anna.send("ok")
+    assert anna.last_message.text.startswith("⚠️ Top up, order less, or /cancel.\n")
+    assert "✅ Confirm" not in anna.last_message.button_labels

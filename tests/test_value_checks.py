@@ -241,3 +241,36 @@ def test_a_rule_without_a_scheme_gets_one_in_its_example() -> None:
     assert spec.sites == ("instagram.com",)
     assert spec.example == "https://instagram.com/p/…"
     assert spec.check("instagram.com/p/1") == "https://instagram.com/p/1"
+
+
+# -- lines ---------------------------------------------------------------------------------
+
+
+def comments(valid: str) -> FieldSpec:
+    return FieldSpec.from_param(
+        ServiceParam.model_validate(
+            {"name": "Comments", "param": "comments", "required": 1, "valid": valid}
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "valid",
+    [
+        "each comment on a new line, from 5 to 500 comments",
+        "Комментарии, каждый с новой строки, от 5 до 500 комментариев",
+        "from 5 to 500 lines",
+    ],
+)
+def test_a_count_of_lines_is_checked_and_blank_lines_dropped(valid: str) -> None:
+    spec = comments(valid)
+    assert (spec.multiline, spec.low, spec.high) == (True, 5, 500)
+    assert refusal(spec, "one\n\ntwo") == "That's 2 lines; at least 5 are needed, one per line."
+    assert spec.check(" a\nb\n\nc \nd\ne\n") == "a\nb\nc\nd\ne"
+
+
+def test_a_length_per_line_is_not_a_count_of_lines() -> None:
+    spec = comments("Each comment from 5 to 300 characters, one per line")
+    assert spec.multiline
+    assert (spec.low, spec.high) == (None, None)
+    assert spec.check("Great!\nWow") == "Great!\nWow"  # the panel judges the lengths
