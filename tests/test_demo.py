@@ -135,6 +135,7 @@ async def test_a_full_order_and_its_notification_in_the_terminal(tmp_path: Path)
     assert any(ending in chat for ending in ENDINGS), chat
     assert NOTIFICATION in chat
     assert (tmp_path / "demo.sqlite3").exists()
+    assert "panel took order 1" in (tmp_path / "demo.log").read_text()  # the log, not the chat
 
 
 async def test_a_notification_mid_order_leaves_the_numbers_to_the_order(tmp_path: Path) -> None:
@@ -246,14 +247,15 @@ async def test_the_demo_command_through_its_stdin_and_stdout(tmp_path: Path) -> 
     process = await start_demo(tmp_path, "--time-scale", "5000")
     assert process.stdin is not None
     assert process.stdout is not None
-    shown = ""
+    shown = everything = ""
 
     async def wait_for(*texts: str) -> None:
-        nonlocal shown
+        nonlocal shown, everything
         while not any(text in shown for text in texts):
             chunk = await asyncio.wait_for(process.stdout.read(4096), 30)  # type: ignore[union-attr]
             assert chunk, f"the demo ended early:\n{shown}"
             shown += chunk.decode()
+            everything += chunk.decode()
 
     try:
         for expected, typed in SCRIPT:
@@ -271,6 +273,10 @@ async def test_the_demo_command_through_its_stdin_and_stdout(tmp_path: Path) -> 
             process.kill()
         await process.wait()
     assert process.returncode == 0
+    # The bot's warnings (each placed order logs one) go to its log, not into the chat.
+    assert "The bot's log: " in everything
+    assert "panel took order" not in everything
+    assert "WARNING" not in everything
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import string
 import sys
@@ -133,6 +134,21 @@ def _numbered(message: ChatMessage, number: int) -> tuple[ChatMessage, str] | No
     return (message, labels[number - 1]) if 1 <= number <= len(labels) else None
 
 
+@contextlib.contextmanager
+def logged_to(path: Path) -> Iterator[None]:
+    """The bot's warnings to a file while the demo runs, not between the chat's lines."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
 async def run_demo(
     *,
     database: Path | None,
@@ -153,6 +169,8 @@ async def run_demo(
             database = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "demo.sqlite3"
             # Gone with the database: no key file to make, and no warning to back it up.
             secret_key = SecretStr(Fernet.generate_key().decode())
+        log = database.with_name("demo.log")
+        stack.enter_context(logged_to(log))
         panel_url = await stack.enter_async_context(serve_panel(panel))
         telegram_url = await stack.enter_async_context(serve_telegram(emulator))
         settings = sandbox_settings(
@@ -174,7 +192,7 @@ async def run_demo(
         out.write(
             f"SMMLaba bot demo: an emulated panel and Telegram, {account.balance} RUB to spend.\n"
         )
-        out.write(HELP + "\n")
+        out.write(HELP + f"\nThe bot's log: {log}\n")
         console.answering = True
         await answered(emulator, await person.send("/start", wait=False))
         console.answering = False
