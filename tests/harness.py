@@ -10,35 +10,18 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aiogram import BaseMiddleware, Dispatcher
-from aiogram.types import TelegramObject, Update
+from aiogram import Dispatcher
 
 from bot.app import Services, running
 from bot.notifier import NotifierConfig
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.settings import sandbox_settings
-from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
+from bot.sandbox.telegram import HandledMarker, SimulatedUser, TelegramEmulator
 from bot.tracker import TrackerConfig
-from handlers.middlewares import Handler, register_outermost
+from handlers.middlewares import register_outermost
 
 # The people the tests talk as; ALLOWED_USERS unless a test says otherwise.
 TEAM = frozenset({42, 501, 502, 666, *range(600, 610), *range(700, 710)})
-
-
-class HandledMarker(BaseMiddleware):
-    """Tells the emulator when the bot is done with an update, error handling included, so
-    simulated users can wait for exactly that."""
-
-    def __init__(self, emulator: TelegramEmulator) -> None:
-        self.emulator = emulator
-        emulator.tracks_handling = True
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        try:
-            return await handler(event, data)
-        finally:
-            if isinstance(event, Update):
-                self.emulator.mark_handled(event.update_id)
 
 
 class BotHarness:

@@ -31,8 +31,9 @@ from bot.app import running
 from bot.sandbox.panel import SandboxClock, demo_panel
 from bot.sandbox.panel import serve as serve_panel
 from bot.sandbox.settings import sandbox_settings
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from bot.sandbox.telegram import ChatMessage, HandledMarker, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
+from handlers.middlewares import register_outermost
 
 DEMO_USER_ID = 100_001
 HELP = (
@@ -185,6 +186,8 @@ async def run_demo(
             log_level="WARNING",
         )
         bot, dispatcher, _services = await stack.enter_async_context(running(settings))
+        # A line typed ahead waits until the bot is done with the one before, exactly.
+        register_outermost(dispatcher, HandledMarker(emulator))
         polling = asyncio.create_task(
             dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
         )

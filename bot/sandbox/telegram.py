@@ -18,11 +18,13 @@ import itertools
 import json
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
 from aiohttp import web
 
 from bot.ratelimit import TokenBucket
@@ -674,3 +676,25 @@ async def serve(
     """Serve the emulator until the block ends; yields the base URL for TELEGRAM_API_URL."""
     async with serve_app(emulator.app(), host, port) as base:
         yield base
+
+
+class HandledMarker(BaseMiddleware):
+    """Tells the emulator when the bot is done with an update, error handling included, so
+    simulated people (the tests', the demo's) wait for exactly that. Registered outermost on
+    the dispatcher (`handlers.middlewares.register_outermost`)."""
+
+    def __init__(self, emulator: TelegramEmulator) -> None:
+        self.emulator = emulator
+        emulator.tracks_handling = True
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            if isinstance(event, Update):
+                self.emulator.mark_handled(event.update_id)
