@@ -7,9 +7,11 @@ import asyncio
 import inspect
 import time
 from collections.abc import Callable
+from typing import Any
 
+from bot.i18n import build_i18n
 from bot.notifier import NotifierConfig
-from bot.sandbox.telegram import SimulatedUser
+from bot.sandbox.telegram import ChatMessage, SimulatedUser, TelegramEmulator
 from bot.tracker import TrackerConfig
 
 # -- waiting -----------------------------------------------------------------------------
@@ -120,3 +122,42 @@ def finished(user: SimulatedUser, order_id: str) -> int:
         for text in notifications(user)
         if f"#{order_id}" in text and any(m in text for m in marks)
     )
+
+
+# -- the person's side of the chat -------------------------------------------------------
+
+Russian = Callable[..., str]
+
+
+def russian() -> Russian:
+    """A message as the bot says it in Russian: `ru(msgid, **placeholders)`."""
+    i18n = build_i18n()
+
+    def say(msgid: str, **values: str) -> str:
+        return i18n.gettext(msgid, locale="ru").format(**values)
+
+    return say
+
+
+def typed(user: SimulatedUser) -> list[str]:
+    """What the person wrote that is still in the chat."""
+    return [m.text for m in user.messages if not m.from_bot]
+
+
+def with_buttons(user: SimulatedUser) -> list[ChatMessage]:
+    return [m for m in user.bot_messages if m.button_labels]
+
+
+async def send_without_text(
+    emulator: TelegramEmulator, user: SimulatedUser, shown: str, **content: Any
+) -> None:
+    """The person sends something that is not text (`location=…`, `sticker=…`), shown in
+    their chat as `shown`, and the bot deals with it."""
+    message = ChatMessage(
+        chat_id=user.id, message_id=emulator.next_message_id(user.id), from_bot=False, text=shown
+    )
+    emulator.record_message(message)
+    payload = emulator.message_payload(message)
+    del payload["text"]
+    payload.update(content)
+    await emulator.wait_handled(emulator.push_update("message", payload))

@@ -8,21 +8,18 @@ English words until then. Money is never asserted to the character: its format i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from bot.catalog import service_key
-from bot.i18n import build_i18n
 from bot.sandbox.catalog import builtin_catalog
 from bot.sandbox.telegram import ChatMessage, SimulatedUser
 from handlers.callbacks import ServiceCard
 from handlers.screens import service_payload
 from tests.flows import order_from_card
 from tests.harness import BotHarness
-
-Russian = Callable[..., str]
+from tests.helpers import Russian, russian, send_without_text, typed, with_buttons
 
 INSTAGRAM_LIKES = "389"  # the sandbox's "Instagram Likes": a link and an amount
 REMINDER = "⚠️ Tap ✅ Confirm below or /cancel."
@@ -33,13 +30,7 @@ MENU_RU = ["🛒 Новый заказ", "📦 Мои заказы", "🔍 По�
 
 @pytest.fixture(scope="module")
 def ru() -> Russian:
-    """A message as the bot says it in Russian: `ru(msgid, **placeholders)`."""
-    i18n = build_i18n()
-
-    def say(msgid: str, **values: str) -> str:
-        return i18n.gettext(msgid, locale="ru").format(**values)
-
-    return say
+    return russian()
 
 
 def balance_prefix(translate: Russian | None = None) -> str:
@@ -49,23 +40,8 @@ def balance_prefix(translate: Russian | None = None) -> str:
     return said.split("\0")[0]
 
 
-def typed(user: SimulatedUser) -> list[str]:
-    return [m.text for m in user.messages if not m.from_bot]
-
-
-def with_buttons(user: SimulatedUser) -> list[ChatMessage]:
-    return [m for m in user.bot_messages if m.button_labels]
-
-
 async def send_a_sticker(harness: BotHarness, user: SimulatedUser) -> None:
-    emulator = harness.emulator
-    message = ChatMessage(
-        chat_id=user.id, message_id=emulator.next_message_id(user.id), from_bot=False, text="🙂"
-    )
-    emulator.record_message(message)
-    payload = emulator.message_payload(message)
-    del payload["text"]
-    payload["sticker"] = {
+    sticker = {
         "file_id": "s1",
         "file_unique_id": "u1",
         "type": "regular",
@@ -74,7 +50,7 @@ async def send_a_sticker(harness: BotHarness, user: SimulatedUser) -> None:
         "is_animated": False,
         "is_video": False,
     }
-    await emulator.wait_handled(emulator.push_update("message", payload))
+    await send_without_text(harness.emulator, user, "🙂", sticker=sticker)
 
 
 async def up_to_confirmation(user: SimulatedUser, *, russian: bool = False) -> None:

@@ -10,16 +10,12 @@ English words until then."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from bot.i18n import build_i18n
-from bot.sandbox.telegram import ChatMessage, SimulatedUser
+from bot.sandbox.telegram import SimulatedUser
 from tests.flows import start_in_russian, start_order
 from tests.harness import BotHarness
-
-Russian = Callable[..., str]
+from tests.helpers import Russian, russian, send_without_text, typed, with_buttons
 
 LINK_PROMPT = (
     "Step 1 of 2 · Link\nSend the link, e.g. https://www.instagram.com/p/…\nInstagram Likes"
@@ -39,35 +35,13 @@ def given(link: str, *, label: str = "Link") -> str:
 
 @pytest.fixture(scope="module")
 def ru() -> Russian:
-    """A message as the bot says it in Russian: `ru(msgid, **placeholders)`."""
-    i18n = build_i18n()
-
-    def say(msgid: str, **values: str) -> str:
-        return i18n.gettext(msgid, locale="ru").format(**values)
-
-    return say
-
-
-def typed(user: SimulatedUser) -> list[str]:
-    """What the person wrote that is still in the chat."""
-    return [m.text for m in user.messages if not m.from_bot]
-
-
-def with_buttons(user: SimulatedUser) -> list[ChatMessage]:
-    return [m for m in user.bot_messages if m.button_labels]
+    return russian()
 
 
 async def send_a_place(harness: BotHarness, user: SimulatedUser) -> None:
     """The person shares a location, where a typed value is asked for."""
-    emulator = harness.emulator
-    message = ChatMessage(
-        chat_id=user.id, message_id=emulator.next_message_id(user.id), from_bot=False, text="📍"
-    )
-    emulator.record_message(message)
-    payload = emulator.message_payload(message)
-    del payload["text"]
-    payload["location"] = {"latitude": 55.75, "longitude": 37.62}
-    await emulator.wait_handled(emulator.push_update("message", payload))
+    place = {"latitude": 55.75, "longitude": 37.62}
+    await send_without_text(harness.emulator, user, "📍", location=place)
 
 
 # -- a wrong value: why, in one line, once -------------------------------------------------
