@@ -23,8 +23,9 @@ from urllib.parse import urlsplit, urlunsplit
 from bot.config import ConfigError, Settings, load_settings
 from bot.output import redacting_output
 from bot.redaction import Redactor
-from storage.db import DatabaseTooNew, NotADatabase, require_known, stored_schema_version
+from storage.db import DatabaseTooNew, NotADatabase, require_known
 from storage.lock import DatabaseInUse
+from storage.sqlite import stored_schema_version
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
 

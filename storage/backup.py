@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.db import open_read_only
+from storage.sqlite import open_read_only
 
 
 class BackupError(Exception):

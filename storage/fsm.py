@@ -92,7 +92,9 @@ class SQLiteStorage(BaseStorage):
                 INSERT INTO fsm (bot_id, chat_id, user_id, thread_id, business_connection_id,
                                  destiny, state, data, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET state = excluded.state, data = excluded.data,
+                ON CONFLICT (bot_id, chat_id, user_id, thread_id, business_connection_id,
+                             destiny)
+                DO UPDATE SET state = excluded.state, data = excluded.data,
                                           updated_at = excluded.updated_at
                 """,
                 (*stored, *record, time.time()),

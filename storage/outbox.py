@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database, Row
+from storage.db import Database, Row, Transaction
 
 
 class Kind(StrEnum):
@@ -74,31 +72,31 @@ def _message(row: Row) -> OutboxMessage:
     )
 
 
-async def add_in(tx: aiosqlite.Connection, notification: Notification, now: float) -> bool:
+async def add_in(tx: Transaction, notification: Notification, now: float) -> bool:
     """Queue inside the caller's transaction; False if this event was queued before.
     For a user who blocked the bot the row is recorded as dropped: sending it would only
     earn another 403."""
-    cursor = await tx.execute(
+    added = await tx.execute(
         """
         INSERT INTO outbox (dedupe_key, user_id, chat_id, kind, payload, next_attempt_at,
                             created_at, status, last_error)
-        SELECT :key, :user, :chat, :kind, :payload, :now, :now,
-               CASE WHEN blocked THEN 'dropped' ELSE 'pending' END,
-               CASE WHEN blocked THEN 'user is inactive' END
-        FROM (SELECT EXISTS (SELECT 1 FROM users WHERE id = :user AND is_active = 0) AS blocked)
-        WHERE true
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6,
+                CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = ?2 AND is_active = 0)
+                     THEN 'dropped' ELSE 'pending' END,
+                CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = ?2 AND is_active = 0)
+                     THEN 'user is inactive' END)
         ON CONFLICT (dedupe_key) DO NOTHING
         """,
-        {
-            "key": notification.dedupe_key,
-            "user": notification.user_id,
-            "chat": notification.chat_id,
-            "kind": notification.kind,
-            "payload": json.dumps(notification.payload, ensure_ascii=False),
-            "now": now,
-        },
+        (
+            notification.dedupe_key,
+            notification.user_id,
+            notification.chat_id,
+            notification.kind,
+            json.dumps(notification.payload, ensure_ascii=False),
+            now,
+        ),
     )
-    return cursor.rowcount == 1
+    return added == 1
 
 
 async def add(db: Database, notification: Notification) -> bool:

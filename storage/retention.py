@@ -30,7 +30,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.db import Database, Dialect
 from storage.orders import OrderState
 from storage.outbox import Kind
 
@@ -66,7 +66,8 @@ class Pruned:
 
 # Parameters: ?1, ?2 the range of ids (low excluded), ?3 the cut-off time, ?4 the final
 # states, ?5 the kinds of the admins' alerts (both JSON lists).
-_NOTIFICATIONS = """
+_NOTIFICATIONS = {
+    Dialect.SQLITE: """
 DELETE FROM outbox
 WHERE id > ?1 AND id <= ?2
   AND status IN ('sent', 'dropped')
@@ -85,9 +86,28 @@ WHERE id > ?1 AND id <= ?2
           )
       )
   )
-"""
+""",
+    Dialect.POSTGRES: """
+DELETE FROM outbox
+WHERE id > ?1 AND id <= ?2
+  AND status IN ('sent', 'dropped')
+  AND COALESCE(sent_at, created_at) < ?3
+  AND (
+      kind IN (SELECT jsonb_array_elements_text(?5::jsonb))
+      OR (
+          dedupe_key ~ '^order:[0-9]{1,18}:'
+          AND EXISTS (
+              SELECT 1 FROM orders AS o
+              WHERE o.id = split_part(outbox.dedupe_key, ':', 2)::bigint
+                AND o.state IN (SELECT jsonb_array_elements_text(?4::jsonb))
+          )
+      )
+  )
+""",
+}
 
-_ORDER_EVENTS = """
+_ORDER_EVENTS = {
+    Dialect.SQLITE: """
 DELETE FROM order_events
 WHERE id > ?1 AND id <= ?2
   AND created_at < ?3
@@ -95,7 +115,18 @@ WHERE id > ?1 AND id <= ?2
       SELECT 1 FROM orders AS o
       WHERE o.id = order_events.order_id AND o.state IN (SELECT value FROM json_each(?4))
   )
-"""
+""",
+    Dialect.POSTGRES: """
+DELETE FROM order_events
+WHERE id > ?1 AND id <= ?2
+  AND created_at < ?3
+  AND EXISTS (
+      SELECT 1 FROM orders AS o
+      WHERE o.id = order_events.order_id
+        AND o.state IN (SELECT jsonb_array_elements_text(?4::jsonb))
+  )
+""",
+}
 
 _CONVERSATIONS = """
 DELETE FROM fsm WHERE (state IS NULL AND data = '{}') OR updated_at < ?
@@ -115,7 +146,7 @@ async def prune(
     notifications = await _by_ranges(
         db,
         "outbox",
-        _NOTIFICATIONS,
+        _NOTIFICATIONS[db.dialect],
         (now - policy.sent_notifications_days * DAY, FINAL_STATES, ALERT_KINDS),
         keep_going,
         chunk,
@@ -123,7 +154,7 @@ async def prune(
     events = await _by_ranges(
         db,
         "order_events",
-        _ORDER_EVENTS,
+        _ORDER_EVENTS[db.dialect],
         (now - policy.order_events_days * DAY, FINAL_STATES),
         keep_going,
         chunk,

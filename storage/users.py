@@ -132,11 +132,10 @@ async def reseal_panel_keys(db: Database, changes: list[tuple[int, bytes, bytes]
     changed = 0
     async with db.transaction() as tx:
         for user_id, old, new in changes:
-            cursor = await tx.execute(
+            changed += await tx.execute(
                 "UPDATE users SET panel_apikey = ? WHERE id = ? AND panel_apikey = ?",
                 (new, user_id, old),
             )
-            changed += cursor.rowcount
     return changed
 
 

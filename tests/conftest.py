@@ -1,23 +1,29 @@
-"""Shared fixtures: the sandbox panel on 127.0.0.1, a real client, a real SQLite file."""
+"""Shared fixtures: the sandbox panel on 127.0.0.1, a real client, a real database (an SQLite
+file, and a throwaway PostgreSQL where a test runs on both)."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot.sandbox import servers
 from bot.sandbox.panel import Account, SandboxClock, SandboxPanel, serve
 from bot.sandbox.telegram import TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.serving import serve_app
 from bot.smmlaba import RetryPolicy, SmmLabaClient
 from storage.db import Database
+from storage.sqlite import SQLiteDatabase
 from tests.harness import BotHarness
 from tests.helpers import FAST_NOTIFIER, FAST_TRACKING
 
@@ -59,9 +65,66 @@ async def client(panel_url: str, alice: Account) -> AsyncIterator[SmmLabaClient]
         yield client
 
 
+def unavailable(exc: servers.ServerUnavailable) -> None:
+    """Skip, saying how to install the server; in CI (`CI=true`) a missing server fails."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{exc} (CI runs every test)")
+    pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[servers.Postgres]:
+    try:
+        with servers.postgres() as server:
+            yield server
+    except servers.ServerUnavailable as exc:
+        unavailable(exc)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    try:
+        with servers.redis() as url:
+            yield url
+    except servers.ServerUnavailable as exc:
+        unavailable(exc)
+
+
+_databases = itertools.count(1)
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "bot.sqlite3") as database:
+async def postgres_url(postgres_server: servers.Postgres) -> AsyncIterator[str]:
+    """A new, empty database on the throwaway server, dropped after the test."""
+    name = f"test_{next(_databases)}"
+    admin = await asyncpg.connect(postgres_server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield postgres_server.url(name)
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test that runs on both backends keeps its data."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    async with await Database.open(database_url) as database:
+        yield database
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
+    """For what only SQLite has: the file, WAL, checkpoints."""
+    async with await SQLiteDatabase.connect(tmp_path / "bot.sqlite3") as database:
         yield database
 
 

@@ -10,14 +10,16 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from storage import catalog, orders, outbox, users
-from storage import db as db_module
+from storage import sqlite as sqlite_module
 from storage.db import Database, DatabaseTooNew, Row
 from storage.orders import CheckResult, OrderState
 from storage.outbox import Notification, OutboxStatus
 from storage.schema import MIGRATIONS
+from storage.sqlite import SQLiteDatabase
 from storage.users import NotifyMode
 from tests.helpers import eventually
 
@@ -114,8 +116,9 @@ async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
 
 
 async def test_a_transaction_cut_off_while_it_waits_for_the_lock_leaves_none_open(
-    db: Database,
+    sqlite_db: SQLiteDatabase,
 ) -> None:
+    db = sqlite_db
     await add_user(db)
     other = sqlite3.connect(db.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
@@ -323,7 +326,7 @@ async def test_a_change_writes_order_event_and_outbox_together(db: Database) -> 
 async def test_a_failed_outbox_write_undoes_the_order_change(db: Database) -> None:
     await add_user(db)
     order = await submit(db)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)):
         # user 999 does not exist: the outbox row violates its foreign key.
         await orders.record_check(
             db, order.id, progress(), event=True, notifications=[note("e1", user_id=999)]
@@ -475,7 +478,7 @@ async def test_a_catalog_cached_before_contents_were_shared_is_still_read(
 
 async def test_the_log_is_checkpointed_into_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    async with await Database.open(path) as db:
+    async with await SQLiteDatabase.connect(path) as db:
         for user_id in range(1, 50):
             await add_user(db, user_id)
         wal = path.with_name(path.name + "-wal")
@@ -489,8 +492,8 @@ async def test_the_log_is_checkpointed_into_the_file(tmp_path: Path) -> None:
 async def test_a_failed_checkpoint_is_logged_and_the_next_one_still_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 0.05)
-    async with await Database.open(tmp_path / "bot.sqlite3") as db:
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 0.05)
+    async with await SQLiteDatabase.connect(tmp_path / "bot.sqlite3") as db:
         real_checkpoint = db.checkpoint
         attempts = 0
 
@@ -521,8 +524,9 @@ def spy_on_syncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def test_the_row_before_add_is_on_disk_when_it_returns(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    db = sqlite_db
     await add_user(db)
     synced = spy_on_syncs(monkeypatch)
     await submit(db, "durable")
@@ -595,8 +599,9 @@ async def test_recording_the_panels_answer_queues_its_message_once(db: Database)
 
 
 async def test_durable_writes_arriving_together_share_a_sync(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    db = sqlite_db
     await add_user(db)
     synced = spy_on_syncs(monkeypatch)
     results = await asyncio.gather(
