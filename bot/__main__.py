@@ -60,7 +60,7 @@ def _main(argv: Sequence[str] | None, redactor: Redactor) -> int:
         if args.command in ("check", "run"):
             # check fails exactly when run would: the token, then the database.
             settings.require_bot_token()
-            schema = _known_schema(settings.database_path)
+            schema = None if settings.postgres_url else _known_schema(settings.sqlite_path)
             if args.command == "check":
                 return asyncio.run(_check(settings, schema, offline=args.offline))
             return _run(settings)
@@ -202,9 +202,12 @@ async def _check(settings: Settings, schema: int | None, *, offline: bool) -> in
     imported: it stays cheap enough for a frequent probe."""
     mode = "personal" if settings.operator_account is None else "operator"
     transport = "polling" if settings.webhook_url is None else "webhook"
-    stored = "not created yet" if schema is None else f"schema version {schema}"
+    if settings.postgres_url is not None:
+        stored = "PostgreSQL, not reached offline" if offline else "PostgreSQL"
+    else:
+        stored = "not created yet" if schema is None else f"schema version {schema}"
     print(
-        f"configuration ok: {mode} mode, {transport}, database {settings.database_path} ({stored})"
+        f"configuration ok: {mode} mode, {transport}, database {settings.database_shown} ({stored})"
     )
     if offline:
         return EXIT_OK
@@ -251,8 +254,15 @@ async def _backup(settings: Settings, target: Path) -> int:
     from bot.secretbox import key_file_for
     from storage.backup import BackupError, BackupExists, backup
 
+    if settings.postgres_url is not None:
+        print(
+            f"smmbot: backup copies an SQLite file; {settings.database_shown} is PostgreSQL: "
+            "back it up with pg_dump (and keep BOT_SECRET_KEY apart from the dump)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     try:
-        result = await backup(settings.database_path, target)
+        result = await backup(settings.sqlite_path, target)
     except BackupExists as exc:
         print(f"smmbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -260,7 +270,7 @@ async def _backup(settings: Settings, target: Path) -> int:
         print(f"smmbot: backup failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(
-        f"backed up {settings.database_path} to {result.path}: {result.size:,} bytes, "
+        f"backed up {settings.sqlite_path} to {result.path}: {result.size:,} bytes, "
         f"schema version {result.schema_version}, integrity ok"
     )
     sealed = result.sealed_keys
@@ -271,7 +281,7 @@ async def _backup(settings: Settings, target: Path) -> int:
         else "the copy holds no linked account's API key yet"
     )
     apart = "separately, apart from the database backup"
-    key_file = key_file_for(settings.database_path)
+    key_file = key_file_for(settings.sqlite_path)
     if settings.bot_secret_key is not None:
         print(f"key: BOT_SECRET_KEY, from the environment, is not in the copy: keep it {apart}")
         print(f"  ({lost})")

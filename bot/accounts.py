@@ -99,7 +99,7 @@ class Accounts:
         if failed:
             raise ConfigError(
                 f"BOT_SECRET_KEY: {failed} of {len(sealed)} stored API keys do not open with this "
-                f"key; set the key they were saved with (database {self._settings.database_path})"
+                f"key; set the key they were saved with (database {self._settings.database_shown})"
             )
 
     def for_user(self, user_id: int) -> Account | None:

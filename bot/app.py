@@ -20,7 +20,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
@@ -62,8 +64,8 @@ from handlers.middlewares import (
 )
 from storage import orders, outbox, users
 from storage.db import Database
-from storage.fsm import SQLiteStorage
-from storage.lock import only_instance
+from storage.fsm import DatabaseStorage
+from storage.lock import only_instance, replicas_lock
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +124,8 @@ class Services:
     metrics: Metrics
     status: StatusChecks
     pruning: Pruning
+    conversations: BaseStorage
+    isolation: BaseEventIsolation
     in_flight: InFlight = field(default_factory=InFlight)
 
     async def start_background(self) -> None:
@@ -146,10 +150,9 @@ class Services:
 
 
 def build_dispatcher(services: Services) -> Dispatcher:
-    conversations = SQLiteStorage(services.db)
     dispatcher = Dispatcher(
-        storage=conversations,
-        events_isolation=SimpleEventIsolation(),
+        storage=services.conversations,
+        events_isolation=services.isolation,
         settings=services.settings,
         db=services.db,
         accounts=services.accounts,
@@ -163,7 +166,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
     register_outermost(dispatcher, LogContext())
     # Inside aiogram's FSM middleware, so within its event-isolation lock.
     dispatcher.update.outer_middleware(CountUpdates(services.metrics))
-    dispatcher.update.outer_middleware(SaveConversations(conversations))
+    if isinstance(services.conversations, DatabaseStorage):
+        dispatcher.update.outer_middleware(SaveConversations(services.conversations))
     user_locale = UserLocale(services.i18n)
     user_locale.setup(dispatcher)
     dispatcher["user_locale"] = user_locale
@@ -241,12 +245,16 @@ async def running(
     """Open the database and the panel, warm the catalog, build bot and dispatcher; close
     everything on the way out. Tracking and notifications run while the dispatcher does."""
     async with AsyncExitStack() as stack:
-        stack.enter_context(only_instance(settings.database_path))
+        if settings.postgres_url is None:
+            stack.enter_context(only_instance(settings.sqlite_path))
         redactor = Redactor()
-        redactor.add(settings.require_bot_token().get_secret_value())
+        for secret in (settings.require_bot_token(), settings.database_url, settings.redis_url):
+            if secret is not None:
+                redactor.add(secret.get_secret_value())
         stack.enter_context(redacting_logs(redactor))
-        db = await Database.open(settings.database_path)
+        db = await Database.open(settings.postgres_url or settings.sqlite_path)
         stack.push_async_callback(db.close)
+        conversations, isolation = await stack.enter_async_context(conversations_for(settings, db))
         linked = await users.linked_accounts(db)
         box = load_secret_box(settings, stored_secrets=len(linked))
         await reseal_linked(db, box, linked)  # the old bytes still open with this box
@@ -299,8 +307,38 @@ async def running(
                 metrics=metrics.exposition,
             ),
             pruning=pruning,
+            conversations=conversations,
+            isolation=isolation,
         )
         yield bot, build_dispatcher(services), services
+
+
+@asynccontextmanager
+async def conversations_for(
+    settings: Settings, db: Database
+) -> AsyncIterator[tuple[BaseStorage, BaseEventIsolation]]:
+    """Where conversations live, and what keeps one person's updates one at a time: with
+    REDIS_URL, aiogram's RedisStorage and RedisEventIsolation, shared by every replica; else
+    the database and a lock in this process, which is then the only replica (on PostgreSQL
+    a second one is refused at start-up: `replicas_lock`). Conversations untouched for
+    KEEP_CONVERSATIONS_DAYS expire in Redis as the pruning deletes them from the database."""
+    redis_url = settings.redis_url
+    async with replicas_lock(db, alone=redis_url is None):
+        if redis_url is None:
+            yield DatabaseStorage(db), SimpleEventIsolation()
+            return
+        keep = int(settings.keep_conversations_days * 86_400)
+        storage = RedisStorage.from_url(
+            redis_url.get_secret_value(),
+            # Several bots may share one Redis: keys name the bot too.
+            key_builder=DefaultKeyBuilder(with_bot_id=True),
+            state_ttl=keep,
+            data_ttl=keep,
+        )
+        try:
+            yield storage, storage.create_isolation()
+        finally:
+            await storage.close()  # also done at shutdown by aiogram: closing twice is fine
 
 
 def build_webhook_app(
@@ -411,7 +449,7 @@ async def _serve(settings: Settings) -> None:
             "starting: %s, %s mode, database %s, %d tracked orders",
             "polling" if settings.webhook_url is None else "webhook",
             "operator" if services.accounts.operator is not None else "personal",
-            settings.database_path,
+            settings.database_shown,
             await orders.count_tracked(services.db),
         )
         tune_process()

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from storage.db import without_password
 from storage.orders import PANEL_STATES, OrderState
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -79,6 +80,24 @@ def _status_map(value: Any) -> dict[str, OrderState]:
 def _file_path(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         raise ValueError("must be a file path, not empty")
+    return value
+
+
+def _database_url(value: SecretStr | None) -> SecretStr | None:
+    if value is not None:
+        url = value.get_secret_value()
+        if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        if url.startswith("sqlite:///") and not url.removeprefix("sqlite:///").strip():
+            raise ValueError("sqlite:/// needs a file path after it")
+    return value
+
+
+def _redis_url(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and not value.get_secret_value().startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise ValueError("must start with redis://, rediss:// or unix://")
     return value
 
 
@@ -165,6 +184,10 @@ class Settings(BaseSettings):
     throttle_burst: Annotated[int, Field(ge=1, le=1000)] = 10
     throttle_per_second: PositiveFloat = 2.0
     database_path: Annotated[Path, BeforeValidator(_file_path)] = Path("data/smmbot.sqlite3")
+    # sqlite:///path (DATABASE_PATH's file, the default) or postgresql://... for replicas.
+    database_url: Annotated[OptionalSecret, AfterValidator(_database_url)] = None
+    # Conversations and their locks in Redis: needed for more than one replica.
+    redis_url: Annotated[OptionalSecret, AfterValidator(_redis_url)] = None
     bot_secret_key: Annotated[OptionalSecret, AfterValidator(_secret_key)] = None
     check_interval_seconds: PositiveFloat = 60.0
     # As many as the panel's connections that background work may hold (bot/smmlaba/pool.py).
@@ -205,6 +228,31 @@ class Settings(BaseSettings):
         return self.smmlaba_username, self.smmlaba_apikey
 
     @property
+    def postgres_url(self) -> str | None:
+        """DATABASE_URL when it names PostgreSQL; None: SQLite."""
+        if self.database_url is None:
+            return None
+        url = self.database_url.get_secret_value()
+        return None if url.startswith("sqlite:///") else url
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file: DATABASE_URL's, else DATABASE_PATH. Also where the key file and
+        the one-bot lock go beside it, so only meaningful without PostgreSQL."""
+        if self.database_url is not None:
+            url = self.database_url.get_secret_value()
+            if url.startswith("sqlite:///"):
+                return Path(url.removeprefix("sqlite:///"))
+        return self.database_path
+
+    @property
+    def database_shown(self) -> str:
+        """Where the data is, fit to print: a PostgreSQL URL without its password."""
+        if self.postgres_url is None:
+            return str(self.sqlite_path)
+        return without_password(self.postgres_url)
+
+    @property
     def team(self) -> frozenset[int]:
         """The people the operator's account serves: ALLOWED_USERS and ADMIN_IDS."""
         return self.allowed_users | self.admin_ids
@@ -214,6 +262,10 @@ class Settings(BaseSettings):
         API key, the webhook secret, each of the Fernet keys."""
         held = [self.bot_token, self.smmlaba_apikey, self.webhook_secret]
         values = [secret.get_secret_value() for secret in held if secret is not None]
+        for url in (self.database_url, self.redis_url):
+            password = None if url is None else urlsplit(url.get_secret_value()).password
+            if password:
+                values.append(password)
         if self.bot_secret_key is not None:
             keys = self.bot_secret_key.get_secret_value().split(",")
             values += [key.strip() for key in keys if key.strip()]
@@ -252,6 +304,11 @@ def load_settings(**overrides: Any) -> Settings:
         r"[A-Za-z0-9_-]{1,256}", settings.webhook_secret.get_secret_value()
     ):
         raise ConfigError("WEBHOOK_SECRET: 1-256 characters of A-Z a-z 0-9 _ -")
+    if settings.postgres_url is not None and settings.bot_secret_key is None:
+        raise ConfigError(
+            "BOT_SECRET_KEY: required with a PostgreSQL DATABASE_URL (every replica must open "
+            "the API keys the others sealed; there is no key file beside a server)"
+        )
     if (settings.smmlaba_username is None) != (settings.smmlaba_apikey is None):
         missing = "SMMLABA_APIKEY" if settings.smmlaba_apikey is None else "SMMLABA_USERNAME"
         raise ConfigError(f"{missing}: required when the other operator credential is set")

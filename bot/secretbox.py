@@ -99,7 +99,7 @@ def load_secret_box(settings: Settings, *, stored_secrets: int) -> SecretBox:
     them. Any problem is a one-line `ConfigError`."""
     if settings.bot_secret_key is not None:
         return SecretBox(_parse_keys(settings.bot_secret_key.get_secret_value()))
-    path = key_file_for(settings.database_path)
+    path = key_file_for(settings.sqlite_path)
     if path.exists():
         return SecretBox(_read_key_file(path))
     if stored_secrets:

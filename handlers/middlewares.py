@@ -31,7 +31,7 @@ from bot.ratelimit import TokenBucket
 from handlers import keyboards, screens
 from handlers.states import ConnectForm
 from storage import users
-from storage.fsm import SQLiteStorage
+from storage.fsm import DatabaseStorage
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -51,7 +51,7 @@ class SaveConversations(BaseMiddleware):
     conversation (the storage keeps it in memory until then): one write, after the answer
     went out, and before aiogram lets the same chat's next update in."""
 
-    def __init__(self, storage: SQLiteStorage) -> None:
+    def __init__(self, storage: DatabaseStorage) -> None:
         self._storage = storage
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:

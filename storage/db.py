@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
+from urllib.parse import urlsplit, urlunsplit
 
 from storage.schema import MIGRATIONS
 
@@ -62,6 +63,17 @@ def is_postgres_url(target: Path | str) -> bool:
 def sqlite_path(target: Path | str) -> Path:
     """`sqlite:///data/x.sqlite3` or `data/x.sqlite3` -> the file's path."""
     return Path(target.removeprefix("sqlite:///") if isinstance(target, str) else target)
+
+
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class Database(abc.ABC):

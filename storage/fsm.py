@@ -1,4 +1,4 @@
-"""`SQLiteStorage`: aiogram's FSM storage in SQLite, so a conversation survives a restart.
+"""`DatabaseStorage`: aiogram's FSM storage in SQLite, so a conversation survives a restart.
 Right for the one process that owns the database; several processes would share aiogram's
 RedisStorage instead.
 """
@@ -38,7 +38,7 @@ def _key(key: StorageKey) -> Key:
     )
 
 
-class SQLiteStorage(BaseStorage):
+class DatabaseStorage(BaseStorage):
     """Keyed by every field of `StorageKey`; data is JSON, so dict keys come back as strings.
 
     Recent conversations are kept in memory too (every update reads the state). Changes go

@@ -1,14 +1,23 @@
-"""One bot per SQLite database: two would both track every order and both send every
-notification. The lock is an OS file lock, held for the process's life, so a crash never
-leaves it behind."""
+"""Who may run beside whom. One bot per SQLite database: two would both track every order and
+both send every notification; the lock is an OS file lock, held for the process's life, so a
+crash never leaves it behind. On PostgreSQL any number of replicas share the work, if they
+share their conversations in Redis: a replica keeping conversations in the database (no
+REDIS_URL) must be the only one. That lock is a session advisory lock, which PostgreSQL
+drops with the connection, so a crash never leaves it behind either."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+
+from storage.db import Database
+from storage.postgres import PostgresDatabase
+
+# Held exclusively by a replica without Redis, shared by replicas with it.
+REPLICAS_LOCK = 0x736D6D62_6F740002
 
 
 class DatabaseInUse(Exception):
@@ -46,3 +55,29 @@ def only_instance(database: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+@asynccontextmanager
+async def replicas_lock(db: Database, *, alone: bool) -> AsyncIterator[None]:
+    """On PostgreSQL, for the block: with `alone`, be the only replica, else run beside other
+    replicas that are not alone; raise `DatabaseInUse` when that cannot be. Nothing on
+    SQLite, whose file lock already makes a process alone."""
+    if not isinstance(db, PostgresDatabase):
+        yield
+        return
+    function = "pg_try_advisory_lock" if alone else "pg_try_advisory_lock_shared"
+    async with db.pool.acquire() as connection:
+        if not await connection.fetchval(f"SELECT {function}($1)", REPLICAS_LOCK):
+            raise DatabaseInUse(
+                f"{db.url} is in use by another smmbot that keeps conversations in the "
+                "database: replicas need REDIS_URL, all of them"
+                if not alone
+                else f"{db.url} is in use by another smmbot: a second replica needs REDIS_URL "
+                "(set on every replica), or conversations would fork"
+            )
+        try:
+            yield
+        finally:
+            await connection.execute(
+                "SELECT pg_advisory_unlock_all()"  # this connection's, before the pool reuses it
+            )

@@ -12,11 +12,10 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from storage.db import Database, Dialect, Row, Transaction, require_known
+from storage.db import Database, Dialect, Row, Transaction, require_known, without_password
 from storage.schema import MIGRATIONS
 
 # Any number fits: it only has to differ from other users' advisory locks in the database.
@@ -63,17 +62,6 @@ def changed_rows(status: str) -> int:
     """The row count in a command tag: `UPDATE 3` -> 3, `INSERT 0 1` -> 1, `CREATE TABLE` -> 0."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
-
-
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PostgresTransaction:

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp import web
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.sandbox import servers
@@ -200,6 +201,17 @@ def make_bot(
         )
 
     return make
+
+
+@pytest.fixture
+def on_servers(postgres_url: str, redis_server: str) -> dict[str, Any]:
+    """The settings of a replica on PostgreSQL and Redis (each test its own database; Redis
+    keys are told apart by the test's own user ids)."""
+    return {
+        "database_url": SecretStr(postgres_url),
+        "redis_url": SecretStr(redis_server),
+        "bot_secret_key": SecretStr(Fernet.generate_key().decode()),
+    }
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The contract of `SQLiteStorage` as an aiogram `BaseStorage`."""
+"""The contract of `DatabaseStorage` as an aiogram `BaseStorage`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 
 from storage.db import Database
-from storage.fsm import SQLiteStorage
+from storage.fsm import DatabaseStorage
 
 KEY = StorageKey(bot_id=1, chat_id=10, user_id=100)
 
@@ -22,18 +22,18 @@ class Wizard(StatesGroup):
 
 
 @pytest.fixture
-def storage(db: Database) -> SQLiteStorage:
-    return SQLiteStorage(db)
+def storage(db: Database) -> DatabaseStorage:
+    return DatabaseStorage(db)
 
 
-async def test_an_unknown_key_has_no_state_and_no_data(storage: SQLiteStorage) -> None:
+async def test_an_unknown_key_has_no_state_and_no_data(storage: DatabaseStorage) -> None:
     assert await storage.get_state(KEY) is None
     assert await storage.get_data(KEY) == {}
     assert await storage.get_value(KEY, "missing") is None
     assert await storage.get_value(KEY, "missing", "fallback") == "fallback"
 
 
-async def test_state_set_get_and_clear(storage: SQLiteStorage) -> None:
+async def test_state_set_get_and_clear(storage: DatabaseStorage) -> None:
     await storage.set_state(KEY, Wizard.choosing)
     assert await storage.get_state(KEY) == "Wizard:choosing"
     await storage.set_state(KEY, "Wizard:entering")
@@ -42,7 +42,7 @@ async def test_state_set_get_and_clear(storage: SQLiteStorage) -> None:
     assert await storage.get_state(KEY) is None
 
 
-async def test_data_set_get_update(storage: SQLiteStorage) -> None:
+async def test_data_set_get_update(storage: DatabaseStorage) -> None:
     await storage.set_data(KEY, {"service": "389", "values": {"url": "https://x"}})
     assert await storage.get_data(KEY) == {"service": "389", "values": {"url": "https://x"}}
     merged = await storage.update_data(KEY, {"step": 2})
@@ -51,7 +51,7 @@ async def test_data_set_get_update(storage: SQLiteStorage) -> None:
     assert await storage.get_value(KEY, "step") == 2
 
 
-async def test_state_and_data_are_independent(storage: SQLiteStorage) -> None:
+async def test_state_and_data_are_independent(storage: DatabaseStorage) -> None:
     await storage.set_data(KEY, {"a": 1})
     await storage.set_state(KEY, Wizard.entering)
     assert await storage.get_data(KEY) == {"a": 1}
@@ -59,14 +59,14 @@ async def test_state_and_data_are_independent(storage: SQLiteStorage) -> None:
     assert await storage.get_state(KEY) == "Wizard:entering"
 
 
-async def test_returned_data_is_a_copy(storage: SQLiteStorage) -> None:
+async def test_returned_data_is_a_copy(storage: DatabaseStorage) -> None:
     await storage.set_data(KEY, {"items": [1]})
     data = await storage.get_data(KEY)
     data["items"].append(2)
     assert await storage.get_data(KEY) == {"items": [1]}
 
 
-async def test_fsm_context_clear(storage: SQLiteStorage) -> None:
+async def test_fsm_context_clear(storage: DatabaseStorage) -> None:
     context = FSMContext(storage=storage, key=KEY)
     await context.set_state(Wizard.choosing)
     await context.update_data(platform="Instagram")
@@ -87,7 +87,7 @@ async def test_fsm_context_clear(storage: SQLiteStorage) -> None:
     ],
 )
 async def test_every_key_field_separates_conversations(
-    storage: SQLiteStorage, other: StorageKey
+    storage: DatabaseStorage, other: StorageKey
 ) -> None:
     await storage.set_state(KEY, Wizard.choosing)
     await storage.set_data(KEY, {"who": "default"})
@@ -99,7 +99,7 @@ async def test_every_key_field_separates_conversations(
     assert await storage.get_data(other) == {"who": "other"}
 
 
-async def test_data_round_trips_through_json(storage: SQLiteStorage) -> None:
+async def test_data_round_trips_through_json(storage: DatabaseStorage) -> None:
     """JSON turns int keys into strings and tuples into lists; handlers keep string keys and
     lists for that reason. This test pins the behaviour they rely on."""
     await storage.set_data(
@@ -114,12 +114,12 @@ async def test_data_round_trips_through_json(storage: SQLiteStorage) -> None:
     }
 
 
-async def test_data_must_be_a_dict(storage: SQLiteStorage) -> None:
+async def test_data_must_be_a_dict(storage: DatabaseStorage) -> None:
     with pytest.raises(DataNotDictLikeError):
         await storage.set_data(KEY, [("a", 1)])  # type: ignore[arg-type]
 
 
-async def test_data_must_be_json(storage: SQLiteStorage) -> None:
+async def test_data_must_be_json(storage: DatabaseStorage) -> None:
     with pytest.raises(TypeError):
         await storage.set_data(KEY, {"when": object()})
     assert await storage.get_data(KEY) == {}
@@ -128,18 +128,18 @@ async def test_data_must_be_json(storage: SQLiteStorage) -> None:
 async def test_the_conversation_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     async with await Database.open(path) as db:
-        storage = SQLiteStorage(db)
+        storage = DatabaseStorage(db)
         await storage.set_state(KEY, Wizard.entering)
         await storage.set_data(KEY, {"service": "389", "step": 1})
         await storage.close()  # aiogram's shutdown does this
     async with await Database.open(path) as db:
-        storage = SQLiteStorage(db)
+        storage = DatabaseStorage(db)
         assert await storage.get_state(KEY) == "Wizard:entering"
         assert await storage.get_data(KEY) == {"service": "389", "step": 1}
 
 
 async def test_conversations_beyond_the_memory_bound_are_read_back(db: Database) -> None:
-    storage = SQLiteStorage(db, cached_conversations=2)
+    storage = DatabaseStorage(db, cached_conversations=2)
     keys = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in range(5)]
     for n, key in enumerate(keys):
         await storage.set_state(key, Wizard.entering)
@@ -155,7 +155,7 @@ async def stored_rows(db: Database) -> dict[int, tuple[str | None, str]]:
 
 
 async def test_changes_reach_sqlite_at_flush_all_at_once(db: Database) -> None:
-    storage = SQLiteStorage(db)
+    storage = DatabaseStorage(db)
     first, second = StorageKey(bot_id=1, chat_id=1, user_id=1), StorageKey(1, 2, 2)
     await storage.set_state(first, Wizard.choosing)
     await storage.set_data(first, {"step": 0})
@@ -175,20 +175,20 @@ async def test_changes_reach_sqlite_at_flush_all_at_once(db: Database) -> None:
 
 
 async def test_pending_changes_outlive_the_memory_bound(db: Database) -> None:
-    storage = SQLiteStorage(db, cached_conversations=2)
+    storage = DatabaseStorage(db, cached_conversations=2)
     keys = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in range(5)]
     for n, key in enumerate(keys):
         await storage.set_data(key, {"n": n})
     for n, key in enumerate(keys):
         assert await storage.get_data(key) == {"n": n}
     await storage.flush()
-    fresh = SQLiteStorage(db)
+    fresh = DatabaseStorage(db)
     for n, key in enumerate(keys):
         assert await fresh.get_data(key) == {"n": n}
 
 
 async def test_save_writes_one_conversation(db: Database) -> None:
-    storage = SQLiteStorage(db)
+    storage = DatabaseStorage(db)
     other = StorageKey(bot_id=1, chat_id=2, user_id=2)
     await storage.set_data(KEY, {"n": 1})
     await storage.set_data(other, {"n": 2})
