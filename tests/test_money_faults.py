@@ -65,11 +65,16 @@ async def test_the_order_id_reaches_the_chat_through_429s_and_a_stale_tap(
     assert harness.panel_calls("add") == 1
     assert TRY_AGAIN not in anna.transcript
     assert "went wrong" not in anna.transcript
-    # Telegram accepted it once: the outbox row is sent, never to be sent again.
+    # Telegram accepted it once: the outbox row is sent, never to be sent again (recorded
+    # once Telegram's answer is back, a moment after the chat shows the message).
     assert harness.services is not None
-    message = await outbox.get(harness.services.db, f"order:{order.id}:order_placed")
-    assert message is not None
-    assert message.status is outbox.OutboxStatus.SENT
+    db = harness.services.db
+
+    async def recorded_sent() -> bool:
+        message = await outbox.get(db, f"order:{order.id}:order_placed")
+        return message is not None and message.status is outbox.OutboxStatus.SENT
+
+    await eventually(recorded_sent)
     [shown] = [m for m in anna.bot_messages if card in m.text]
     assert "State: placed" in shown.text
     assert shown.message_id != confirmation.message_id

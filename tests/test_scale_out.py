@@ -46,7 +46,9 @@ async def test_a_conversation_in_redis_survives_a_restart(
         redis = Redis.from_url(redis_server)
         try:
             [key] = [key async for key in redis.scan_iter("fsm:*:502:502:data")]
-            assert "https://instagram.com/p/kept" in (await redis.get(key)).decode()
+            stored = await redis.get(key)
+            assert isinstance(stored, bytes)
+            assert "https://instagram.com/p/kept" in stored.decode()
             assert await redis.ttl(key) > 80 * 86_400  # expires as KEEP_CONVERSATIONS_DAYS
         finally:
             await redis.aclose()
