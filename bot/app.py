@@ -131,7 +131,10 @@ class Services:
     async def start_background(self) -> None:
         # Whatever the last run left half done: messages it meant to send itself, orders it
         # sent without an answer (older than the panel timeout: nobody can answer those now).
-        await outbox.release_claims(self.db, time.time())
+        # Work another replica has taken may be under way: it is left for its lease to end.
+        if self.settings.alone:
+            await outbox.release_claims(self.db, time.time())
+            await orders.release_leases(self.db)
         await self.placements.expire_stale(self.placements.panel_timeout)
         self.placements.start()
         self.tracker.start()
@@ -313,6 +316,13 @@ async def running(
         yield bot, build_dispatcher(services), services
 
 
+# How long a replica killed while handling a person's update keeps that person's lock: more
+# than an update takes (an order waits up to SMMLABA_TIMEOUT_SECONDS, 20 by default, for the
+# panel), and less than the 55 s after which aiogram answers a webhook delivery before it is
+# done, so an update delivered again behind that lock is still answered once handled.
+PERSON_LOCK_SECONDS = 45
+
+
 @asynccontextmanager
 async def conversations_for(
     settings: Settings, db: Database
@@ -336,7 +346,7 @@ async def conversations_for(
             data_ttl=keep,
         )
         try:
-            yield storage, storage.create_isolation()
+            yield storage, storage.create_isolation(lock_kwargs={"timeout": PERSON_LOCK_SECONDS})
         finally:
             await storage.close()  # also done at shutdown by aiogram: closing twice is fine
 
@@ -348,9 +358,11 @@ def build_webhook_app(
     with the status routes beside it."""
     url, secret = settings.require_webhook()
     app = web.Application()
-    SimpleRequestHandler(dispatcher, bot, secret_token=secret.get_secret_value()).register(
-        app, path=urlsplit(url).path or "/"
-    )
+    # An update is acknowledged once handled, not on arrival: Telegram delivers again one
+    # that a replica was killed in the middle of (to another replica behind the balancer).
+    SimpleRequestHandler(
+        dispatcher, bot, handle_in_background=False, secret_token=secret.get_secret_value()
+    ).register(app, path=urlsplit(url).path or "/")
     add_status_routes(app, checks)
     setup_application(app, dispatcher, bot=bot)
     return app

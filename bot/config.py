@@ -236,6 +236,12 @@ class Settings(BaseSettings):
         return None if url.startswith("sqlite:///") else url
 
     @property
+    def alone(self) -> bool:
+        """Whether this process is the only replica: on SQLite (its file lock), or on
+        PostgreSQL without Redis (`storage.lock.replicas_lock`)."""
+        return self.postgres_url is None or self.redis_url is None
+
+    @property
     def sqlite_path(self) -> Path:
         """The SQLite file: DATABASE_URL's, else DATABASE_PATH. Also where the key file and
         the one-bot lock go beside it, so only meaningful without PostgreSQL."""

@@ -58,6 +58,9 @@ class NotifierConfig:
     max_attempts: int = 8
     retry_base: float = 2.0
     retry_max: float = 300.0
+    # How long messages taken by this replica stay its own: longer than sending a batch
+    # takes at `per_second`, with Telegram's timeout.
+    lease: float = 120.0
 
 
 class Notifier(BackgroundLoop):
@@ -106,22 +109,35 @@ class Notifier(BackgroundLoop):
         if now < self._paused_until:
             await self.pause(self._paused_until - now)
             return 0
-        attempted = 0
-        for message in await outbox.due(self._db, now, self._config.batch):
-            if self.stopping or self._clock() < self._paused_until:
-                break
-            if not self._chat_ready(message.chat_id):
-                continue
-            await self._overall.acquire()
-            attempt = asyncio.ensure_future(self.deliver(message))
-            try:
-                await asyncio.shield(attempt)
-            except asyncio.CancelledError:
-                # Cancelled mid-send: let Telegram's answer be recorded first.
-                await attempt
-                raise
-            attempted += 1
-        return attempted
+        attempted: set[int] = set()
+        claimed = await outbox.claim_due(
+            self._db,
+            now,
+            self._config.batch,
+            lease_until=now + self._config.lease,
+            spacing=1 / self._config.per_chat_per_second,
+        )
+        try:
+            for message in claimed:
+                if self.stopping or self._clock() < self._paused_until:
+                    break
+                if not self._chat_ready(message.chat_id):
+                    continue
+                await self._overall.acquire()
+                attempt = asyncio.ensure_future(self.deliver(message))
+                try:
+                    await asyncio.shield(attempt)
+                except asyncio.CancelledError:
+                    # Cancelled mid-send: let Telegram's answer be recorded first.
+                    await attempt
+                    raise
+                attempted.add(message.id)
+        finally:
+            # What was taken and not attempted is due again, for any replica.
+            for message in claimed:
+                if message.id not in attempted:
+                    await outbox.unclaim(self._db, message.id)
+        return len(attempted)
 
     def _chat_ready(self, chat_id: int) -> bool:
         last = self._last_sent.get(chat_id)

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.smmlaba import PanelException
 from storage import outbox, users
 from storage.db import Database
+from storage.outages import close_outage, open_outage
 from storage.outbox import Kind, Notification
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class PanelWatch(BackgroundLoop):
         self._accounts = accounts
         self._db = db
         self._admins = settings.admin_ids
+        self._panel = str(settings.smmlaba_api_url)
         self._alert_after = settings.panel_alert_after_seconds
         self._every = min(30.0, max(0.05, self._alert_after / 4))
         self._clock = clock
@@ -59,13 +61,15 @@ class PanelWatch(BackgroundLoop):
                 await operator.tracking_panel.balance()
         if self._outage is None and health.down_since is not None:
             if health.down_for() >= self._alert_after:
-                self._outage = health.down_since
+                # As the first replica to see it recorded it, so the admins hear of it once.
+                self._outage = await open_outage(self._db, self._panel, health.down_since)
                 logger.warning("panel unreachable since %.0f: telling the admins", self._outage)
                 await self._tell_admins(
                     Kind.PANEL_DOWN, {"since": self._outage, "cause": health.last_failure or ""}
                 )
         elif self._outage is not None and health.down_since is None:
             logger.info("panel answers again: telling the admins")
+            await close_outage(self._db, self._panel, health.last_success_at or self._clock())
             await self._tell_admins(
                 Kind.PANEL_UP,
                 {"since": self._outage, "until": health.last_success_at or self._clock()},

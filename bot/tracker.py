@@ -45,6 +45,10 @@ class TrackerConfig:
     breaker_base: float = 5.0
     breaker_max: float = 300.0
     idle_poll: float = 1.0  # longest sleep when nothing is due
+    # How long a batch's orders stay taken by this replica: longer than a batch's checks
+    # take (at `rate_per_second`, with the panel's timeout), short enough that orders a
+    # killed replica had taken are checked again soon after.
+    lease: float = 300.0
     jitter: float = 0.1
     status_states: Mapping[str, OrderState] = field(default_factory=lambda: DEFAULT_STATUS_STATES)
 
@@ -56,9 +60,10 @@ class TrackerConfig:
 
 
 class Tracker(BackgroundLoop):
-    """Takes due orders from SQLite in batches, so thousands of open orders never become a
-    burst. New or changing orders are checked at the base interval, quiet ones less and less
-    often, up to a cap. While the breaker is open, one order per backoff step is the probe;
+    """Takes due orders from the database in batches, so thousands of open orders never
+    become a burst; each batch is leased to this replica (`orders.claim_due`). New or
+    changing orders are checked at the base interval, quiet ones less and less often, up to
+    a cap. While the breaker is open, one order per backoff step is the probe;
     the others keep their place, and nothing is skipped."""
 
     name = "tracker"
@@ -97,7 +102,7 @@ class Tracker(BackgroundLoop):
             await self.pause(min(hold, self._config.idle_poll))
             return
         limit = 1 if self.breaker.is_open else self._config.batch
-        due = await orders.due_for_check(self._db, now, limit)
+        due = await orders.claim_due(self._db, now, limit, now + self._config.lease)
         if not due:
             await self.pause(self._config.idle_poll)
             return
@@ -107,6 +112,7 @@ class Tracker(BackgroundLoop):
             async with gate:
                 # Stopping, or the breaker opened during this batch: the rest stay due.
                 if self.stopping or (self.breaker.is_open and len(due) > 1):
+                    await orders.unclaim(self._db, order.id)
                     return
                 await self.check(order)
 
@@ -130,7 +136,8 @@ class Tracker(BackgroundLoop):
         )
         await bucket.acquire()
         if self.stopping:
-            return  # not started: it stays due for the next run
+            await orders.unclaim(self._db, order.id)  # not started: due for the next run
+            return
         try:
             status = await panel.check(order.panel_order_id)
         except PanelError as exc:

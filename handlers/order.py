@@ -327,6 +327,7 @@ async def confirm(
             await screens.expired(callback, callback_answer)
         else:
             callback_answer.text = _("This order was already sent.")
+            await tell_untold(desk, earlier)
         return
     wizard = await resume(callback, state, desk, data)
     if wizard is None:
@@ -357,6 +358,7 @@ async def confirm(
     if placement.outcome is Outcome.ALREADY:
         # A tap at the same moment as the one that sent it: that one tells what became of it.
         callback_answer.text = _("This order was already sent.")
+        await tell_untold(desk, placement.order)
         return
     if placement.outcome in (Outcome.PLACED, Outcome.UNCERTAIN):
         desk.balance.forget()  # it may have been charged: the balance known is not it
@@ -367,6 +369,19 @@ async def confirm(
     # The tap is answered while the outcome is told.
     callback_answer.disable()
     await asyncio.gather(screens.answer(callback), tell(wizard, placement, desk))
+
+
+async def tell_untold(desk: OrderDesk, order: orders.Order) -> None:
+    """A Confirm whose order exists already, again: a second tap, or the same tap delivered
+    again after the replica that sent the order was killed before telling its answer. If
+    nobody here is telling it, the answer goes out now, in the confirmation. (A second tap
+    while another replica tells it waits for that replica: one person's updates are handled
+    one at a time, on any replica.)"""
+    if desk.placements.busy_with(order.token):
+        return
+    message = await orders.unsent_answer(desk.db, order)
+    if message is not None:
+        await desk.notifier.deliver(message, locale=get_i18n().current_locale, in_place=True)
 
 
 async def tell(wizard: WizardScreens, placement: Placement, desk: OrderDesk) -> None:

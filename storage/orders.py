@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from storage import outbox
-from storage.db import Database, Row
+from storage.db import Database, Dialect, Row
 from storage.outbox import Kind, Notification, OutboxMessage, OutboxStatus
 
 
@@ -377,16 +377,49 @@ async def count_tracked(db: Database) -> int:
 
 
 async def due_for_check(db: Database, now: float, limit: int) -> list[Order]:
-    """Tracked orders whose check time has come, the longest-waiting first."""
+    """Tracked orders whose check time has come and that nobody has taken, the
+    longest-waiting first."""
     rows = await db.fetchall(
         """
         SELECT * FROM orders
-        WHERE next_check_at IS NOT NULL AND next_check_at <= ?
-        ORDER BY next_check_at LIMIT ?
+        WHERE next_check_at IS NOT NULL AND next_check_at <= ?1
+          AND (lease_until IS NULL OR lease_until <= ?1)
+        ORDER BY next_check_at LIMIT ?2
         """,
         (now, limit),
     )
     return [_order(row) for row in rows]
+
+
+# Which orders a claim takes. PostgreSQL passes over rows another replica is claiming at the
+# same moment (it would wait for them, then find them taken); SQLite runs one write at a time.
+_DUE = """
+SELECT id FROM orders
+WHERE next_check_at IS NOT NULL AND next_check_at <= ?1
+  AND (lease_until IS NULL OR lease_until <= ?1)
+ORDER BY next_check_at LIMIT ?2
+"""
+_CLAIM_DUE = {
+    dialect: f"UPDATE orders SET lease_until = ?3 WHERE id IN ({_DUE}{lock}) RETURNING *"  # noqa: S608
+    for dialect, lock in ((Dialect.SQLITE, ""), (Dialect.POSTGRES, "FOR UPDATE SKIP LOCKED"))
+}
+
+
+async def claim_due(db: Database, now: float, limit: int, lease_until: float) -> list[Order]:
+    """Take up to `limit` due orders to check, until `lease_until`: no other replica takes
+    them meanwhile. Recording the check ends the lease (`record_check`), as `unclaim` does."""
+    rows = await db.fetchall(_CLAIM_DUE[db.dialect], (now, limit, lease_until))
+    return sorted((_order(row) for row in rows), key=lambda order: order.next_check_at or 0)
+
+
+async def unclaim(db: Database, order_id: int) -> None:
+    """The order was taken but not checked: due again at once, for any replica."""
+    await db.execute("UPDATE orders SET lease_until = NULL WHERE id = ?", (order_id,))
+
+
+async def release_leases(db: Database) -> int:
+    """At the start of the only replica: whatever a stopped one had taken is due again."""
+    return await db.execute("UPDATE orders SET lease_until = NULL WHERE lease_until IS NOT NULL")
 
 
 async def record_check(
@@ -408,7 +441,7 @@ async def record_check(
             UPDATE orders SET state = ?, status_code = ?, status_text = ?, remain = ?,
                               announced_remain = CASE WHEN ? THEN ? ELSE announced_remain END,
                               next_check_at = ?, quiet_checks = ?, failed_checks = ?,
-                              updated_at = ?
+                              updated_at = ?, lease_until = NULL
             WHERE id = ?
             """,
             (

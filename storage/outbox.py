@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from storage.db import Database, Row, Transaction
+from storage.db import Database, Dialect, Row, Transaction
 
 
 class Kind(StrEnum):
@@ -104,22 +104,56 @@ async def add(db: Database, notification: Notification) -> bool:
         return await add_in(tx, notification, time.time())
 
 
-async def due(db: Database, now: float, limit: int = 100) -> list[OutboxMessage]:
-    """The oldest pending message of each chat, if its time has come: a chat's messages go
-    out in the order they were queued, and one waiting for a retry holds back the rest."""
-    rows = await db.fetchall(
-        """
-        SELECT * FROM outbox AS o
-        WHERE o.status = 'pending' AND o.next_attempt_at <= ?
-          AND NOT EXISTS (
-              SELECT 1 FROM outbox AS e
-              WHERE e.chat_id = o.chat_id AND e.status = 'pending' AND e.id < o.id
-          )
-        ORDER BY o.id LIMIT ?
-        """,
-        (now, limit),
+# The oldest pending message of each chat, if its time has come and nobody has taken it: a
+# chat's messages go out in the order they were queued, and one waiting for a retry (or
+# taken by a replica) holds back the rest. ?1 now, ?2 how many.
+_DUE = """
+SELECT {columns} FROM outbox AS o
+WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
+  AND (o.lease_until IS NULL OR o.lease_until <= ?1)
+  AND NOT EXISTS (
+      SELECT 1 FROM outbox AS e
+      WHERE e.chat_id = o.chat_id AND e.status = 'pending' AND e.id < o.id
+  )
+  {paced}
+ORDER BY o.id LIMIT ?2
+"""
+# Not while the chat had a message sent by any replica within ?4 seconds (Telegram's pace
+# for one chat).
+_PACED = """
+  AND NOT EXISTS (
+      SELECT 1 FROM outbox AS s
+      WHERE s.chat_id = o.chat_id AND s.status = 'sent' AND s.sent_at > ?1 - ?4
+  )
+"""
+_CLAIM_DUE = {
+    dialect: (
+        f"UPDATE outbox SET lease_until = ?3 "  # noqa: S608 - fixed fragments
+        f"WHERE id IN ({_DUE.format(columns='o.id', paced=_PACED)}{lock}) RETURNING *"
     )
+    for dialect, lock in ((Dialect.SQLITE, ""), (Dialect.POSTGRES, "FOR UPDATE OF o SKIP LOCKED"))
+}
+
+
+async def due(db: Database, now: float, limit: int = 100) -> list[OutboxMessage]:
+    """The messages a notifier would take now (`claim_due`), without taking them."""
+    rows = await db.fetchall(_DUE.format(columns="*", paced=""), (now, limit))
     return [_message(row) for row in rows]
+
+
+async def claim_due(
+    db: Database, now: float, limit: int, *, lease_until: float, spacing: float
+) -> list[OutboxMessage]:
+    """Take up to `limit` due messages to send, until `lease_until`, skipping chats that had
+    a message within `spacing` seconds: no other replica takes them meanwhile. Recording the
+    outcome ends the lease, as `unclaim` does."""
+    rows = await db.fetchall(_CLAIM_DUE[db.dialect], (now, limit, lease_until, spacing))
+    return sorted((_message(row) for row in rows), key=lambda message: message.id)
+
+
+async def unclaim(db: Database, message_id: int) -> None:
+    """Taken but not attempted: due again at once, for any replica."""
+    await db.execute("UPDATE outbox SET lease_until = NULL WHERE id = ?", (message_id,))
 
 
 async def release(db: Database, message_id: int) -> None:
@@ -132,13 +166,17 @@ async def release(db: Database, message_id: int) -> None:
 
 
 async def release_claims(db: Database, now: float) -> int:
-    """At start-up: messages held back for a sender that is gone become due now."""
+    """At the start of the only replica: messages held back for a sender that is gone, or
+    taken by a notifier that is gone, become due now."""
     return await db.execute(
         """
-        UPDATE outbox SET next_attempt_at = ?
-        WHERE status = 'pending' AND attempts = 0 AND next_attempt_at > ?
+        UPDATE outbox SET next_attempt_at = CASE WHEN attempts = 0 AND next_attempt_at > ?1
+                                                 THEN ?1 ELSE next_attempt_at END,
+                          lease_until = NULL
+        WHERE status = 'pending'
+          AND ((attempts = 0 AND next_attempt_at > ?1) OR lease_until IS NOT NULL)
         """,
-        (now, now),
+        (now,),
     )
 
 
@@ -149,7 +187,8 @@ async def get(db: Database, dedupe_key: str) -> OutboxMessage | None:
 
 async def mark_sent(db: Database, message_id: int) -> None:
     await db.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+        "lease_until = NULL WHERE id = ?",
         (time.time(), message_id),
     )
 
@@ -157,7 +196,8 @@ async def mark_sent(db: Database, message_id: int) -> None:
 async def retry_later(db: Database, message_id: int, error: str, next_attempt_at: float) -> None:
     await db.execute(
         """
-        UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+        UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+                          lease_until = NULL
         WHERE id = ? AND status = 'pending'
         """,
         (error, next_attempt_at, message_id),
@@ -167,7 +207,8 @@ async def retry_later(db: Database, message_id: int, error: str, next_attempt_at
 async def park(db: Database, message_id: int, error: str) -> None:
     await db.execute(
         """
-        UPDATE outbox SET status = 'parked', attempts = attempts + 1, last_error = ?
+        UPDATE outbox SET status = 'parked', attempts = attempts + 1, last_error = ?,
+                          lease_until = NULL
         WHERE id = ? AND status = 'pending'
         """,
         (error, message_id),

@@ -57,6 +57,18 @@ CATALOG_BY_CONTENT = (
     "DROP TABLE catalog_cache",
 )
 
+OUTBOX_SENT_BY_CHAT = (
+    "CREATE INDEX outbox_sent_by_chat ON outbox (chat_id, sent_at) WHERE status = 'sent'"
+)
+PANEL_OUTAGES = """
+CREATE TABLE panel_outages (
+    panel TEXT   NOT NULL,  -- the panel's API address
+    since {time} NOT NULL,  -- when the replica that told the admins saw it go down
+    until {time}            -- NULL: still down
+)
+"""
+OPEN_OUTAGES = "CREATE UNIQUE INDEX panel_outages_open ON panel_outages (panel) WHERE until IS NULL"
+
 MIGRATIONS: list[Step] = [
     # 1: users, orders and their events, the notification outbox, catalog cache, FSM.
     Step(
@@ -328,5 +340,26 @@ MIGRATIONS: list[Step] = [
     Step(
         ("ALTER TABLE orders ADD COLUMN card_message_id INTEGER",),
         ("ALTER TABLE orders ADD COLUMN card_message_id BIGINT",),
+    ),
+    # 6: work shared by replicas. A lease: the time until which one replica has taken an
+    # order to check or a message to send (NULL: nobody has); one killed mid-lease loses
+    # nothing, the work is taken again once it expires. Messages sent, by chat, so every
+    # replica keeps Telegram's pace for a chat. The panel's outages, one open at a time, so
+    # the admins are told once whichever replica saw it.
+    Step(
+        (
+            "ALTER TABLE orders ADD COLUMN lease_until REAL",
+            "ALTER TABLE outbox ADD COLUMN lease_until REAL",
+            OUTBOX_SENT_BY_CHAT,
+            PANEL_OUTAGES.format(time="REAL"),
+            OPEN_OUTAGES,
+        ),
+        (
+            "ALTER TABLE orders ADD COLUMN lease_until DOUBLE PRECISION",
+            "ALTER TABLE outbox ADD COLUMN lease_until DOUBLE PRECISION",
+            OUTBOX_SENT_BY_CHAT,
+            PANEL_OUTAGES.format(time="DOUBLE PRECISION"),
+            OPEN_OUTAGES,
+        ),
     ),
 ]

@@ -67,6 +67,16 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
     raise TimeoutError(f"server did not listen on {port} in {START_TIMEOUT:.0f}s: {_tail(log)}")
 
 
+def _wait_until_ready(bindir: Path, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Listening is not accepting: PostgreSQL refuses connections while it starts up."""
+    deadline = time.monotonic() + START_TIMEOUT
+    ready: list[str | Path] = [bindir / "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]
+    while subprocess.run(ready, check=False).returncode != 0:  # noqa: S603
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"PostgreSQL did not become ready: {_tail(log)}")
+        time.sleep(0.05)
+
+
 def _tail(log: Path) -> str:
     try:
         return " | ".join(log.read_text(errors="replace").strip().splitlines()[-5:])
@@ -128,6 +138,7 @@ def postgres() -> Iterator[Postgres]:
             )
         try:
             _wait_for_port(port, process, log)
+            _wait_until_ready(bindir, port, process, log)
             yield Postgres(port, user)
         finally:
             _stop(process)

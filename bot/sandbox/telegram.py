@@ -14,8 +14,10 @@ can fail on it. Simulated users type and press buttons by label:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,7 +27,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.ratelimit import TokenBucket
 from bot.sandbox.botapi import (
@@ -44,6 +46,12 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+    "delete the webhook first"
+)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+WEBHOOK_TIMEOUT = 60.0  # how long a delivery waits for the bot's answer
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,35 @@ class Call:
     status: int
 
 
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret: str | None
+    max_connections: int = 40
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One POST of an update to the bot: where, and whether the bot took it (2xx)."""
+
+    update_id: int
+    target: str
+    ok: bool
+
+
+def _chat_of(update: dict[str, Any]) -> int:
+    """The chat an update is about (its sender's, for a button on no message)."""
+    for kind, payload in update.items():
+        if kind == "update_id" or not isinstance(payload, dict):
+            continue
+        message = payload.get("message", payload)
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if isinstance(chat, dict):
+            return int(chat["id"])
+        return int(payload.get("from", {}).get("id", 0))
+    return 0
+
+
 @dataclass
 class RateLimits:
     """Telegram's message limits: about `per_second` overall and `per_chat_per_second`."""
@@ -175,6 +212,18 @@ class TelegramEmulator:
         self._last_call = time.monotonic()
         self._global_bucket: TokenBucket | None = None
         self._chat_buckets: dict[int, TokenBucket] = {}
+        # Webhook mode (`setWebhook`): updates are POSTed to the bot instead of fetched.
+        self.webhook: Webhook | None = None
+        # Where deliveries go in turn instead of the registered URL, as a load balancer
+        # spreads them over replicas; None: the URL the bot registered.
+        self.webhook_targets: list[str] | None = None
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self.handling_timeout = 10.0  # how long a simulated person waits for the bot
+        self._delivering: asyncio.Task[None] | None = None
+        self._posting: set[int] = set()  # chats with an update on its way
+        self._retry_at: dict[int, float] = {}
+        self._tries: dict[int, int] = {}
+        self._next_target = itertools.count()
 
     # -- test-facing API -----------------------------------------------------------------
 
@@ -211,9 +260,10 @@ class TelegramEmulator:
     def delivered_at(self, update_id: int) -> float | None:
         return self._delivered.get(update_id)
 
-    async def wait_handled(self, update_id: int, within: float = 10.0) -> None:
+    async def wait_handled(self, update_id: int, within: float | None = None) -> None:
         """Until the bot has dealt with the update: the harness says so, or (without a
         harness) the update was fetched and the bot then stayed quiet for a moment."""
+        within = self.handling_timeout if within is None else within
         if self.tracks_handling:
             event = self._handled.setdefault(update_id, asyncio.Event())
             await asyncio.wait_for(event.wait(), within)
@@ -262,6 +312,8 @@ class TelegramEmulator:
     async def _on_shutdown(self, _app: web.Application) -> None:
         self._stopping.set()
         self._new_update.set()
+        if self._delivering is not None:
+            await asyncio.gather(self._delivering, return_exceptions=True)
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -342,14 +394,111 @@ class TelegramEmulator:
             "supports_inline_queries": False,
         }
 
-    async def _api_deleteWebhook(self, _params: dict[str, Any]) -> bool:
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
         return True
 
-    async def _api_setWebhook(self, _params: dict[str, Any]) -> bool:
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = params["url"]
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise BadRequest("Bad Request: bad webhook: HTTPS url must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise BadRequest("Bad Request: secret token contains unallowed characters")
+        self.webhook = Webhook(url, secret, max(1, min(100, params.get("max_connections", 40))))
+        self.tracks_handling = True  # the bot's answer to a delivery says it is done
+        if self._delivering is None or self._delivering.done():
+            self._delivering = asyncio.create_task(self._deliver_updates(), name="webhook")
+        self._new_update.set()
         return True
 
     async def _api_getWebhookInfo(self, _params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        return {
+            "url": "" if self.webhook is None else self.webhook.url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    # -- webhook delivery ----------------------------------------------------------------
+
+    async def _deliver_updates(self) -> None:
+        """POST each pending update to the webhook, as Telegram does: the secret in
+        `X-Telegram-Bot-Api-Secret-Token`, one update of a chat at a time and in order, up to
+        `max_connections` at once, and a failed delivery (no answer, or not 2xx) tried again
+        later, at the next of `webhook_targets` when a test spreads them like a load
+        balancer."""
+        tasks: set[asyncio.Task[None]] = set()
+        async with ClientSession() as http:
+            while self.webhook is not None and not self._stopping.is_set():
+                self._new_update.clear()
+                now = time.monotonic()
+                waiting = set(self._posting)  # chats whose update is on its way
+                for update in list(self._updates):
+                    if len(tasks) >= self.webhook.max_connections:
+                        break
+                    chat = _chat_of(update)
+                    if chat in waiting:
+                        continue
+                    waiting.add(chat)  # the chat's later updates wait behind this one
+                    if self._retry_at.get(update["update_id"], 0.0) > now:
+                        continue
+                    self._posting.add(chat)
+                    task = asyncio.create_task(self._post(http, self.webhook, update, chat))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._new_update.wait(), 0.05)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _post(
+        self, http: ClientSession, webhook: Webhook, update: dict[str, Any], chat: int
+    ) -> None:
+        update_id = update["update_id"]
+        targets = self.webhook_targets or [webhook.url]
+        target = targets[next(self._next_target) % len(targets)]
+        headers = {} if webhook.secret is None else {SECRET_HEADER: webhook.secret}
+        self._delivered.setdefault(update_id, time.monotonic())
+        try:
+            async with http.post(
+                target, json=update, headers=headers, timeout=ClientTimeout(WEBHOOK_TIMEOUT)
+            ) as response:
+                body = await response.read()
+                ok = 200 <= response.status < 300
+        except (OSError, TimeoutError, ClientError) as exc:
+            ok, body = False, str(exc).encode()
+        finally:
+            self._posting.discard(chat)
+            self._new_update.set()
+        self.webhook_deliveries.append(WebhookDelivery(update_id, target, ok))
+        if not ok:
+            tries = self._tries[update_id] = self._tries.get(update_id, 0) + 1
+            self._retry_at[update_id] = time.monotonic() + min(2.0, 0.05 * 2**tries)
+            return
+        self._updates = [u for u in self._updates if u["update_id"] != update_id]
+        self._retry_at.pop(update_id, None)
+        await self._answer_in_response(body)
+        self.mark_handled(update_id)  # the bot answers once it has dealt with the update
+
+    async def _answer_in_response(self, body: bytes) -> None:
+        """A webhook may answer with one method call, which Telegram then makes."""
+        try:
+            call = json.loads(body) if body else None
+        except ValueError:
+            return
+        if not isinstance(call, dict) or "method" not in call:
+            return
+        method = call.pop("method")
+        handler = getattr(self, f"_api_{method}", None)
+        try:
+            if handler is None:
+                raise BadRequest("Not Found", status=404)
+            await handler(decode_parameters(method, call, from_form=False))
+        except (BadRequest, _Refusal) as error:
+            self.violations.append(Violation(method, str(error), call))
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         check_commands(params["commands"])
@@ -379,6 +528,8 @@ class TelegramEmulator:
         return self.commands.get((scope, params.get("language_code", "")), [])
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise _Refusal(409, WEBHOOK_ACTIVE)
         self.polled.set()
         offset = params.get("offset", 0)
         limit = min(100, max(1, params.get("limit", 100)))
