@@ -14,7 +14,13 @@ Three rounds of all that by default, each with a fresh bot, its own users and da
 machine is shared and a single round's figures moved by a factor of two from one minute to
 the next. The figures are medians over the rounds (`each_round` lists the main ones).
 
+With `--backend postgres` the bot keeps its data in a throwaway PostgreSQL (started as the
+tests do, unless DATABASE_URL names one); with `--replicas N` (N > 1) it runs as N processes
+sharing it and a throwaway Redis, in webhook mode, the emulator spreading its deliveries over
+them round-robin as a load balancer would. `bot_cpu_ms_per_update` then sums the replicas.
+
     python -m benchmarks.flow [--users 200] [--think-ms 1000] [--rounds 3]
+        [--backend sqlite|postgres] [--replicas 1]
 
 Prints one JSON line last.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import math
@@ -38,12 +45,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import CommandStart, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from cryptography.fernet import Fernet
 
+from bot.sandbox import servers
 from bot.sandbox.telegram import Call, SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.telegram_session import BotSession
@@ -214,6 +224,41 @@ async def start_process(
     return process
 
 
+async def start_replicas(
+    count: int, env: dict[str, str], emulator: TelegramEmulator
+) -> list[asyncio.subprocess.Process]:
+    """`count` bots in webhook mode, each on its own port, the emulator delivering to them
+    in turn; each is ready when its health route answers."""
+    ports = [servers.free_port() for _ in range(count)]
+    emulator.webhook_targets = [f"http://127.0.0.1:{port}/hook" for port in ports]
+    started = []
+    for port, url in zip(ports, emulator.webhook_targets, strict=True):
+        webhook = {"WEBHOOK_URL": url, "WEBHOOK_PORT": str(port), "WEBHOOK_HOST": "127.0.0.1"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env={**os.environ, **env, **webhook},
+            stdout=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        started.append(process)
+        async with httpx.AsyncClient() as http:
+            for _ in range(600):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise TimeoutError(f"replica on port {port} did not start")
+    return started
+
+
+async def fresh_database(server_url: str, name: str) -> str:
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
 async def stop_process(process: asyncio.subprocess.Process) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -289,9 +334,18 @@ class Round:
         }
 
 
-async def measure(users: int, think_ms: float, rounds: int) -> dict[str, Any]:
+async def measure(
+    users: int, think_ms: float, rounds: int, backend: str = "sqlite", replicas: int = 1
+) -> dict[str, Any]:
     emulator = TelegramEmulator()
     async with AsyncExitStack() as stack:
+        postgres_url = redis_url = None
+        if backend == "postgres":
+            postgres_url = (
+                os.environ.get("DATABASE_URL") or stack.enter_context(servers.postgres()).url()
+            )
+        if replicas > 1:
+            redis_url = os.environ.get("REDIS_URL") or stack.enter_context(servers.redis())
         panel_url, username, api_key = await start_panel(stack)
         telegram_url = await stack.enter_async_context(serve_telegram(emulator))
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -306,25 +360,36 @@ async def measure(users: int, think_ms: float, rounds: int) -> dict[str, Any]:
             "SMMLABA_APIKEY": api_key,
             "ALLOWED_USERS": ",".join(str(first + n) for first in firsts for n in range(users)),
             "LOG_LEVEL": "WARNING",
+            "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+            "WEBHOOK_SECRET": "flow-benchmark-secret",
         }
+        if redis_url is not None:
+            env["REDIS_URL"] = redis_url
         done: list[Round] = []
         payload: dict[str, str] = {}
         for number in range(rounds):
             first_bot, first_latency, first_bare = firsts[3 * number : 3 * number + 3]
             # A fresh database: no open orders from earlier rounds for the tracker to check.
             env["DATABASE_PATH"] = str(workdir / f"bot-{number}.sqlite3")
-            bot = await start_process(["-m", "bot", "run"], env, emulator)
+            if postgres_url is not None:
+                env["DATABASE_URL"] = await fresh_database(postgres_url, f"flow_{number}")
+            if replicas > 1:
+                bots = await start_replicas(replicas, env, emulator)
+            else:
+                bots = [await start_process(["-m", "bot", "run"], env, emulator)]
             try:
                 before = await panel_calls(panel_url)
-                cpu = cpu_seconds(bot.pid)
+                cpu = sum(cpu_seconds(bot.pid) for bot in bots)
                 calls_mark = len(emulator.calls)
                 throughput = await run_users(emulator, FLOW, users, first_bot, 0)
                 calls_end = len(emulator.calls)
-                bot_cpu = cpu_seconds(bot.pid) - cpu
+                bot_cpu = sum(cpu_seconds(bot.pid) for bot in bots) - cpu
                 orders_calls = await panel_calls(panel_url) - before
                 latency = await run_users(emulator, FLOW, users, first_latency, think_ms)
             finally:
-                await stop_process(bot)
+                for bot in bots:
+                    await stop_process(bot)
+            emulator.webhook = None  # the bare bot polls
             payload = payload or typical_payload(emulator.calls[calls_mark:calls_end])
             bare = await start_process(
                 ["-m", "benchmarks.flow", "--bare-bot"], env | payload, emulator
@@ -347,6 +412,8 @@ async def measure(users: int, think_ms: float, rounds: int) -> dict[str, Any]:
     return {
         "users": users,
         "rounds": rounds,
+        "backend": backend,
+        "replicas": replicas,
         "updates": done[0].throughput.updates,  # per run
         "updates_per_s": round(statistics.median(r.updates_per_s for r in done), 1),
         "bare_updates_per_s": round(statistics.median(r.bare_per_s for r in done), 1),
@@ -457,12 +524,18 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--think-ms", type=float, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="figures are medians over rounds")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--bare-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_bot:
         run_bare_bot()
         return
-    figures = asyncio.run(measure(args.users, args.think_ms, args.rounds))
+    if args.replicas > 1 and args.backend != "postgres":
+        parser.error("several replicas need --backend postgres")
+    figures = asyncio.run(
+        measure(args.users, args.think_ms, args.rounds, args.backend, args.replicas)
+    )
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -28,6 +28,7 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bot.accounts import Accounts
 from bot.balances import BalancesAhead
@@ -39,6 +40,7 @@ from bot.notifier import Notifier, NotifierConfig
 from bot.ordering import Placements
 from bot.panel_watch import PanelWatch
 from bot.pruning import Pruning, retention_policy
+from bot.ratelimit import local_limiters, shared_limiters
 from bot.redaction import Redactor, redacting_logs
 from bot.secretbox import load_secret_box, reseal_linked
 from bot.serving import serve_app
@@ -261,6 +263,13 @@ async def running(
         linked = await users.linked_accounts(db)
         box = load_secret_box(settings, stored_secrets=len(linked))
         await reseal_linked(db, box, linked)  # the old bytes still open with this box
+        limiters = local_limiters()
+        if not settings.alone and settings.redis_url is not None:
+            redis = Redis.from_url(settings.redis_url.get_secret_value())
+            stack.push_async_callback(redis.aclose)
+            # Telegram's limits and the panel's are the bot's, not each replica's.
+            bot_id = settings.require_bot_token().get_secret_value().split(":", 1)[0]
+            limiters = shared_limiters(redis, f"smmbot:{bot_id}:rate")
         http = await stack.enter_async_context(panel_http())
         metrics = Metrics()
         accounts = Accounts(settings, db, http, box, redactor, PanelHealth(), metrics=metrics)
@@ -279,6 +288,7 @@ async def running(
             notifier_config or notifier_settings(settings),
             partial(notifications.render, currency=settings.panel_currency),
             metrics=metrics,
+            limiters=None if settings.alone else limiters,
         )
         tracker = Tracker(
             db,
@@ -286,6 +296,7 @@ async def running(
             tracker_config or tracker_settings(settings),
             health=accounts.health,
             metrics=metrics,
+            limiters=limiters,
         )
         watch = PanelWatch(accounts, db, settings)
         placements = Placements(db, panel_timeout=settings.smmlaba_timeout_seconds)

@@ -26,6 +26,7 @@ from rapidfuzz.distance import OSA
 from bot.smmlaba import Panel, PanelException, Service
 from storage import catalog as catalog_cache
 from storage.db import Database
+from storage.lock import one_at_a_time
 
 logger = logging.getLogger(__name__)
 
@@ -678,7 +679,7 @@ class Catalog:
         """The catalog to show now; None only if it was never fetched and the panel is down."""
         current = await self._kept()
         if current is None:
-            return await self.refresh()
+            return await self.refresh(unless_fresh=True)
         if self.fetched_at is not None and self._clock() - self.fetched_at > self._ttl:
             self._refresh_in_background()
         return current
@@ -705,9 +706,23 @@ class Catalog:
         self._digest, self.fetched_at = cached.digest, cached.fetched_at
         return snapshot
 
-    async def refresh(self) -> CatalogSnapshot | None:
+    async def refresh(self, *, unless_fresh: bool = False) -> CatalogSnapshot | None:
         """Fetch from the panel now; on failure (an empty list is one) keep what there is, and
-        log why."""
+        log why. Replicas fetch an account's catalog one at a time; `unless_fresh`: one that
+        another replica saved within `ttl` (while this one waited, say) is taken instead."""
+        async with one_at_a_time(self._db, f"catalog:{self._account}"):
+            if unless_fresh and (shared := await self._shared_if_fresh()) is not None:
+                return shared
+            return await self._fetch()
+
+    async def _shared_if_fresh(self) -> CatalogSnapshot | None:
+        cached = await catalog_cache.last_fetch(self._db, self._account)
+        if cached is None or self._clock() - cached.fetched_at > self._ttl:
+            return None
+        async with self._lock:
+            return await self._load_cached()
+
+    async def _fetch(self) -> CatalogSnapshot | None:
         try:
             services = await self._panel.services()
         except PanelException as exc:
@@ -736,7 +751,9 @@ class Catalog:
 
     def _refresh_in_background(self) -> None:
         if self._refreshing is None or self._refreshing.done():
-            self._refreshing = asyncio.create_task(self.refresh(), name="catalog-refresh")
+            self._refreshing = asyncio.create_task(
+                self.refresh(unless_fresh=True), name="catalog-refresh"
+            )
 
     async def close(self) -> None:
         if self._refreshing is not None and not self._refreshing.done():

@@ -29,7 +29,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.background import BackgroundLoop
 from bot.i18n import locale_for
-from bot.ratelimit import TokenBucket
+from bot.ratelimit import Limiter, Limiters, TokenBucket
 from storage import orders, outbox, users
 from storage.db import Database
 from storage.orders import Order
@@ -80,6 +80,7 @@ class Notifier(BackgroundLoop):
         renderer: Renderer,
         *,
         metrics: Metrics | None = None,
+        limiters: Limiters | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._bot = bot
@@ -94,7 +95,11 @@ class Notifier(BackgroundLoop):
         # nothing is not sent (Telegram refuses it).
         self._cards: OrderedDict[tuple[int, int], Rendered] = OrderedDict()
         # Evenly spaced: never more than `per_second` messages in any second.
-        self._overall = TokenBucket(config.per_second, clock=clock)
+        self._overall: Limiter = (
+            TokenBucket(config.per_second, clock=clock)
+            if limiters is None
+            else limiters("telegram", config.per_second, 1.0)
+        )
         self._paused_until = 0.0
         super().__init__()
         self.retry_after = config.idle_poll

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.background import BackgroundLoop
 from bot.health import CircuitBreaker, PanelHealth
-from bot.ratelimit import TokenBucket
+from bot.ratelimit import Limiter, Limiters, local_limiters
 from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException, PanelProtocolError
 from bot.statuses import DEFAULT_STATUS_STATES, panel_words, state_of
 from storage import orders, users
@@ -76,6 +76,7 @@ class Tracker(BackgroundLoop):
         *,
         health: PanelHealth | None = None,
         metrics: Metrics | None = None,
+        limiters: Limiters | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
@@ -83,7 +84,8 @@ class Tracker(BackgroundLoop):
         self._panel_for = panel_for
         self._config = config
         self._clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
+        self._limiters = limiters or local_limiters()
+        self._buckets: dict[str, Limiter] = {}
         self.breaker = CircuitBreaker(
             health,
             after=config.breaker_after,
@@ -131,9 +133,12 @@ class Tracker(BackgroundLoop):
             self._count("no_panel")
             await self._record(order, self._unchanged(order, next_check_at=None), [])
             return
-        bucket = self._buckets.setdefault(
-            order.account, TokenBucket(self._config.rate_per_second, self._config.rate_per_second)
-        )
+        bucket = self._buckets.get(order.account)
+        if bucket is None:  # as many a second per account, however many replicas check
+            rate = self._config.rate_per_second
+            bucket = self._buckets[order.account] = self._limiters(
+                f"panel:{order.account}", rate, rate
+            )
         await bucket.acquire()
         if self.stopping:
             await orders.unclaim(self._db, order.id)  # not started: due for the next run

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from scripts.dockerfile_dry_run import (
     LOCK,
@@ -125,3 +126,31 @@ def test_compose_checks_health_with_the_dockerfiles_command() -> None:
     assert command == ["python", "-m", "bot.probe"]
     compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
     assert compose_healthcheck(compose) == ["CMD", *command]
+
+
+def test_compose_runs_replicas_on_postgres_and_redis_behind_a_balancer() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert "profiles" not in services["bot"]  # `docker compose up -d`: the single bot, as before
+    scaled = {name for name, service in services.items() if "scale" in service.get("profiles", [])}
+    assert scaled == {"postgres", "redis", "replica", "proxy"}
+    replica = services["replica"]
+    assert replica["deploy"]["replicas"] >= 2
+    environment = replica["environment"]
+    assert environment["DATABASE_URL"].startswith("postgresql://smmbot:${POSTGRES_PASSWORD")
+    assert environment["DATABASE_URL"].endswith("@postgres:5432/smmbot")
+    assert environment["REDIS_URL"] == "redis://redis:6379/0"
+    assert replica["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    assert replica["healthcheck"]["test"] == services["bot"]["healthcheck"]["test"]
+    assert "ports" not in replica  # reached through the balancer only
+    proxy = services["proxy"]
+    assert proxy["ports"] == ["127.0.0.1:8080:8080"]
+    [mount] = proxy["volumes"]
+    source = mount.split(":")[0]
+    balancer = (ROOT / source).read_text(encoding="utf-8")
+    assert "server replica:8080 resolve;" in balancer
+    assert "listen 8080;" in balancer
+    assert set(compose["volumes"]) >= {"postgres-data", "redis-data"}

@@ -1,6 +1,7 @@
 """Work shared by replicas, on both backends: an order to check or a message to send is
 taken by one replica at a time, a replica killed mid-lease loses nothing, a chat's messages
-keep their order and pace whoever sends them, and an outage is one outage."""
+keep their order and pace whoever sends them, an outage is one outage, and the catalog is
+fetched by one replica for all, and a rotated key re-seals each stored key once."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from bot.catalog import Catalog, CatalogMemory
 from bot.sandbox.panel import Account, SandboxPanel
+from bot.secretbox import SecretBox, reseal_linked
 from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
 from bot.tracker import Tracker, TrackerConfig
 from storage import orders, outbox, users
@@ -190,3 +194,49 @@ async def test_an_outage_seen_by_several_replicas_is_one_outage(
     row = await db.fetchone("SELECT count(*) AS n FROM panel_outages WHERE until = 200.0")
     assert row is not None
     assert row["n"] == 1
+
+
+async def test_replicas_fetch_the_catalog_once_between_them(
+    postgres_url: str, panel: SandboxPanel, client: SmmLabaClient, alice: Account
+) -> None:
+    now = [1000.0]
+    async with (
+        await Database.open(postgres_url) as first,
+        await Database.open(postgres_url) as second,
+    ):
+        catalogs = [
+            Catalog(client, db, alice.username, CatalogMemory(2), ttl=60, clock=lambda: now[0])
+            for db in (first, second)
+        ]
+        before = panel.calls["services"]
+        # Both start with nothing: one asks the panel, the other takes what it saved.
+        snapshots = await asyncio.gather(*(catalog.snapshot() for catalog in catalogs))
+        assert all(snapshot is not None for snapshot in snapshots)
+        assert panel.calls["services"] - before == 1
+        # Both find it stale at once: again, one fetch between them.
+        now[0] += 61
+        await asyncio.gather(*(catalog.refresh(unless_fresh=True) for catalog in catalogs))
+        assert panel.calls["services"] - before == 2
+        # An admin's /refresh_catalog asks the panel whatever was saved.
+        await catalogs[1].refresh()
+        assert panel.calls["services"] - before == 3
+
+
+async def test_replicas_starting_together_reseal_each_key_once(
+    db: Database, other: Database
+) -> None:
+    old, new = Fernet.generate_key(), Fernet.generate_key()
+    sealed_with_old = SecretBox([old])
+    for user_id in (1, 2, 3):
+        await users.touch(db, user_id, chat_id=user_id, first_name="A", telegram_language="en")
+        key = sealed_with_old.seal(user_id, f"key-{user_id}")
+        await users.set_panel_account(db, user_id, f"u{user_id}@example.com", key)
+    rotated = SecretBox([new, old])  # BOT_SECRET_KEY=new,old on every replica
+    linked = await users.linked_accounts(db)
+    counts = await asyncio.gather(
+        *(reseal_linked(replica, rotated, linked) for replica in (db, other))
+    )
+    assert sum(counts) == 3  # each key once, by whichever replica got there first
+    only_new = SecretBox([new])
+    for user_id, _username, sealed in await users.linked_accounts(db):
+        assert only_new.open(user_id, sealed) == f"key-{user_id}"
