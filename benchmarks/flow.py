@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
@@ -250,15 +249,6 @@ async def start_replicas(
     return started
 
 
-async def fresh_database(server_url: str, name: str) -> str:
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 async def stop_process(process: asyncio.subprocess.Process) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -372,7 +362,7 @@ async def measure(
             # A fresh database: no open orders from earlier rounds for the tracker to check.
             env["DATABASE_PATH"] = str(workdir / f"bot-{number}.sqlite3")
             if postgres_url is not None:
-                env["DATABASE_URL"] = await fresh_database(postgres_url, f"flow_{number}")
+                env["DATABASE_URL"] = await servers.create_database(postgres_url, f"flow_{number}")
             if replicas > 1:
                 bots = await start_replicas(replicas, env, emulator)
             else:

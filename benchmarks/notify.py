@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 
@@ -44,17 +43,6 @@ from storage.db import Database
 from storage.outbox import Kind, Notification
 
 MARK = "bench-"
-
-
-@contextlib.contextmanager
-def database(backend: str, workdir: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.sqlite3'}"
-    elif url := os.environ.get("DATABASE_URL"):
-        yield url
-    else:
-        with servers.postgres() as server:
-            yield server.url()
 
 
 @contextlib.contextmanager
@@ -122,23 +110,22 @@ async def measure(messages: int, chats: int, backend: str, replicas: int) -> dic
     emulator = TelegramEmulator(rate_limits=RateLimits(per_second=30, per_chat_per_second=1))
     for chat in range(1, chats + 1):
         emulator.user(chat, "B")
-    with (
-        tempfile.TemporaryDirectory() as workdir,
-        database(backend, Path(workdir)) as url,
-        redis_for(replicas) as redis_url,
-    ):
-        if backend == "postgres" and "DATABASE_URL" not in os.environ:
-            admin = await asyncpg.connect(url)
-            await admin.execute("CREATE DATABASE bench")
-            await admin.close()
-            url = url.rsplit("/", 1)[0] + "/bench"
-        await seed(url, messages, chats)
-        async with serve(emulator) as telegram_url:
-            command = [sys.executable, "-m", "benchmarks.notify", "--replica", url, telegram_url]
-            command += [emulator.token, redis_url or ""]
-            workers = [await asyncio.create_subprocess_exec(*command) for _ in range(replicas)]
-            for worker in workers:
-                await worker.wait()
+    with tempfile.TemporaryDirectory() as workdir, redis_for(replicas) as redis_url:
+        async with servers.database_for(backend, Path(workdir), "bench_notify") as url:
+            await seed(url, messages, chats)
+            async with serve(emulator) as telegram_url:
+                command = [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.notify",
+                    "--replica",
+                    url,
+                    telegram_url,
+                ]
+                command += [emulator.token, redis_url or ""]
+                workers = [await asyncio.create_subprocess_exec(*command) for _ in range(replicas)]
+                for worker in workers:
+                    await worker.wait()
     # From the first message Telegram took to the last (the replicas' start-up left out).
     sent = [call.at for call in emulator.calls if call.method == "sendMessage"]
     seconds = max(sent) - min(sent)

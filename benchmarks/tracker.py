@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import resource
 import secrets
 import subprocess
@@ -30,7 +29,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from pydantic import SecretStr
 
@@ -42,17 +40,6 @@ from storage import users
 from storage.db import Database
 
 USERNAME = "bench@example.com"
-
-
-@contextlib.contextmanager
-def database(backend: str, workdir: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.sqlite3'}"
-    elif url := os.environ.get("DATABASE_URL"):
-        yield url
-    else:
-        with servers.postgres() as server:
-            yield server.url()
 
 
 @contextlib.contextmanager
@@ -194,24 +181,27 @@ async def measure(
     api_key = secrets.token_hex(16)
     with (
         tempfile.TemporaryDirectory() as workdir,
-        database(backend, Path(workdir)) as url,
         panel_process(latency_ms, api_key) as panel_url,
     ):
-        if backend == "postgres" and "DATABASE_URL" not in os.environ:
-            admin = await asyncpg.connect(url)
-            await admin.execute("CREATE DATABASE bench")
-            await admin.close()
-            url = url.rsplit("/", 1)[0] + "/bench"
-        ids = await seed(url, panel_url, api_key, orders)
-        command = [sys.executable, "-m", "benchmarks.tracker", "--replica", url, panel_url, api_key]
-        workers = [
-            await asyncio.create_subprocess_exec(
-                *command, "--concurrency", str(concurrency), stdout=asyncio.subprocess.PIPE
-            )
-            for _ in range(replicas)
-        ]
-        results = [json.loads((await worker.communicate())[0]) for worker in workers]
-        baseline = await bare_httpx(panel_url, api_key, ids[: min(len(ids), 3000)], concurrency)
+        async with servers.database_for(backend, Path(workdir), "bench_tracker") as url:
+            ids = await seed(url, panel_url, api_key, orders)
+            command = [
+                sys.executable,
+                "-m",
+                "benchmarks.tracker",
+                "--replica",
+                url,
+                panel_url,
+                api_key,
+            ]
+            workers = [
+                await asyncio.create_subprocess_exec(
+                    *command, "--concurrency", str(concurrency), stdout=asyncio.subprocess.PIPE
+                )
+                for _ in range(replicas)
+            ]
+            results = [json.loads((await worker.communicate())[0]) for worker in workers]
+            baseline = await bare_httpx(panel_url, api_key, ids[: min(len(ids), 3000)], concurrency)
     checked = Counter(order_id for result in results for order_id in result["checked"])
     missed = len(set(ids) - set(checked))
     if missed:

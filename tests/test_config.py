@@ -169,3 +169,56 @@ def test_the_shipped_example_file_is_a_valid_configuration(tmp_path: Path) -> No
     settings = load_settings()
     assert settings.operator_account is None
     assert settings.allowed_users == frozenset()
+
+
+def test_the_database_url_names_sqlite_or_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///var/bot.sqlite3")
+    settings = load_settings()
+    assert (settings.postgres_url, settings.sqlite_path) == (None, Path("var/bot.sqlite3"))
+    assert settings.alone
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("BOT_SECRET_KEY", key)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:s3cret@db:5432/smmbot")
+    settings = load_settings()
+    assert settings.postgres_url == "postgresql://bot:s3cret@db:5432/smmbot"
+    assert settings.database_shown == "postgresql://bot@db:5432/smmbot"
+    assert settings.alone  # without Redis
+    monkeypatch.setenv("REDIS_URL", "redis://:r3dis@cache:6379/0")
+    settings = load_settings()
+    assert not settings.alone
+    assert {"s3cret", "r3dis"} <= set(settings.secrets())
+
+
+@pytest.mark.parametrize(
+    ("variables", "problem"),
+    [
+        ({"DATABASE_URL": "mysql://db/smmbot"}, "DATABASE_URL: must start with sqlite:///"),
+        ({"DATABASE_URL": "sqlite:///"}, "DATABASE_URL: sqlite:/// needs a file path"),
+        ({"REDIS_URL": "http://cache"}, "REDIS_URL: must start with redis://"),
+        (
+            {"DATABASE_URL": "postgresql://db/smmbot"},
+            "BOT_SECRET_KEY: required with a PostgreSQL DATABASE_URL",
+        ),
+    ],
+)
+def test_a_bad_database_or_redis_setting_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], problem: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert str(refused.value).startswith(problem)
+    assert "\n" not in str(refused.value)
+
+
+async def test_the_offline_check_names_postgresql_without_its_password(tmp_path: Path) -> None:
+    env = {
+        "BOT_TOKEN": "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
+        "DATABASE_URL": "postgresql://bot:s3cret@db.internal/smmbot",
+        "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+    }
+    finished = await run_bot("check", "--offline", cwd=tmp_path, env=env)
+    assert finished.returncode == 0, finished.stderr
+    assert "database postgresql://bot@db.internal/smmbot (PostgreSQL" in finished.stdout
+    assert "s3cret" not in finished.stdout + finished.stderr

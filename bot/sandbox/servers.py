@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,3 +169,27 @@ def redis() -> Iterator[str]:
             _stop(process)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def database_for(backend: str, workdir: Path, name: str) -> AsyncIterator[str]:
+    """The URL of an empty database for a benchmark: an SQLite file in `workdir`, or a
+    PostgreSQL database `name` made on DATABASE_URL's server, else on a throwaway one."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / f'{name}.sqlite3'}"
+        return
+    with contextlib.ExitStack() as stack:
+        server = os.environ.get("DATABASE_URL") or stack.enter_context(postgres()).url()
+        yield await create_database(server, name)
+
+
+async def create_database(server: str, name: str) -> str:
+    """Make database `name` on the server `server` names; its URL."""
+    import asyncpg
+
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return server.rsplit("/", 1)[0] + f"/{name}"
