@@ -13,7 +13,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from bot.background import BackgroundLoop
 from bot.health import CircuitBreaker, PanelHealth
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from bot.metrics import Metrics, TrackerResult
 
 logger = logging.getLogger(__name__)
+
+# Why an order's check did not reach the panel.
+Unasked = Literal["no panel", "stopping"]
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,15 @@ class Tracker(BackgroundLoop):
         gate = asyncio.Semaphore(self._config.concurrency)
 
         async def guarded(order: Order) -> None:
+            # The gate bounds the requests to the panel; recording an answer happens outside
+            # it, so the next request need not wait for the database.
             async with gate:
                 # Stopping, or the breaker opened during this batch: the rest stay due.
                 if self.stopping or (self.breaker.is_open and len(due) > 1):
                     await orders.unclaim(self._db, order.id)
                     return
-                await self.check(order)
+                answer = await self._ask(order)
+            await self._settle(order, answer)
 
         checks = asyncio.gather(*(guarded(order) for order in due))
         try:
@@ -127,12 +133,13 @@ class Tracker(BackgroundLoop):
             raise
 
     async def check(self, order: Order) -> None:
+        await self._settle(order, await self._ask(order))
+
+    async def _ask(self, order: Order) -> OrderStatus | PanelException | Unasked:
+        """The panel's answer about `order`, or why it was not asked."""
         panel = self._panel_for(order)
         if panel is None or order.panel_order_id is None:
-            logger.warning("order %s has no panel to check it with; not tracked", order.id)
-            self._count("no_panel")
-            await self._record(order, self._unchanged(order, next_check_at=None), [])
-            return
+            return "no panel"
         bucket = self._buckets.get(order.account)
         if bucket is None:  # as many a second per account, however many replicas check
             rate = self._config.rate_per_second
@@ -141,32 +148,44 @@ class Tracker(BackgroundLoop):
             )
         await bucket.acquire()
         if self.stopping:
+            return "stopping"
+        try:
+            return await panel.check(order.panel_order_id)
+        except PanelException as exc:
+            return exc
+
+    async def _settle(self, order: Order, answer: OrderStatus | PanelException | Unasked) -> None:
+        """Record what the panel said about `order` (or that it could not be asked)."""
+        if answer == "no panel":
+            logger.warning("order %s has no panel to check it with; not tracked", order.id)
+            self._count("no_panel")
+            await self._record(order, self._unchanged(order, next_check_at=None), [])
+            return
+        if answer == "stopping":
             await orders.unclaim(self._db, order.id)  # not started: due for the next run
             return
-        try:
-            status = await panel.check(order.panel_order_id)
-        except PanelError as exc:
+        if isinstance(answer, PanelError):
             self.breaker.succeeded()  # the panel answered: it is up
             self._count("refused")
-            await self._refused(order, exc)
+            await self._refused(order, answer)
             return
-        except PanelProtocolError as exc:
+        if isinstance(answer, PanelProtocolError):
             # The panel answered, in a shape refused at the edge (a `remain` of 1e20, say): it
             # is up, so no pause for every order; and this one backs off like a quiet order,
             # up to the cap, rather than being asked every base interval forever.
             self.breaker.succeeded()
             self._count("malformed")
-            logger.warning("check of order %s: %s", order.id, exc)
+            logger.warning("check of order %s: %s", order.id, answer)
             quiet = order.quiet_checks + 1
             result = self._unchanged(
                 order, next_check_at=self._clock() + self._config.interval(quiet), quiet=quiet
             )
             await self._record(order, result, [])
             return
-        except PanelException as exc:
+        if isinstance(answer, PanelException):
             self.breaker.failed()
             self._count("unavailable")
-            logger.info("check of order %s failed: %s", order.id, exc)
+            logger.info("check of order %s failed: %s", order.id, answer)
             result = self._unchanged(
                 order, next_check_at=self._clock() + self._config.base_interval
             )
@@ -174,7 +193,7 @@ class Tracker(BackgroundLoop):
             return
         self.breaker.succeeded()
         self._count("ok")
-        await self._observed(order, status)
+        await self._observed(order, answer)
 
     def reading(self, status: OrderStatus) -> tuple[OrderState, str]:
         """The state a status means, and the panel's own words worth showing beside it."""
