@@ -89,6 +89,8 @@ class Tracker(BackgroundLoop):
         self._clock = clock
         self._limiters = limiters or local_limiters()
         self._buckets: dict[str, Limiter] = {}
+        self._gate = asyncio.Semaphore(config.concurrency)  # requests to the panel at once
+        self._checks: set[asyncio.Task[None]] = set()
         self.breaker = CircuitBreaker(
             health,
             after=config.breaker_after,
@@ -111,12 +113,17 @@ class Tracker(BackgroundLoop):
         if not due:
             await self.pause(self._config.idle_poll)
             return
-        gate = asyncio.Semaphore(self._config.concurrency)
+        waiting = len(due)
+        all_started = asyncio.Event()
 
         async def guarded(order: Order) -> None:
+            nonlocal waiting
             # The gate bounds the requests to the panel; recording an answer happens outside
             # it, so the next request need not wait for the database.
-            async with gate:
+            async with self._gate:
+                waiting -= 1
+                if not waiting:
+                    all_started.set()
                 # Stopping, or the breaker opened during this batch: the rest stay due.
                 if self.stopping or (self.breaker.is_open and len(due) > 1):
                     await orders.unclaim(self._db, order.id)
@@ -124,13 +131,23 @@ class Tracker(BackgroundLoop):
                 answer = await self._ask(order)
             await self._settle(order, answer)
 
-        checks = asyncio.gather(*(guarded(order) for order in due))
-        try:
-            await asyncio.shield(checks)
-        except asyncio.CancelledError:
-            # Even when cancelled, the checks under way finish and record what they learned.
-            await checks
-            raise
+        for order in due:
+            task = asyncio.create_task(guarded(order))
+            self._checks.add(task)
+            task.add_done_callback(self._check_done)
+        # The next batch is claimed as soon as this one's last order has a slot: the panel is
+        # kept busy while the slowest checks of this batch finish.
+        await all_started.wait()
+
+    def _check_done(self, task: asyncio.Task[None]) -> None:
+        self._checks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("a check failed", exc_info=error)
+
+    async def stop(self) -> None:
+        """Stop taking orders; the checks under way finish and record what they learned."""
+        await super().stop()
+        await asyncio.gather(*self._checks, return_exceptions=True)
 
     async def check(self, order: Order) -> None:
         await self._settle(order, await self._ask(order))
