@@ -328,9 +328,10 @@ async def running(
 
 
 # How long a replica killed while handling a person's update keeps that person's lock: more
-# than an update takes (an order waits up to SMMLABA_TIMEOUT_SECONDS, 20 by default, for the
-# panel), and less than the 55 s after which aiogram answers a webhook delivery before it is
-# done, so an update delivered again behind that lock is still answered once handled.
+# than an update takes (it may wait twice for the panel, SMMLABA_TIMEOUT_SECONDS each, 20 by
+# default), and at the default less than the 55 s after which aiogram answers a webhook
+# delivery before it is done, so an update delivered again behind that lock is still
+# answered once handled. A longer panel timeout makes the lock longer.
 PERSON_LOCK_SECONDS = 45
 
 
@@ -357,7 +358,9 @@ async def conversations_for(
             data_ttl=keep,
         )
         try:
-            yield storage, storage.create_isolation(lock_kwargs={"timeout": PERSON_LOCK_SECONDS})
+            # An update may wait for the panel twice (the balance, then `add`).
+            held = max(PERSON_LOCK_SECONDS, 2 * settings.smmlaba_timeout_seconds + 5)
+            yield storage, storage.create_isolation(lock_kwargs={"timeout": held})
         finally:
             await storage.close()  # also done at shutdown by aiogram: closing twice is fine
 

@@ -26,7 +26,6 @@ from rapidfuzz.distance import OSA
 from bot.smmlaba import Panel, PanelException, Service
 from storage import catalog as catalog_cache
 from storage.db import Database
-from storage.lock import one_at_a_time
 
 logger = logging.getLogger(__name__)
 
@@ -710,7 +709,7 @@ class Catalog:
         """Fetch from the panel now; on failure (an empty list is one) keep what there is, and
         log why. Replicas fetch an account's catalog one at a time; `unless_fresh`: one that
         another replica saved within `ttl` (while this one waited, say) is taken instead."""
-        async with one_at_a_time(self._db, f"catalog:{self._account}"):
+        async with self._db.one_at_a_time(f"catalog:{self._account}"):
             if unless_fresh and (shared := await self._shared_if_fresh()) is not None:
                 return shared
             return await self._fetch()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from cryptography.fernet import Fernet
 from pydantic import (
@@ -269,9 +269,11 @@ class Settings(BaseSettings):
         held = [self.bot_token, self.smmlaba_apikey, self.webhook_secret]
         values = [secret.get_secret_value() for secret in held if secret is not None]
         for url in (self.database_url, self.redis_url):
-            password = None if url is None else urlsplit(url.get_secret_value()).password
-            if password:
-                values.append(password)
+            if url is None:
+                continue
+            parts = urlsplit(url.get_secret_value())
+            values += [password for password in [parts.password] if password]
+            values += [v for k, v in parse_qsl(parts.query) if k == "password" and v]
         if self.bot_secret_key is not None:
             keys = self.bot_secret_key.get_secret_value().split(",")
             values += [key.strip() for key in keys if key.strip()]

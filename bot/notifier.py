@@ -148,6 +148,12 @@ class Notifier(BackgroundLoop):
         last = self._last_sent.get(chat_id)
         return last is None or self._clock() - last >= 1 / self._config.per_chat_per_second
 
+    async def take(self, message: OutboxMessage) -> bool:
+        """Take `message` to deliver it now, unless a notifier (this one or another replica's)
+        is at it: False then, and it is theirs to send."""
+        now = self._clock()
+        return await outbox.claim(self._db, message.id, now, now + self._config.lease)
+
     async def told(self, message: OutboxMessage) -> None:
         """The code that held `message` back told the person the same thing in its own words
         (a screen it owns): nothing is left to send."""

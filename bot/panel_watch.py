@@ -45,6 +45,7 @@ class PanelWatch(BackgroundLoop):
         self._every = min(30.0, max(0.05, self._alert_after / 4))
         self._clock = clock
         self._outage: float | None = None  # start of the outage the admins were told about
+        self._checked_row = False  # whether an outage row left open has been closed
 
     async def run_once(self) -> None:
         await self.pause(self._every)
@@ -67,6 +68,11 @@ class PanelWatch(BackgroundLoop):
                 await self._tell_admins(
                     Kind.PANEL_DOWN, {"since": self._outage, "cause": health.last_failure or ""}
                 )
+        elif self._outage is None and health.down_since is None and not self._checked_row:
+            if health.last_success_at is not None:
+                # An outage a stopped replica opened and nobody saw end: it has ended.
+                await close_outage(self._db, self._panel, health.last_success_at)
+                self._checked_row = True
         elif self._outage is not None and health.down_since is None:
             logger.info("panel answers again: telling the admins")
             await close_outage(self._db, self._panel, health.last_success_at or self._clock())

@@ -7,6 +7,7 @@ stored state, so a change made while the bot was down is announced after a resta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -91,6 +92,7 @@ class Tracker(BackgroundLoop):
         self._buckets: dict[str, Limiter] = {}
         self._gate = asyncio.Semaphore(config.concurrency)  # requests to the panel at once
         self._checks: set[asyncio.Task[None]] = set()
+        self._faulted = False
         self.breaker = CircuitBreaker(
             health,
             after=config.breaker_after,
@@ -108,6 +110,10 @@ class Tracker(BackgroundLoop):
             # In short steps: the panel answering anyone ends the hold early.
             await self.pause(min(hold, self._config.idle_poll))
             return
+        if self._faulted:  # a check failed outside the panel (the database, Redis): wait
+            self._faulted = False
+            await self.pause(self.retry_after)
+            return
         limit = 1 if self.breaker.is_open else self._config.batch
         due = await orders.claim_due(self._db, now, limit, now + self._config.lease)
         if not due:
@@ -118,23 +124,32 @@ class Tracker(BackgroundLoop):
 
         async def guarded(order: Order) -> None:
             nonlocal waiting
-            # The gate bounds the requests to the panel; recording an answer happens outside
-            # it, so the next request need not wait for the database.
-            async with self._gate:
-                waiting -= 1
-                if not waiting:
-                    all_started.set()
-                # Stopping, or the breaker opened during this batch: the rest stay due.
-                if self.stopping or (self.breaker.is_open and len(due) > 1):
+            try:
+                # The gate bounds the requests to the panel; recording an answer happens
+                # outside it, so the next request need not wait for the database.
+                async with self._gate:
+                    waiting -= 1
+                    if not waiting:
+                        all_started.set()
+                    # Stopping, or the breaker opened during this batch: the rest stay due.
+                    if self.stopping or (self.breaker.is_open and len(due) > 1):
+                        await orders.unclaim(self._db, order.id)
+                        return
+                    answer = await self._ask(order)
+                await self._settle(order, answer)
+            except Exception:
+                with contextlib.suppress(Exception):  # due again, for any replica
                     await orders.unclaim(self._db, order.id)
-                    return
-                answer = await self._ask(order)
-            await self._settle(order, answer)
+                raise
 
-        for order in due:
-            task = asyncio.create_task(guarded(order))
+        tasks = [asyncio.create_task(guarded(order)) for order in due]
+        for task in tasks:
             self._checks.add(task)
             task.add_done_callback(self._check_done)
+        if self.breaker.is_open:
+            # One probe at a time: its answer decides the next step.
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return
         # The next batch is claimed as soon as this one's last order has a slot: the panel is
         # kept busy while the slowest checks of this batch finish.
         await all_started.wait()
@@ -143,6 +158,7 @@ class Tracker(BackgroundLoop):
         self._checks.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             logger.error("a check failed", exc_info=error)
+            self._faulted = True
 
     async def stop(self) -> None:
         """Stop taking orders; the checks under way finish and record what they learned."""

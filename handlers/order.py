@@ -380,7 +380,7 @@ async def tell_untold(desk: OrderDesk, order: orders.Order) -> None:
     if desk.placements.busy_with(order.token):
         return
     message = await orders.unsent_answer(desk.db, order)
-    if message is not None:
+    if message is not None and await desk.notifier.take(message):
         await desk.notifier.deliver(message, locale=get_i18n().current_locale, in_place=True)
 
 

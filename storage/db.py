@@ -7,8 +7,8 @@ How each backend is built, with figures: docs/ARCHITECTURE.md (Storage).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -67,8 +67,12 @@ def sqlite_path(target: Path | str) -> Path:
 
 def without_password(url: str) -> str:
     parts = urlsplit(url)
+    query = "&".join(
+        pair for pair in parts.query.split("&") if pair and not pair.startswith("password=")
+    )
+    parts = parts._replace(query=query)
     if parts.password is None:
-        return url
+        return urlunsplit(parts)
     host = parts.hostname or ""
     netloc = f"{parts.username}@{host}" if parts.username else host
     if parts.port is not None:
@@ -128,6 +132,12 @@ class Database(abc.ABC):
     async def fetchall_durable(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """Like `fetchall`, for one statement that must be on disk when it returns."""
         return await self.fetchall(sql, parameters)
+
+    @asynccontextmanager
+    async def one_at_a_time(self, name: str) -> AsyncIterator[None]:
+        """The block runs in one replica at a time for `name`, the others waiting their turn
+        (fetching an account's catalog). With one process, as on SQLite, it just runs."""
+        yield
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or of a statement's RETURNING clause."""

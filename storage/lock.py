@@ -3,12 +3,11 @@ both send every notification; the lock is an OS file lock, held for the process'
 crash never leaves it behind. On PostgreSQL any number of replicas share the work, if they
 share their conversations in Redis: a replica keeping conversations in the database (no
 REDIS_URL) must be the only one. That lock is a session advisory lock, which PostgreSQL
-drops with the connection, so a crash never leaves it behind either; so are the locks that
-let one replica at a time do what all of them would otherwise do at once (`one_at_a_time`:
-fetching a catalog)."""
+drops with the connection, so a crash never leaves it behind either."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -80,21 +79,7 @@ async def replicas_lock(db: Database, *, alone: bool) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await connection.execute(
-                "SELECT pg_advisory_unlock_all()"  # this connection's, before the pool reuses it
-            )
-
-
-@asynccontextmanager
-async def one_at_a_time(db: Database, name: str) -> AsyncIterator[None]:
-    """On PostgreSQL, the block runs in one replica at a time for `name` (the others wait
-    their turn); on SQLite, whose one process is alone, it just runs."""
-    if not isinstance(db, PostgresDatabase):
-        yield
-        return
-    async with db.pool.acquire() as connection:
-        await connection.execute("SELECT pg_advisory_lock(hashtext($1))", name)
-        try:
-            yield
-        finally:
-            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+            # This connection's, before the pool reuses it; a connection PostgreSQL already
+            # dropped (a restart) took the lock with it.
+            with contextlib.suppress(Exception):
+                await connection.execute("SELECT pg_advisory_unlock_all()")

@@ -151,6 +151,19 @@ async def claim_due(
     return sorted((_message(row) for row in rows), key=lambda message: message.id)
 
 
+async def claim(db: Database, message_id: int, now: float, lease_until: float) -> bool:
+    """Take one pending message to send now, unless a notifier has it; False if so, or if it
+    is no longer pending."""
+    taken = await db.execute(
+        """
+        UPDATE outbox SET lease_until = ?
+        WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?)
+        """,
+        (lease_until, message_id, now),
+    )
+    return taken == 1
+
+
 async def unclaim(db: Database, message_id: int) -> None:
     """Taken but not attempted: due again at once, for any replica."""
     await db.execute("UPDATE outbox SET lease_until = NULL WHERE id = ?", (message_id,))

@@ -7,6 +7,7 @@ so the order row written before `add` needs nothing more. Why asyncpg: docs/ARCH
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -22,6 +23,7 @@ from storage.schema import MIGRATIONS
 MIGRATION_LOCK = 0x736D6D62_6F740001
 
 POOL_SIZE = 10
+EXCLUSIVE_BLOCKS = 2  # `one_at_a_time` blocks under way in one process, each holding a connection
 
 
 @functools.lru_cache(maxsize=1024)
@@ -87,6 +89,7 @@ class PostgresDatabase(Database):
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self._pool = pool
         self.url = without_password(url)
+        self._exclusive = asyncio.Semaphore(EXCLUSIVE_BLOCKS)
 
     def __repr__(self) -> str:
         return f"PostgresDatabase({self.url!r})"
@@ -138,6 +141,17 @@ class PostgresDatabase(Database):
                         current + 1,
                         time.time(),
                     )
+
+    @asynccontextmanager
+    async def one_at_a_time(self, name: str) -> AsyncIterator[None]:
+        # An advisory lock lives on a connection, held for the block; a few such blocks at a
+        # time, so that the pool keeps connections for the work inside them.
+        async with self._exclusive, self._pool.acquire() as connection:
+            await connection.execute("SELECT pg_advisory_lock(hashtext($1))", name)
+            try:
+                yield
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

@@ -22,6 +22,7 @@ from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.telegram import SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
 from bot.secretbox import key_file_for
+from storage.db import Database
 from tests.conftest import ALICE, BOB, BotFactory
 from tests.flows import place_order
 from tests.harness import BotHarness
@@ -372,3 +373,22 @@ async def test_orders_on_a_linked_account_are_tracked_with_its_key(
         await eventually(lambda: finished(bobby, "7000000") == 1)
         checks = {r.username for r in panel.requests if r.action == "check"}
         assert checks == {BOB}
+
+
+async def test_an_outage_a_stopped_replica_left_open_is_closed_once_the_panel_answers(
+    make_bot: BotFactory,
+) -> None:
+    harness = make_bot(admin_ids=frozenset({42}), panel_alert_after_seconds=0.3)
+    panel = str(harness.settings.smmlaba_api_url)
+    async with await Database.open(harness.settings.sqlite_path) as db:
+        # As a replica killed mid-outage leaves it.
+        await db.execute("INSERT INTO panel_outages (panel, since) VALUES (?, 1000.0)", (panel,))
+    async with harness.running() as bot:  # its start-up fetches the catalog: the panel answers
+        assert bot.services is not None
+        db = bot.services.db
+
+        async def closed() -> bool:
+            row = await db.fetchone("SELECT count(*) AS n FROM panel_outages WHERE until IS NULL")
+            return row is not None and row["n"] == 0
+
+        await eventually(closed)

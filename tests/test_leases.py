@@ -24,6 +24,7 @@ from storage.db import Database
 from storage.orders import CheckResult, Order, OrderState
 from storage.outages import close_outage, open_outage
 from storage.outbox import Notification
+from storage.postgres import POOL_SIZE
 from tests.helpers import eventually
 from tests.test_tracker_limits import open_orders
 
@@ -240,3 +241,61 @@ async def test_replicas_starting_together_reseal_each_key_once(
     only_new = SecretBox([new])
     for user_id, _username, sealed in await users.linked_accounts(db):
         assert only_new.open(user_id, sealed) == f"key-{user_id}"
+
+
+async def test_a_message_is_taken_by_one_sender_at_a_time(db: Database, other: Database) -> None:
+    await users.touch(db, 1, chat_id=1, first_name="A", telegram_language="en")
+    await outbox.add(db, note("k", 1))
+    [message] = await outbox.due(db, time.time())
+    now = time.time()
+    assert await outbox.claim(db, message.id, now, now + 60)
+    assert not await outbox.claim(other, message.id, now, now + 60)  # a notifier has it
+    assert await outbox.claim_due(other, now, 10, lease_until=now + 60, spacing=1.0) == []
+    await outbox.mark_sent(db, message.id)
+    assert not await outbox.claim(other, message.id, now + 61, now + 120)  # sent: nobody's
+
+
+class BrokenLimiter:
+    """A shared limit that cannot be reached (Redis restarting)."""
+
+    async def acquire(self) -> None:
+        raise ConnectionError("Redis is restarting")
+
+
+async def test_a_check_that_fails_outside_the_panel_gives_its_order_back(
+    db: Database, panel: SandboxPanel, client: SmmLabaClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    await open_orders(db, client, 3)
+    config = TrackerConfig(idle_poll=0.02)
+    tracker = Tracker(
+        db, lambda _order: client, config, limiters=lambda _name, _rate, _burst: BrokenLimiter()
+    )
+    tracker.retry_after = 30.0  # paused after the failure: no spinning meanwhile
+    before = panel.calls["check"]
+    tracker.start()
+    try:
+        await eventually(lambda: "a check failed" in caplog.text)
+        await asyncio.sleep(0.2)
+    finally:
+        await tracker.stop()
+    assert panel.calls["check"] == before
+    # Due again at once, for any replica: not held for the lease's five minutes.
+    assert len(await orders.claim_due(db, time.time(), 10, time.time() + 300)) == 3
+    # A batch or two (the next may be claimed before the first fails), then the pause: not
+    # a claim and a failure every `idle_poll` for as long as Redis is away.
+    failures = sum(record.getMessage() == "a check failed" for record in caplog.records)
+    assert 3 <= failures <= 6
+
+
+async def test_many_catalogs_fetched_at_once_leave_the_pool_room(
+    postgres_url: str, panel: SandboxPanel, client: SmmLabaClient
+) -> None:
+    panel.set_faults(html_rate=1.0, actions=["services"])  # down, and nothing cached yet
+    async with await Database.open(postgres_url) as db:
+        catalogs = [
+            Catalog(client, db, f"account{n}", CatalogMemory(2)) for n in range(POOL_SIZE + 4)
+        ]
+        snapshots = await asyncio.wait_for(
+            asyncio.gather(*(catalog.snapshot() for catalog in catalogs)), 60
+        )
+    assert snapshots == [None] * len(catalogs)

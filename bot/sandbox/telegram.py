@@ -136,6 +136,7 @@ class WebhookDelivery:
     update_id: int
     target: str
     ok: bool
+    chat: int
 
 
 def _chat_of(update: dict[str, Any]) -> int:
@@ -473,7 +474,7 @@ class TelegramEmulator:
         finally:
             self._posting.discard(chat)
             self._new_update.set()
-        self.webhook_deliveries.append(WebhookDelivery(update_id, target, ok))
+        self.webhook_deliveries.append(WebhookDelivery(update_id, target, ok, chat))
         if not ok:
             tries = self._tries[update_id] = self._tries.get(update_id, 0) + 1
             self._retry_at[update_id] = time.monotonic() + min(2.0, 0.05 * 2**tries)
