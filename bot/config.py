@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-from storage.db import without_password
+from storage.db import is_postgres_url, sqlite_path, without_password
 from storage.orders import PANEL_STATES, OrderState
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -230,10 +230,8 @@ class Settings(BaseSettings):
     @property
     def postgres_url(self) -> str | None:
         """DATABASE_URL when it names PostgreSQL; None: SQLite."""
-        if self.database_url is None:
-            return None
-        url = self.database_url.get_secret_value()
-        return None if url.startswith("sqlite:///") else url
+        url = None if self.database_url is None else self.database_url.get_secret_value()
+        return url if url is not None and is_postgres_url(url) else None
 
     @property
     def alone(self) -> bool:
@@ -245,11 +243,9 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path:
         """The SQLite file: DATABASE_URL's, else DATABASE_PATH. Also where the key file and
         the one-bot lock go beside it, so only meaningful without PostgreSQL."""
-        if self.database_url is not None:
-            url = self.database_url.get_secret_value()
-            if url.startswith("sqlite:///"):
-                return Path(url.removeprefix("sqlite:///"))
-        return self.database_path
+        if self.database_url is None or self.postgres_url is not None:
+            return self.database_path
+        return sqlite_path(self.database_url.get_secret_value())
 
     @property
     def database_shown(self) -> str:

@@ -12,12 +12,11 @@ from decimal import Decimal
 
 import pytest
 from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from bot.catalog import Catalog, CatalogMemory
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.secretbox import SecretBox, reseal_linked
-from bot.smmlaba import Panel, RetryPolicy, SmmLabaClient
+from bot.smmlaba import Panel, SmmLabaClient
 from bot.tracker import Tracker, TrackerConfig
 from storage import orders, outbox, users
 from storage.db import Database
@@ -113,30 +112,27 @@ async def test_the_only_replica_starting_takes_back_what_a_stopped_one_held(db: 
 
 
 async def test_two_trackers_on_one_database_check_each_order_once(
-    db: Database, other: Database, panel: SandboxPanel, panel_url: str, alice: Account
+    db: Database, other: Database, panel: SandboxPanel, client: SmmLabaClient
 ) -> None:
-    async with SmmLabaClient(
-        alice.username, SecretStr(alice.api_key), url=panel_url, retry=RetryPolicy(attempts=1)
-    ) as client:
-        await open_orders(db, client, 120)
+    await open_orders(db, client, 120)
 
-        def panel_for(_order: Order) -> Panel:
-            return client
+    def panel_for(_order: Order) -> Panel:
+        return client
 
-        # Checked once, then not for an hour: any second check in this test is a double.
-        config = TrackerConfig(
-            base_interval=3600, rate_per_second=1000, concurrency=8, idle_poll=0.02, batch=10
-        )
-        trackers = [Tracker(replica, panel_for, config) for replica in (db, other)]
-        before = panel.calls["check"]
+    # Checked once, then not for an hour: any second check in this test is a double.
+    config = TrackerConfig(
+        base_interval=3600, rate_per_second=1000, concurrency=8, idle_poll=0.02, batch=10
+    )
+    trackers = [Tracker(replica, panel_for, config) for replica in (db, other)]
+    before = panel.calls["check"]
+    for tracker in trackers:
+        tracker.start()
+    try:
+        await eventually(lambda: panel.calls["check"] - before >= 120, within=20)
+        await asyncio.sleep(0.3)  # time enough for a double to show
+    finally:
         for tracker in trackers:
-            tracker.start()
-        try:
-            await eventually(lambda: panel.calls["check"] - before >= 120, within=20)
-            await asyncio.sleep(0.3)  # time enough for a double to show
-        finally:
-            for tracker in trackers:
-                await tracker.stop()
+            await tracker.stop()
     assert panel.calls["check"] - before == 120
     assert await orders.due_for_check(db, time.time(), 10) == []
 
