@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from bot.background import BackgroundLoop
+from bot.batching import GroupWriter
 from bot.health import CircuitBreaker, PanelHealth
 from bot.ratelimit import Limiter, Limiters, local_limiters
 from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException, PanelProtocolError
@@ -92,6 +93,11 @@ class Tracker(BackgroundLoop):
         self._buckets: dict[str, Limiter] = {}
         self._gate = asyncio.Semaphore(config.concurrency)  # requests to the panel at once
         self._checks: set[asyncio.Task[None]] = set()
+        # Answers that arrive while others are being stored are stored with the next ones,
+        # in one transaction.
+        self._writes: GroupWriter[orders.Check, int] = GroupWriter(
+            lambda checks: orders.record_checks(db, checks)
+        )
         self._faulted = False
         self.breaker = CircuitBreaker(
             health,
@@ -396,6 +402,4 @@ class Tracker(BackgroundLoop):
             or result.status_text != order.status_text
             or result.remain != order.remain
         )
-        await orders.record_check(
-            self._db, order.id, result, event=event, notifications=notifications
-        )
+        await self._writes.submit(orders.Check(order.id, result, event, notifications))

@@ -422,6 +422,75 @@ async def release_leases(db: Database) -> int:
     return await db.execute("UPDATE orders SET lease_until = NULL WHERE lease_until IS NOT NULL")
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check's result to store: with `event`, an `order_events` row and `notifications`."""
+
+    order_id: int
+    result: CheckResult
+    event: bool
+    notifications: Sequence[Notification] = ()
+
+
+_RECORD = """
+UPDATE orders SET state = ?, status_code = ?, status_text = ?, remain = ?,
+                  announced_remain = CASE WHEN ? THEN ? ELSE announced_remain END,
+                  next_check_at = ?, quiet_checks = ?, failed_checks = ?,
+                  updated_at = ?, lease_until = NULL
+WHERE id = ?
+"""
+_RECORD_EVENT = """
+INSERT INTO order_events (order_id, state, status_code, status_text, remain, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+
+
+async def record_checks(db: Database, checks: Sequence[Check]) -> list[int]:
+    """Store what checks found, all in one transaction: either all are written or none.
+    Returns how many notifications each check queued (a dedupe key seen before is not queued
+    again)."""
+    now = time.time()
+    updates = [
+        (
+            c.result.state.value,
+            c.result.status_code,
+            c.result.status_text,
+            c.result.remain,
+            c.result.announced,
+            c.result.remain,
+            c.result.next_check_at,
+            c.result.quiet_checks,
+            c.result.failed_checks,
+            now,
+            c.order_id,
+        )
+        for c in checks
+    ]
+    events = [
+        (
+            c.order_id,
+            c.result.state.value,
+            c.result.status_code,
+            c.result.status_text,
+            c.result.remain,
+            now,
+        )
+        for c in checks
+        if c.event
+    ]
+    async with db.transaction() as tx:
+        await tx.executemany(_RECORD, updates)
+        if events:
+            await tx.executemany(_RECORD_EVENT, events)
+        queued = []
+        for check in checks:
+            added = 0
+            for notification in check.notifications:
+                added += await outbox.add_in(tx, notification, now)
+            queued.append(added)
+        return queued
+
+
 async def record_check(
     db: Database,
     order_id: int,
@@ -430,54 +499,9 @@ async def record_check(
     event: bool,
     notifications: Sequence[Notification] = (),
 ) -> int:
-    """Store what a check found. With `event`, also an `order_events` row, and the
-    notifications given (the card's edit, a message), all in one transaction: either all are
-    written or none. Returns how many notifications were queued (a dedupe key seen before
-    is not queued again)."""
-    now = time.time()
-    async with db.transaction() as tx:
-        await tx.execute(
-            """
-            UPDATE orders SET state = ?, status_code = ?, status_text = ?, remain = ?,
-                              announced_remain = CASE WHEN ? THEN ? ELSE announced_remain END,
-                              next_check_at = ?, quiet_checks = ?, failed_checks = ?,
-                              updated_at = ?, lease_until = NULL
-            WHERE id = ?
-            """,
-            (
-                result.state.value,
-                result.status_code,
-                result.status_text,
-                result.remain,
-                result.announced,
-                result.remain,
-                result.next_check_at,
-                result.quiet_checks,
-                result.failed_checks,
-                now,
-                order_id,
-            ),
-        )
-        if event:
-            await tx.execute(
-                """
-                INSERT INTO order_events (order_id, state, status_code, status_text, remain,
-                                          created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """,
-                (
-                    order_id,
-                    result.state.value,
-                    result.status_code,
-                    result.status_text,
-                    result.remain,
-                    now,
-                ),
-            )
-        queued = 0
-        for notification in notifications:
-            queued += await outbox.add_in(tx, notification, now)
-        return queued
+    """Store what one check found (`record_checks`); how many notifications it queued."""
+    [queued] = await record_checks(db, [Check(order_id, result, event, notifications)])
+    return queued
 
 
 async def set_card(db: Database, order_id: int, message_id: int) -> None:

@@ -360,6 +360,36 @@ async def test_an_event_is_queued_once_even_if_recorded_twice(db: Database) -> N
     assert [row[0] for row in rows] == ["k", "k2"]
 
 
+async def test_checks_of_several_orders_are_stored_together_or_not_at_all(db: Database) -> None:
+    await add_user(db)
+    quiet, changed, broken = [await submit(db, token=f"t{n}") for n in range(3)]
+    queued = await orders.record_checks(
+        db,
+        [
+            orders.Check(quiet.id, progress(900.0), event=False),
+            orders.Check(changed.id, progress(), event=True, notifications=[note("a"), note("b")]),
+        ],
+    )
+    assert queued == [0, 2]
+    stored = {o.id: o for o in [await orders.get(db, o.id) for o in (quiet, changed)] if o}
+    assert (stored[quiet.id].next_check_at, stored[changed.id].next_check_at) == (900.0, 500.0)
+    assert [len(await order_events(db, o.id)) for o in (quiet, changed)] == [0, 1]
+
+    # One bad row (an unknown person's notification) and none of the batch is written.
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)):
+        await orders.record_checks(
+            db,
+            [
+                orders.Check(quiet.id, progress(1.0), event=True),
+                orders.Check(broken.id, progress(), event=True, notifications=[note("c", 999)]),
+            ],
+        )
+    again = await orders.get(db, quiet.id)
+    assert again is not None
+    assert again.next_check_at == 900.0
+    assert [len(await order_events(db, o.id)) for o in (quiet, broken)] == [0, 0]
+
+
 async def test_a_quiet_check_writes_no_event(db: Database) -> None:
     await add_user(db)
     order = await submit(db)
