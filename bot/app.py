@@ -81,6 +81,7 @@ COMMANDS = [
     ("start", N_("Main menu")),
     ("search", N_("Find a service")),
     ("orders", N_("Your orders")),
+    ("track", N_("Track an order placed on the website")),
     ("balance", N_("Your panel balance")),
     ("test", N_("Check the connection to the panel")),
     ("account", N_("Which panel account I use")),

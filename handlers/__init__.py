@@ -16,6 +16,7 @@ from handlers import (
     settings,
     settle,
     start,
+    track,
 )
 
 
@@ -32,6 +33,7 @@ def build_routers() -> list[Router]:
         start.build_router(),
         connect.build_router(),
         orders.build_router(),
+        track.build_router(),
         settle.build_router(),
         account.build_router(),
         settings.build_router(),

@@ -446,8 +446,26 @@ def orders_list(items: Sequence[Order], page: int, total: int) -> InlineKeyboard
         [
             *grid(buttons, 2),
             pager(page, total, lambda n: OrdersPage(page=n)),
+            [button(_("🌐 Track an order from the website"), Menu(to="track"))],
             [button(_("🏠 Menu"), Menu(to="home"))],
         ]
+    )
+
+
+def no_orders() -> InlineKeyboardMarkup:
+    return markup(
+        [
+            [button(_("🛒 New order"), Menu(to="new"))],
+            [button(_("🌐 Track an order from the website"), Menu(to="track"))],
+            [button(_("🏠 Menu"), Menu(to="home"))],
+        ]
+    )
+
+
+def track_prompt() -> InlineKeyboardMarkup:
+    """Under the question for an order's number: ways out that end the question."""
+    return markup(
+        [[button(_("⬅️ My orders"), Menu(to="orders")), button(_("🏠 Menu"), Menu(to="home"))]]
     )
 
 

@@ -65,7 +65,7 @@ async def show_list(
 ) -> None:
     count = await orders.count_for_user(db, person.id)
     if count == 0:
-        await screens.show(event, _("📦 You have no orders yet."), keyboards.main_menu())
+        await screens.show(event, _("📦 You have no orders yet."), keyboards.no_orders())
         return
     total = keyboards.pages(count, PER_PAGE)
     page = min(max(page, 0), total - 1)
@@ -73,7 +73,7 @@ async def show_list(
     lines = [_("📦 Your orders (page {page}/{total})").format(page=page + 1, total=total)]
     for order in items:
         parts = [
-            quote(keyboards.order_label(order)),
+            quote(keyboards.order_label(order)) + (" 🌐" if order.placed_on_website else ""),
             day(order.created_at),
             quote(keyboards.label(order.service_name, 40)),
         ]

@@ -51,6 +51,7 @@ def help_text() -> str:
             _("/start — main menu"),
             _("/search <i>words</i> — find a service"),
             _("/orders — your orders"),
+            _("/track <i>number</i> — follow an order you placed on the website"),
             _("/balance — your panel balance"),
             _("/test — check the connection to the panel"),
             _("/account — which panel account I use; /connect links your own"),

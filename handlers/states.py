@@ -21,3 +21,7 @@ class ConnectForm(StatesGroup):
 
 class SettleOrder(StatesGroup):
     panel_id = State()  # the order being settled is in the data
+
+
+class TrackOrder(StatesGroup):
+    panel_id = State()  # waiting for the number of an order placed on the website

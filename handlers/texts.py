@@ -138,6 +138,8 @@ def order_card(order: Order, currency: str) -> str:
     lines.append(
         f"💵 {quote(money(price, currency))} · {placed}" if price is not None else f"🗓 {placed}"
     )
+    if order.placed_on_website:
+        lines.append(_("🌐 Placed on the website"))
     status = state_name(order.state)
     if order.status_text:
         status += f" — «{quote(order.status_text)}»"

@@ -91,6 +91,7 @@ class Order:
     failed_checks: int
     created_at: float
     card_message_id: int | None = None  # the chat message showing its live card
+    placed_on_website: bool = False  # by the person, who asked the bot to track it
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ def _order(row: Row) -> Order:
         failed_checks=row["failed_checks"],
         created_at=row["created_at"],
         card_message_id=row["card_message_id"],
+        placed_on_website=row["origin"] == "website",
     )
 
 
@@ -340,6 +342,75 @@ async def find_by_panel_id(db: Database, account: str, panel_order_id: str) -> O
         "SELECT * FROM orders WHERE account = ? AND panel_order_id = ?", (account, panel_order_id)
     )
     return None if row is None else _order(row)
+
+
+async def with_panel_id(db: Database, panel_order_id: str) -> list[Order]:
+    """Every order the bot knows by this panel id, on any account, whoever's it is."""
+    rows = await db.fetchall(
+        "SELECT * FROM orders WHERE panel_order_id = ? ORDER BY id", (panel_order_id,)
+    )
+    return [_order(row) for row in rows]
+
+
+async def add_placed_on_website(
+    db: Database,
+    *,
+    user_id: int,
+    chat_id: int,
+    account: str,
+    panel_order_id: str,
+    service_id: str,
+    service_name: str,
+    params: dict[str, str],
+    quantity: int | None,
+    charged: Decimal | None,
+    check: CheckResult,
+) -> tuple[Order, bool]:
+    """An order the person placed on the panel's website, tracked from now on as the bot's own
+    are, as `check` found it. (The order, True) when added; (the order the bot already has
+    with that id on that account, False) otherwise, whoever's it is: one row per panel
+    order, however often or by whomever it is asked for."""
+    existing = await find_by_panel_id(db, account, panel_order_id)
+    if existing is not None:
+        return existing, False
+    now = time.time()
+    # The token makes a second, simultaneous request for the same order add nothing.
+    rows = await db.fetchall(
+        """
+        INSERT INTO orders (token, user_id, chat_id, account, state, service_id, service_name,
+                            params, quantity, panel_order_id, charged, status_code,
+                            status_text, remain, announced_remain, next_check_at, origin,
+                            created_at, updated_at)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15,
+                'website', ?16, ?16)
+        ON CONFLICT (token) DO NOTHING
+        RETURNING *
+        """,
+        (
+            f"website:{account}:{panel_order_id}",
+            user_id,
+            chat_id,
+            account,
+            check.state.value,
+            service_id,
+            service_name,
+            json.dumps(params, ensure_ascii=False),
+            quantity,
+            panel_order_id,
+            _text(charged),
+            check.status_code,
+            check.status_text,
+            check.remain,
+            check.next_check_at,
+            now,
+        ),
+    )
+    if rows:
+        return _order(rows[0]), True
+    added = await find_by_panel_id(db, account, panel_order_id)
+    if added is None:
+        raise KeyError(f"no order {panel_order_id!r} on {account!r}")
+    return added, False
 
 
 async def get_for_user(db: Database, user_id: int, order_id: int) -> Order | None:

@@ -362,4 +362,11 @@ MIGRATIONS: list[Step] = [
             OPEN_OUTAGES,
         ),
     ),
+    # 7: where an order was placed: by the bot, or on the panel's website by the person, who
+    # then asked the bot to track it (/track); which orders the bot knows by a panel id.
+    both(
+        "ALTER TABLE orders ADD COLUMN origin TEXT NOT NULL DEFAULT 'bot'",
+        "CREATE INDEX orders_by_panel_id ON orders (panel_order_id) "
+        "WHERE panel_order_id IS NOT NULL",
+    ),
 ]
