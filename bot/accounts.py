@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import SecretStr
 
+from bot.balances import BalancesSeen
 from bot.catalog import Catalog, CatalogMemory
 from bot.config import ConfigError, Settings
 from bot.health import PanelHealth
@@ -74,6 +75,7 @@ class Accounts:
         self._keys: dict[int, str] = {}  # each linked person's key, redacted while held
         self._key_tries: dict[int, TokenBucket] = {}
         self._operator_key: str | None = None
+        self.balances_seen = BalancesSeen()  # every client's balance reads
         self.operator: Account | None = None
         if settings.operator_account is not None:
             username, api_key = settings.operator_account
@@ -163,6 +165,12 @@ class Accounts:
             return self.operator
         return None
 
+    def named(self, name: str) -> Account | None:
+        """The account called `name`: the operator's, or one someone linked."""
+        if self.operator is not None and self.operator.name == name:
+            return self.operator
+        return next((a for a in self._linked.values() if a.name == name), None)
+
     def tracking_panel(self, user_id: int, name: str) -> Panel | None:
         account = self.account_of(user_id, name)
         return None if account is None else account.tracking_panel
@@ -211,4 +219,5 @@ class Accounts:
             health=self.health,
             background=background,
             metrics=self._metrics,
+            on_balance=self.balances_seen.seen,
         )

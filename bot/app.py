@@ -31,6 +31,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.accounts import Accounts
+from bot.balance_watch import BalanceWatch
 from bot.balances import BalancesAhead
 from bot.config import Settings
 from bot.health import PanelHealth
@@ -123,6 +124,7 @@ class Services:
     tracker: Tracker
     notifier: Notifier
     watch: PanelWatch
+    balance_watch: BalanceWatch
     placements: Placements
     metrics: Metrics
     status: StatusChecks
@@ -143,6 +145,7 @@ class Services:
         self.tracker.start()
         self.notifier.start()
         self.watch.start()
+        self.balance_watch.start()
         self.pruning.start()
 
     async def stop_background(self) -> None:
@@ -150,6 +153,7 @@ class Services:
         await self.in_flight.drained(self.placements.answer_within)
         await self.pruning.stop()
         await self.watch.stop()
+        await self.balance_watch.stop()
         await self.tracker.stop()
         await self.notifier.stop()
         await self.placements.stop()
@@ -300,6 +304,9 @@ async def running(
             limiters=limiters,
         )
         watch = PanelWatch(accounts, db, settings)
+        balance_watch = BalanceWatch(
+            accounts, db, settings.admin_ids, read_every=settings.low_balance_read_seconds
+        )
         placements = Placements(db, panel_timeout=settings.smmlaba_timeout_seconds)
         pruning = Pruning(db, retention_policy(settings))
         metrics.read_at_scrape(db, accounts, tracker)
@@ -311,13 +318,14 @@ async def running(
             tracker=tracker,
             notifier=notifier,
             watch=watch,
+            balance_watch=balance_watch,
             placements=placements,
             metrics=metrics,
             status=StatusChecks(
                 db,
                 bot,
                 session.contact,
-                [tracker, notifier, watch, placements, pruning],
+                [tracker, notifier, watch, balance_watch, placements, pruning],
                 polling=settings.webhook_url is None,
                 metrics=metrics.exposition,
             ),

@@ -150,3 +150,21 @@ class Balance:
     def forget(self) -> None:
         """An order was placed on the account: the balance known is no longer it."""
         self.ahead.forget(self.user_id)
+
+
+class BalancesSeen:
+    """The last balance read of each panel account, whoever read it, until taken: what the
+    low-balance watch (`bot.balance_watch`) looks at."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Decimal] = {}
+        self.arrived = asyncio.Event()
+
+    def seen(self, account: str, amount: Decimal) -> None:
+        self._seen[account] = amount
+        self.arrived.set()
+
+    def take(self) -> dict[str, Decimal]:
+        taken, self._seen = self._seen, {}
+        self.arrived.clear()
+        return taken

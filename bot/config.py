@@ -180,6 +180,8 @@ class Settings(BaseSettings):
     # panel account with /connect (the operator's account still serves the team only).
     access: Annotated[Literal["allowlist", "open"], BeforeValidator(_lower)] = "allowlist"
     panel_alert_after_seconds: PositiveFloat = 300.0
+    # A watched balance (low-balance warning) nobody read for this long is read once.
+    low_balance_read_seconds: PositiveFloat = 86_400.0
     # Per person: a burst of updates at once, then this many a second; the excess is dropped.
     throttle_burst: Annotated[int, Field(ge=1, le=1000)] = 10
     throttle_per_second: PositiveFloat = 2.0

@@ -10,6 +10,7 @@ from handlers import (
     catalog,
     connect,
     errors,
+    favourites,
     groups,
     order,
     orders,
@@ -30,6 +31,7 @@ def build_routers() -> list[Router]:
         groups.build_router(),  # first: in a group, nothing else answers
         order.build_router(),
         catalog.build_router(),
+        favourites.build_router(),
         start.build_router(),
         connect.build_router(),
         orders.build_router(),

@@ -79,6 +79,15 @@ def search_words(words: Iterable[str]) -> str:
     return kept
 
 
+class Favourite(CallbackData, prefix="fv"):
+    """⭐ on a service's card (`on`: star it, else unstar it); from the Favourites list
+    (`listed`), unstarring a service that left the catalog."""
+
+    service: str
+    on: bool
+    listed: bool = False
+
+
 class OrderService(CallbackData, prefix="o"):
     """ "Order this" on a service's card; `found_by`, the search it was found by (Back from
     the first question returns to a card whose Back returns to the results)."""

@@ -33,6 +33,7 @@ from handlers.filters import TypedText
 from handlers.middlewares import require_panel
 from handlers.screens import Event
 from handlers.states import SearchWizard
+from storage.db import Database
 
 SEARCH_RESULTS = 10
 
@@ -141,6 +142,7 @@ async def service_card(
     settings: Settings,
     callback_answer: CallbackAnswer,
     state: FSMContext,
+    db: Database,
 ) -> None:
     snapshot = await current(callback, catalog)
     if snapshot is None:
@@ -148,11 +150,14 @@ async def service_card(
     service = snapshot.service(callback_data.service)
     found = snapshot.location(service) if service is not None else None
     if service is None or found is None:
-        await screens.expired(callback, callback_answer)
+        # A recent or starred service, or an old card's button: the catalog changed.
+        await screens.expired(callback, callback_answer, _("This service is no longer offered."))
         return
     await state.clear()
     found_by = callback_data.query if isinstance(callback_data, SearchHit) else ""
-    await screens.service_card(callback, service, found, settings.panel_currency, found_by=found_by)
+    await screens.service_card(
+        callback, service, found, settings.panel_currency, db, found_by=found_by
+    )
 
 
 async def search(

@@ -23,6 +23,7 @@ from handlers.callbacks import (
     CategoryByPrice,
     CategoryPage,
     Confirm,
+    Favourite,
     LanguageChoice,
     Link,
     Menu,
@@ -40,6 +41,7 @@ from handlers.callbacks import (
     Step,
     StepAction,
 )
+from storage.favourites import Favourite as FavouriteRow
 from storage.orders import Order, OrderState
 from storage.users import NotifyMode
 
@@ -164,11 +166,21 @@ def back_cancel(back: CallbackData) -> list[InlineKeyboardButton]:
     return [button(_("⬅️ Back"), back), button(_("✖️ Cancel"), Menu(to="home"))]
 
 
-def main_menu(*, connect: bool = False) -> InlineKeyboardMarkup:
-    """The main menu; `connect` adds a first row for people without a panel account."""
+def main_menu(*, connect: bool = False, recent: Sequence[Order] = ()) -> InlineKeyboardMarkup:
+    """The main menu; `connect` adds a first row for people without a panel account; `recent`,
+    the last orders of the services the person ordered last, a row each to order again."""
     return markup(
         [
             [button(_("🔗 Link my SMMLaba account"), Link(action="connect"))] if connect else [],
+            *(
+                [
+                    button(
+                        "🔁 " + label(o.service_name, 40),
+                        ServiceCard(service=service_key(o.service_id)),
+                    )
+                ]
+                for o in recent
+            ),
             [
                 button(_("🛒 New order"), Menu(to="new")),
                 button(_("📦 My orders"), Menu(to="orders")),
@@ -177,11 +189,19 @@ def main_menu(*, connect: bool = False) -> InlineKeyboardMarkup:
                 button(_("🔍 Search"), Menu(to="search")),
                 button(_("💰 Balance"), Menu(to="balance")),
             ],
+            [button(_("⭐ Favourites"), Menu(to="favourites"))],
             [
                 button(_("⚙️ Settings"), Menu(to="settings")),
                 button(_("❓ Help"), Menu(to="help")),
             ],
         ]
+    )
+
+
+def again_button(order: Order) -> InlineKeyboardButton:
+    """A recent service: its card, which offers the last order's values again."""
+    return button(
+        "🔁 " + label(order.service_name, 40), ServiceCard(service=service_key(order.service_id))
     )
 
 
@@ -307,10 +327,14 @@ def service_card(
     *,
     found_by: str = "",
     share: str | None = None,
+    favourite: bool = False,
+    last_order: int | None = None,
 ) -> InlineKeyboardMarkup:
     """Back goes where the card was opened from: the results of the search `found_by` (its
     words, see `search_words`), else the category, or the platform when the category holds
-    only this service. `share`: Telegram's share page for a link that opens the card."""
+    only this service. `share`: Telegram's share page for a link that opens the card.
+    `favourite`: whether the person starred it; `last_order`: their last order of it, whose
+    values "Same as last time" offers again."""
     back: CallbackData
     if found_by:
         back = SearchResults(query=found_by)
@@ -326,8 +350,38 @@ def service_card(
                     OrderService(service=service_key(service.id), found_by=found_by),
                 )
             ],
+            [button(_("🔁 Same as last time"), OrderCard(order=last_order, action="again"))]
+            if last_order is not None
+            else [],
+            [favourite_button(service, favourite)],
             [InlineKeyboardButton(text=_("📤 Share"), url=share)] if share else [],
             back_cancel(back),
+        ]
+    )
+
+
+def favourite_button(service: Service, favourite: bool) -> InlineKeyboardButton:
+    key = service_key(service.id)
+    if favourite:
+        return button(_("⭐ In favourites"), Favourite(service=key, on=False))
+    return button(_("☆ Add to favourites"), Favourite(service=key, on=True))
+
+
+def favourites(shown: Sequence[Service], gone: Sequence[FavouriteRow]) -> InlineKeyboardMarkup:
+    """The starred services still offered, a row each; those gone, a row each to unstar."""
+    return markup(
+        [
+            *([button(label(s.name, 60), ServiceCard(service=service_key(s.id)))] for s in shown),
+            *(
+                [
+                    button(
+                        _("🗑 {name}").format(name=label(f.service_name, 50)),
+                        Favourite(service=service_key(f.service_id), on=False, listed=True),
+                    )
+                ]
+                for f in gone
+            ),
+            [button(_("🏠 Menu"), Menu(to="home"))],
         ]
     )
 
@@ -462,6 +516,10 @@ def no_orders() -> InlineKeyboardMarkup:
     )
 
 
+def low_balance_prompt() -> InlineKeyboardMarkup:
+    return markup([[button(_("⬅️ Settings"), Menu(to="settings"))]])
+
+
 def track_prompt() -> InlineKeyboardMarkup:
     """Under the question for an order's number: ways out that end the question."""
     return markup(
@@ -533,7 +591,10 @@ def languages(names: dict[str, str], chosen: str | None) -> InlineKeyboardMarkup
     return markup(rows)
 
 
-def notify_settings(mode: NotifyMode) -> InlineKeyboardMarkup:
+def notify_settings(mode: NotifyMode, *, low_balance: bool = False) -> InlineKeyboardMarkup:
+    """`low_balance`: the person may set the low-balance warning (their own account's, or
+    an admin the operator's)."""
+
     def mark(option: NotifyMode, text: str) -> str:
         return f"✅ {text}" if option is mode else text
 
@@ -541,6 +602,7 @@ def notify_settings(mode: NotifyMode) -> InlineKeyboardMarkup:
         [
             [button(mark(NotifyMode.ALL, _("Start and end")), NotifySetting(mode="all"))],
             [button(mark(NotifyMode.FINAL, _("Only when done")), NotifySetting(mode="final"))],
+            [button(_("💰 Low-balance warning"), Menu(to="low_balance"))] if low_balance else [],
             [button(_("🌐 Language"), Menu(to="language"))],
             [button(_("🏠 Menu"), Menu(to="home"))],
         ]

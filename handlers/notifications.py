@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.formatting import duration, number, progress_bar, quote, short, utc_time
+from bot.formatting import balance as held
+from bot.formatting import duration, money, number, progress_bar, quote, short, utc_time
 from bot.smmlaba import delivered
 from handlers import keyboards, texts
 from storage.orders import Order, OrderState
@@ -29,6 +31,8 @@ def render(
         return panel_up_text(payload), None
     if kind == Kind.ORDER_REJECTED:
         return rejected_text(payload)
+    if kind == Kind.LOW_BALANCE:
+        return low_balance_text(payload, currency), None
     event = OrderEvent.from_payload(payload)
     return status_text(event), keyboards.notification(event.order)
 
@@ -127,3 +131,21 @@ def panel_up_text(payload: dict[str, Any]) -> str:
     return _("✅ Admin: SMMLaba answers again (down for about {duration}).").format(
         duration=duration(outage)
     )
+
+
+def low_balance_text(payload: dict[str, Any], currency: str) -> str:
+    """A watched balance fell under its warning's amount: for the person, or for the admins
+    when it is the account the team orders on."""
+    values = {
+        "amount": quote(held(Decimal(str(payload["amount"])), currency)),
+        "below": quote(money(Decimal(str(payload["below"])), currency)),
+    }
+    if payload.get("admins"):
+        return _(
+            "⚠️ Admin: the panel balance the team orders on is {amount}, under the {below} "
+            "you asked me to watch. Top it up to keep orders going."
+        ).format(**values)
+    return _(
+        "💰 Your panel balance is {amount}, under the {below} you asked me to watch. Top it "
+        "up on the panel to keep ordering."
+    ).format(**values)

@@ -165,6 +165,7 @@ async def back(tap: Tap) -> None:
         service,
         found,
         tap.desk.settings.panel_currency,
+        tap.desk.db,
         found_by=tap.form.data.found_by,
     )
 

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.catalog import Category, Platform, service_key
 from bot.smmlaba import Service
 from handlers import keyboards, texts
-from storage import orders
+from storage import favourites, orders
 from storage.db import Database
 from storage.orders import Order
 
@@ -81,9 +81,12 @@ def main_menu_text() -> str:
     return _("What would you like to do?")
 
 
-async def expired(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    """A stale or unknown button: say so and put a fresh main menu at the bottom."""
-    callback_answer.text = _("This menu has expired")
+async def expired(
+    callback: CallbackQuery, callback_answer: CallbackAnswer, why: str | None = None
+) -> None:
+    """A stale or unknown button: say so (`why`, else that the menu expired) and put a fresh
+    main menu at the bottom."""
+    callback_answer.text = why or _("This menu has expired")
     await send(callback, main_menu_text(), keyboards.main_menu())
 
 
@@ -127,14 +130,25 @@ async def service_card(
     service: Service,
     where: tuple[Platform, Category],
     currency: str,
+    db: Database,
     *,
     found_by: str = "",
 ) -> Message:
-    """A service's card, with a button that shares a link opening it (`/start s_<key>`)."""
+    """A service's card: ⭐ to star it, "Same as last time" when the person ordered it here
+    before, and a button that shares a link opening it (`/start s_<key>`)."""
     me = await event.bot.me() if event.bot is not None else None
     share = None
     if me is not None and me.username:
         opens = f"https://t.me/{me.username}?start={service_payload(service.id)}"
         share = "https://t.me/share/url?" + urlencode({"url": opens, "text": service.name})
-    markup = keyboards.service_card(service, *where, found_by=found_by, share=share)
+    person = event.from_user.id if event.from_user is not None else 0
+    last = await orders.last_of_service(db, person, service.id)
+    markup = keyboards.service_card(
+        service,
+        *where,
+        found_by=found_by,
+        share=share,
+        favourite=await favourites.has(db, person, service.id),
+        last_order=last.id if last is not None else None,
+    )
     return await show(event, texts.service_card(service, currency), markup)

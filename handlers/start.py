@@ -25,10 +25,13 @@ from bot.smmlaba import Panel
 from handlers import keyboards, screens
 from handlers.callbacks import Menu, Noop
 from handlers.screens import Event
+from storage import orders
+from storage.db import Database
 
 # A start parameter may hold A-Z, a-z, 0-9, _ and - (64 at most); a service's id may hold
 # anything, so the link carries its catalog key (16 hex digits), as buttons do.
 SERVICE_LINK = re.compile(r"s_([0-9a-f]{16})")  # see screens.service_payload
+RECENT_SERVICES = 3  # on the main menu
 
 
 def build_router() -> Router:
@@ -71,12 +74,13 @@ async def start(
     balance: Balance | None,
     settings: Settings,
     command: CommandObject,
+    db: Database,
 ) -> None:
     # The KnownUsers middleware has just refreshed the person's row: /start always does.
     person = event_from_user
     await state.clear()
     if command.args and catalog is not None:
-        await open_shared(message, command.args, catalog, settings, panel)
+        await open_shared(message, command.args, catalog, settings, panel, db)
         return
     greeting = _(
         "👋 Hi, {name}! I place orders on your SMMLaba account and tell you when they're done."
@@ -86,11 +90,16 @@ async def start(
     balance_now = balance_line(balance, settings)
     if balance_now:
         greeting += "\n\n" + balance_now
-    await message.answer(greeting, reply_markup=menu(panel))
+    await message.answer(greeting, reply_markup=await home_menu(panel, db, person.id))
 
 
 async def open_shared(
-    message: Message, payload: str, catalog: Catalog, settings: Settings, panel: Panel | None
+    message: Message,
+    payload: str,
+    catalog: Catalog,
+    settings: Settings,
+    panel: Panel | None,
+    db: Database,
 ) -> None:
     """A shared link's service card; a link that names none (stale, or made up) says so over
     the main menu."""
@@ -109,7 +118,7 @@ async def open_shared(
         text = _("🔗 That link leads to no service I offer now. Search or browse the catalog:")
         await message.answer(text, reply_markup=menu(panel))
         return
-    await screens.service_card(message, service, found, settings.panel_currency)
+    await screens.service_card(message, service, found, settings.panel_currency, db)
 
 
 def balance_line(balance: Balance | None, settings: Settings) -> str:
@@ -130,6 +139,14 @@ def menu_text(balance: Balance | None, settings: Settings, lead: str = "") -> st
 def menu(panel: Panel | None) -> InlineKeyboardMarkup:
     """The main menu, with a way to link an account for someone who has none."""
     return keyboards.main_menu(connect=panel is None)
+
+
+async def home_menu(panel: Panel | None, db: Database, user_id: int) -> InlineKeyboardMarkup:
+    """The main menu as /start and 🏠 show it: the services ordered last come first."""
+    if panel is None:
+        return menu(panel)
+    recent = await orders.recent_services(db, user_id, RECENT_SERVICES)
+    return keyboards.main_menu(recent=recent)
 
 
 async def show_help(event: Event, panel: Panel | None) -> None:
@@ -155,9 +172,11 @@ async def home(
     panel: Panel | None,
     balance: Balance | None,
     settings: Settings,
+    db: Database,
 ) -> None:
     await state.clear()
-    await screens.show(callback, menu_text(balance, settings), menu(panel))
+    markup = await home_menu(panel, db, callback.from_user.id)
+    await screens.show(callback, menu_text(balance, settings), markup)
 
 
 async def noop(_callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:

@@ -25,3 +25,7 @@ class SettleOrder(StatesGroup):
 
 class TrackOrder(StatesGroup):
     panel_id = State()  # waiting for the number of an order placed on the website
+
+
+class LowBalance(StatesGroup):
+    amount = State()  # the amount under which the balance is worth a warning

@@ -374,7 +374,8 @@ async def add_placed_on_website(
     if existing is not None:
         return existing, False
     now = time.time()
-    # The token makes a second, simultaneous request for the same order add nothing.
+    # A second, simultaneous request for the same order adds nothing (its token, and the
+    # account's panel id, are unique).
     rows = await db.fetchall(
         """
         INSERT INTO orders (token, user_id, chat_id, account, state, service_id, service_name,
@@ -383,7 +384,7 @@ async def add_placed_on_website(
                             created_at, updated_at)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15,
                 'website', ?16, ?16)
-        ON CONFLICT (token) DO NOTHING
+        ON CONFLICT DO NOTHING
         RETURNING *
         """,
         (
@@ -411,6 +412,36 @@ async def add_placed_on_website(
     if added is None:
         raise KeyError(f"no order {panel_order_id!r} on {account!r}")
     return added, False
+
+
+async def recent_services(db: Database, user_id: int, limit: int) -> list[Order]:
+    """The person's last order of each of the last `limit` services they ordered here (placed
+    through the bot and taken by the panel: values worth offering again)."""
+    rows = await db.fetchall(
+        """
+        SELECT * FROM orders AS o
+        WHERE o.user_id = ?1 AND o.origin = 'bot' AND o.panel_order_id IS NOT NULL
+          AND o.id = (SELECT max(p.id) FROM orders AS p
+                      WHERE p.user_id = ?1 AND p.service_id = o.service_id
+                        AND p.origin = 'bot' AND p.panel_order_id IS NOT NULL)
+        ORDER BY o.id DESC LIMIT ?2
+        """,
+        (user_id, limit),
+    )
+    return [_order(row) for row in rows]
+
+
+async def last_of_service(db: Database, user_id: int, service_id: str) -> Order | None:
+    """The person's last order of this service placed here and taken by the panel."""
+    row = await db.fetchone(
+        """
+        SELECT * FROM orders
+        WHERE user_id = ? AND service_id = ? AND origin = 'bot' AND panel_order_id IS NOT NULL
+        ORDER BY id DESC LIMIT 1
+        """,
+        (user_id, service_id),
+    )
+    return None if row is None else _order(row)
 
 
 async def get_for_user(db: Database, user_id: int, order_id: int) -> Order | None:

@@ -23,6 +23,7 @@ class Kind(StrEnum):
     ORDER_UNCERTAIN = "order_uncertain"
     PANEL_DOWN = "panel_down"  # for admins
     PANEL_UP = "panel_up"
+    LOW_BALANCE = "low_balance"  # a panel account's balance fell under its warning's amount
 
 
 class OutboxStatus(StrEnum):

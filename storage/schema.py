@@ -67,6 +67,25 @@ CREATE TABLE panel_outages (
     until {time}            -- NULL: still down
 )
 """
+FAVOURITES = """
+CREATE TABLE favourites (
+    user_id      {id}   NOT NULL REFERENCES users(id),
+    service_id   TEXT   NOT NULL,
+    service_name TEXT   NOT NULL,
+    created_at   {time} NOT NULL,
+    PRIMARY KEY (user_id, service_id)
+)
+"""
+BALANCE_ALERTS = """
+CREATE TABLE balance_alerts (
+    account   TEXT    PRIMARY KEY,         -- the panel account whose balance is watched
+    below     {money} NOT NULL,            -- warn when a balance read is under this
+    warned    INTEGER NOT NULL DEFAULT 0,  -- told; not again until a read at or above
+    crossings INTEGER NOT NULL DEFAULT 0,  -- times it went under: each warning's own key
+    read_at   {time},                      -- the last balance read; NULL: read it soon
+    set_by    {id}    NOT NULL
+)
+"""
 OPEN_OUTAGES = "CREATE UNIQUE INDEX panel_outages_open ON panel_outages (panel) WHERE until IS NULL"
 
 MIGRATIONS: list[Step] = [
@@ -368,5 +387,17 @@ MIGRATIONS: list[Step] = [
         "ALTER TABLE orders ADD COLUMN origin TEXT NOT NULL DEFAULT 'bot'",
         "CREATE INDEX orders_by_panel_id ON orders (panel_order_id) "
         "WHERE panel_order_id IS NOT NULL",
+    ),
+    # 8: the services a person starred, by id, with the name they had (a service that left
+    # the catalog is still named); a panel account's low-balance warning.
+    Step(
+        (
+            FAVOURITES.format(id="INTEGER", time="REAL"),
+            BALANCE_ALERTS.format(id="INTEGER", time="REAL", money="TEXT"),
+        ),
+        (
+            FAVOURITES.format(id="BIGINT", time="DOUBLE PRECISION"),
+            BALANCE_ALERTS.format(id="BIGINT", time="DOUBLE PRECISION", money="NUMERIC"),
+        ),
     ),
 ]

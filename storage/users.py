@@ -114,6 +114,16 @@ async def set_panel_account(
     )
 
 
+async def linked_to(db: Database, account: str) -> list[User]:
+    """The people who order on their own account `account` and whom Telegram still reaches."""
+    rows = await db.fetchall(
+        "SELECT * FROM users WHERE panel_username = ? AND panel_apikey IS NOT NULL "
+        "AND is_active = 1 ORDER BY id",
+        (account,),
+    )
+    return [_user(row) for row in rows]
+
+
 async def linked_accounts(db: Database) -> list[tuple[int, str, bytes]]:
     """(user id, panel username, sealed key) of everyone who linked their own account."""
     rows = await db.fetchall(

@@ -42,6 +42,7 @@ async def test_start_greets_with_the_main_menu(harness: BotHarness) -> None:
         "📦 My orders",
         "🔍 Search",
         "💰 Balance",
+        "⭐ Favourites",
         "⚙️ Settings",
         "❓ Help",
     ]
@@ -80,7 +81,13 @@ async def test_browsing_edits_one_message_and_the_card_says_everything(harness: 
     assert "RUB\u00a00.50 per 1,000" in card.text
     assert "Quantity: 50 – 10,000" in card.text
     assert "Link, Quantity" in card.text
-    assert card.button_labels == ["🛒 Order this", "📤 Share", "⬅️ Back", "✖️ Cancel"]
+    assert card.button_labels == [
+        "🛒 Order this",
+        "☆ Add to favourites",
+        "📤 Share",
+        "⬅️ Back",
+        "✖️ Cancel",
+    ]
 
 
 async def test_back_at_every_level(harness: BotHarness) -> None:
@@ -480,7 +487,7 @@ async def test_stale_and_unknown_buttons_expire_politely(harness: BotHarness) ->
     anna = harness.user(501, "Anna")
     await anna.send("/start")
     await anna.press_data(ServiceCard(service="no-such-service").pack())
-    assert anna.callback_answers[-1] == "This menu has expired"
+    assert anna.callback_answers[-1] == "This service is no longer offered."
     assert "What would you like to do?" in anna.last_message.text
     await anna.press_data("garbage:that:no:handler:knows")
     assert anna.callback_answers[-1] == "This menu has expired"

@@ -176,7 +176,13 @@ async def test_back_from_a_found_service_returns_to_the_results(harness: BotHarn
     shown = results.text, results.button_labels
     await press_service(english, "Instagram Likes · real accounts")
     assert results.text.startswith("Instagram Likes · real accounts\n")  # the card, in place
-    assert results.button_labels == ["🛒 Order this", "📤 Share", "⬅️ Back", "✖️ Cancel"]
+    assert results.button_labels == [
+        "🛒 Order this",
+        "☆ Add to favourites",
+        "📤 Share",
+        "⬅️ Back",
+        "✖️ Cancel",
+    ]
     await english.press("⬅️ Back")
     assert (results.text, results.button_labels) == shown
     assert len(english.bot_messages) == 1
@@ -203,7 +209,13 @@ async def test_back_from_a_found_service_returns_to_the_results(harness: BotHarn
     results = russian.last_message
     shown = results.text, results.button_labels
     await press_service(russian, "Instagram Likes")
-    assert results.button_labels == ["🛒 Заказать", "📤 Поделиться", "⬅️ Назад", "✖️ Отмена"]
+    assert results.button_labels == [
+        "🛒 Заказать",
+        "☆ В избранное",
+        "📤 Поделиться",
+        "⬅️ Назад",
+        "✖️ Отмена",
+    ]
     await russian.press("⬅️ Назад")
     assert (results.text, results.button_labels) == shown
 

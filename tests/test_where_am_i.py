@@ -24,8 +24,24 @@ from tests.helpers import Russian, russian, send_without_text, typed, with_butto
 INSTAGRAM_LIKES = "389"  # the sandbox's "Instagram Likes": a link and an amount
 REMINDER = "⚠️ Tap ✅ Confirm below or /cancel."
 NO_SUCH_SERVICE = "🔗 That link leads to no service I offer now. Search or browse the catalog:"
-MENU = ["🛒 New order", "📦 My orders", "🔍 Search", "💰 Balance", "⚙️ Settings", "❓ Help"]
-MENU_RU = ["🛒 Новый заказ", "📦 Мои заказы", "🔍 Поиск", "💰 Баланс", "⚙️ Настройки", "❓ Помощь"]
+MENU = [
+    "🛒 New order",
+    "📦 My orders",
+    "🔍 Search",
+    "💰 Balance",
+    "⭐ Favourites",
+    "⚙️ Settings",
+    "❓ Help",
+]
+MENU_RU = [
+    "🛒 Новый заказ",
+    "📦 Мои заказы",
+    "🔍 Поиск",
+    "💰 Баланс",
+    "⭐ Избранное",
+    "⚙️ Настройки",
+    "❓ Помощь",
+]
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +161,13 @@ async def test_a_shared_link_opens_the_service_card_and_orders_from_it(
     await anna.send(f"/start {payload}")
     card = anna.last_message
     assert card.text.startswith("Instagram Likes\n"), anna.transcript
-    assert card.button_labels == ["🛒 Order this", "📤 Share", "⬅️ Back", "✖️ Cancel"]
+    assert card.button_labels == [
+        "🛒 Order this",
+        "☆ Add to favourites",
+        "📤 Share",
+        "⬅️ Back",
+        "✖️ Cancel",
+    ]
     # Share opens Telegram's share page for the link that opened this card.
     share = card.find_button("📤 Share")
     assert share is not None
@@ -177,6 +199,7 @@ async def test_in_russian_a_shared_link_opens_the_card_and_a_stale_one_says_so(
     assert ivan.last_message.text.startswith("Instagram Likes\n"), ivan.transcript
     assert ivan.last_message.button_labels == [
         "🛒 Заказать",
+        "☆ В избранное",
         "📤 Поделиться",
         "⬅️ Назад",
         "✖️ Отмена",

@@ -69,7 +69,8 @@ class RetryPolicy:
 
 class SmmLabaClient:
     """One panel account. Share `http` between accounts to keep a single connection pool.
-    Each request is counted in `metrics`, when given."""
+    Each request is counted in `metrics`, when given; each balance read is told to
+    `on_balance` (the account's name, the amount)."""
 
     def __init__(
         self,
@@ -83,8 +84,10 @@ class SmmLabaClient:
         health: PanelHealth | None = None,
         background: bool = False,
         metrics: Metrics | None = None,
+        on_balance: Callable[[str, Decimal], None] | None = None,
     ) -> None:
         self._url = url
+        self._on_balance = on_balance
         self._metrics = metrics
         self._health = health or PanelHealth()
         self._urgent = frozenset() if background else URGENT_ACTIONS
@@ -126,7 +129,10 @@ class SmmLabaClient:
         await self._read("test", {}, _ignored)
 
     async def balance(self) -> Decimal:
-        return await self._read("balance", {}, _parse_balance)
+        amount = await self._read("balance", {}, _parse_balance)
+        if self._on_balance is not None:  # whoever asked, the low-balance watch hears it
+            self._on_balance(self._username, amount)
+        return amount
 
     async def services(self, service_id: str | None = None) -> list[Service]:
         """The whole catalog, or the one service `service_id` names."""
