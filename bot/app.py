@@ -83,6 +83,7 @@ COMMANDS = [
     ("search", N_("Find a service")),
     ("orders", N_("Your orders")),
     ("track", N_("Track an order placed on the website")),
+    ("spent", N_("What your orders cost, month by month")),
     ("balance", N_("Your panel balance")),
     ("test", N_("Check the connection to the panel")),
     ("account", N_("Which panel account I use")),

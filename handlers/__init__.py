@@ -16,6 +16,7 @@ from handlers import (
     orders,
     settings,
     settle,
+    spent,
     start,
     track,
 )
@@ -39,6 +40,7 @@ def build_routers() -> list[Router]:
         settle.build_router(),
         account.build_router(),
         settings.build_router(),
+        spent.build_router(),
         admin.build_router(),
         errors.build_router(),
     ]

@@ -501,7 +501,7 @@ def orders_list(items: Sequence[Order], page: int, total: int) -> InlineKeyboard
             *grid(buttons, 2),
             pager(page, total, lambda n: OrdersPage(page=n)),
             [button(_("🌐 Track an order from the website"), Menu(to="track"))],
-            [button(_("🏠 Menu"), Menu(to="home"))],
+            [button(_("📊 Spending"), Menu(to="spent")), button(_("🏠 Menu"), Menu(to="home"))],
         ]
     )
 

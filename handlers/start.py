@@ -55,6 +55,7 @@ def help_text() -> str:
             _("/search <i>words</i> — find a service"),
             _("/orders — your orders"),
             _("/track <i>number</i> — follow an order you placed on the website"),
+            _("/spent — what your orders cost this month, and a chart of the year"),
             _("/balance — your panel balance"),
             _("/test — check the connection to the panel"),
             _("/account — which panel account I use; /connect links your own"),

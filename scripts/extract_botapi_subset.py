@@ -25,6 +25,7 @@ METHODS = [
     "setMyDescription",
     "setMyShortDescription",
     "sendMessage",
+    "sendPhoto",
     "sendChatAction",
     "editMessageText",
     "editMessageReplyMarkup",

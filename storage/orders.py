@@ -444,6 +444,17 @@ async def last_of_service(db: Database, user_id: int, service_id: str) -> Order 
     return None if row is None else _order(row)
 
 
+async def placed_since(db: Database, user_id: int, since: float) -> list[Order]:
+    """The person's orders the panel took (placed here or tracked from the website) since
+    `since`, oldest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM orders WHERE user_id = ? AND created_at >= ? "
+        "AND panel_order_id IS NOT NULL ORDER BY id",
+        (user_id, since),
+    )
+    return [_order(row) for row in rows]
+
+
 async def get_for_user(db: Database, user_id: int, order_id: int) -> Order | None:
     """The order, only if it belongs to `user_id`: forged ids find nothing."""
     row = await db.fetchone(

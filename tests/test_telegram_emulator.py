@@ -268,3 +268,35 @@ async def test_a_wrong_token_is_unauthorized(api: Call) -> None:
     _, http, base = api
     response = await http.post(base.replace("TEST", "FAKE") + "/getMe")
     assert response.status_code == 401
+
+
+async def test_a_picture_is_taken_as_an_upload_and_checked(api: Call) -> None:
+    emulator, http, base = api
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + b"\x00\x00\x00\rIHDR"
+        + (720).to_bytes(4, "big")
+        + (360).to_bytes(4, "big")
+        + b"\x08\x02\x00\x00\x00"
+    )
+    fields = {"chat_id": "42", "photo": "attach://chart", "caption": "<b>Year</b>"}
+    sent = await http.post(
+        f"{base}/sendPhoto",
+        data={**fields, "parse_mode": "HTML"},
+        files={"chart": ("chart.png", png, "image/png")},
+    )
+    assert sent.status_code == 200, sent.text
+    result = sent.json()["result"]
+    assert result["caption"] == "Year"
+    assert "text" not in result
+    assert (result["photo"][0]["width"], result["photo"][0]["height"]) == (720, 360)
+    [shown] = emulator.users[42].bot_messages
+    assert (shown.text, shown.photo) == ("Year", png)
+
+    not_a_picture = await http.post(
+        f"{base}/sendPhoto", data=fields, files={"chart": ("x.png", b"hello", "image/png")}
+    )
+    assert not_a_picture.json()["description"] == "Bad Request: IMAGE_PROCESS_FAILED"
+    nothing_attached = await http.post(f"{base}/sendPhoto", data=fields)
+    assert "wrong file identifier" in nothing_attached.json()["description"]
+    assert len(emulator.violations) == 2

@@ -62,8 +62,9 @@ class Console:
     came as the bot's answer to them (not one that arrived on its own, as notifications do).
     """
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, pictures: Path | None = None) -> None:
         self.out = out
+        self.pictures = pictures  # where a picture the bot sends is saved, to be opened
         self.tagged: dict[str, ChatMessage] = {}  # tag -> a live message showing buttons
         self.focus: ChatMessage | None = None
         self.answering = False  # the bot is answering what the person typed or pressed
@@ -86,9 +87,21 @@ class Console:
             return  # nothing new, or it only lost its buttons: its old block says enough
         marker = "✎ (updated) " if event == "edited" else ""
         lines = [f"\n🤖 {marker}{message.text}"]
+        if message.photo is not None:
+            lines.append(f"🖼 {self.save_picture(message)}")
         for number, label in enumerate(message.button_labels, start=1):
             lines.append(f"   [{tag}{number}] {label}")
         self.write("\n".join(lines))
+
+    def save_picture(self, message: ChatMessage) -> str:
+        """The picture saved to a file: its path, or why it could not be."""
+        if self.pictures is None or message.photo is None:
+            return "(a picture)"
+        self.pictures.mkdir(parents=True, exist_ok=True)
+        kind = "png" if message.photo.startswith(b"\x89PNG") else "jpg"
+        path = self.pictures / f"picture-{message.message_id}.{kind}"
+        path.write_bytes(message.photo)
+        return f"picture saved to {path}"
 
     def show_answer(self, method: str, parameters: dict[str, Any]) -> None:
         """The pop-up a button's answer shows (a toast or an alert), as a line of its own."""
@@ -161,7 +174,13 @@ async def run_demo(
     """The demo until the input ends; `clock`, if given, is the panel's (a test moves it)."""
     panel, account = demo_panel(clock=clock or SandboxClock(time_scale), seed=1)
     emulator = TelegramEmulator()
-    console = Console(out)
+    # Pictures (the /spent chart) outlive the demo, to be opened in any viewer.
+    pictures = (
+        database.parent / "pictures"
+        if database is not None
+        else Path(tempfile.gettempdir()) / "smmbot-demo-pictures"
+    )
+    console = Console(out, pictures)
     emulator.listeners.append(console.show)
     emulator.call_listeners.append(console.show_answer)
     async with AsyncExitStack() as stack:

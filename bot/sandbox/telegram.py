@@ -32,6 +32,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from bot.ratelimit import TokenBucket
 from bot.sandbox.botapi import (
     BadRequest,
+    caption_text,
     check_commands,
     check_description,
     check_reply_markup,
@@ -75,6 +76,7 @@ class ChatMessage:
     edits: int = 0
     deleted: bool = False
     sender: int | None = None  # who wrote it in a group; None in a private chat
+    photo: bytes | None = None  # a picture's file, as sent; `text` is its caption
 
     @property
     def buttons(self) -> list[list[Button]]:
@@ -320,7 +322,7 @@ class TelegramEmulator:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return _reply_error(401, "Unauthorized")
-        raw, from_form = await _read_parameters(request)
+        raw, from_form, files = await _read_parameters(request)
         self._last_call = time.monotonic()
         if self.latency.get(method):
             await asyncio.sleep(self.latency[method])
@@ -332,7 +334,7 @@ class TelegramEmulator:
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
                 raise BadRequest("Not Found", status=404)
-            result = await handler(params)
+            result = await (handler(params, files) if method in UPLOADS else handler(params))
         except _Refusal as refusal:
             self.calls.append(Call(method, raw, time.time(), refusal.status))
             return _reply_error(refusal.status, refusal.description, refusal.retry_after)
@@ -580,6 +582,26 @@ class TelegramEmulator:
         self.record_message(message)
         return self.message_payload(message)
 
+    async def _api_sendPhoto(
+        self, params: dict[str, Any], files: dict[str, bytes]
+    ) -> dict[str, Any]:
+        user = self._chat(params["chat_id"])
+        photo = _uploaded(params["photo"], files)
+        caption = caption_text(params)
+        check_reply_markup(params.get("reply_markup"))
+        self._throttle(user.id)
+        message = ChatMessage(
+            chat_id=user.id,
+            message_id=self.next_message_id(user.id),
+            from_bot=True,
+            text=caption,
+            html=params.get("caption", ""),
+            reply_markup=_inline(params.get("reply_markup")),
+            photo=photo,
+        )
+        self.record_message(message)
+        return self.message_payload(message)
+
     def _own_message(self, params: dict[str, Any], verb: str) -> ChatMessage:
         if "inline_message_id" in params:
             raise BadRequest("Bad Request: inline messages are not supported by the emulator")
@@ -649,8 +671,16 @@ class TelegramEmulator:
                 else {"id": chat.id, "type": "private", "first_name": chat.first_name}
             ),
             "from": self._bot_user() if message.from_bot else user.telegram_user(),
-            "text": message.text,
         }
+        if message.photo is None:
+            payload["text"] = message.text
+        else:
+            width, height = _png_size(message.photo)
+            size = {"width": width, "height": height, "file_size": len(message.photo)}
+            name = f"{message.chat_id}-{message.message_id}"
+            payload["photo"] = [{"file_id": name, "file_unique_id": name, **size}]
+            if message.text:
+                payload["caption"] = message.text
         if message.edits:
             payload["edit_date"] = int(time.time())
         if message.reply_markup:
@@ -680,15 +710,53 @@ def _inline(markup: dict[str, Any] | None) -> dict[str, Any] | None:
     return markup
 
 
-async def _read_parameters(request: web.Request) -> tuple[dict[str, Any], bool]:
+async def _read_parameters(
+    request: web.Request,
+) -> tuple[dict[str, Any], bool, dict[str, bytes]]:
+    """The request's parameters, whether they came as a form, and the files uploaded with
+    it (multipart), by part name."""
     if request.content_type == "application/json":
         body = await request.json()
-        return (body if isinstance(body, dict) else {}), False
+        return (body if isinstance(body, dict) else {}), False, {}
     form: dict[str, Any] = dict(request.query)
+    files: dict[str, bytes] = {}
     if request.method == "POST":
-        posted = await request.post()
-        form.update({key: value for key, value in posted.items() if isinstance(value, str)})
-    return form, True
+        for key, value in (await request.post()).items():
+            if isinstance(value, str):
+                form[key] = value
+            elif isinstance(value, web.FileField):
+                files[key] = value.file.read()
+            else:
+                files[key] = bytes(value)
+    return form, True, files
+
+
+# Methods that take a file, and the magic numbers of the pictures the emulator accepts.
+UPLOADS = frozenset({"sendPhoto"})
+PICTURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def _uploaded(value: str, files: dict[str, bytes]) -> bytes:
+    """The file a parameter names: `attach://<part>` (uploaded with the request). A file_id
+    or URL of a file Telegram already has is not something this bot sends."""
+    part = value.removeprefix("attach://")
+    if part == value or part not in files:
+        raise BadRequest("Bad Request: wrong file identifier/HTTP URL specified")
+    data = files[part]
+    if not data:
+        raise BadRequest("Bad Request: file must be non-empty")
+    if len(data) > 10 * 1024 * 1024:
+        raise BadRequest("Bad Request: PHOTO_TOO_BIG")
+    if not data.startswith(PICTURES):
+        raise BadRequest("Bad Request: IMAGE_PROCESS_FAILED")
+    return data
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header; (0, 0) for another kind of picture."""
+    if not data.startswith(PICTURES[0]) or len(data) < 24:
+        return 0, 0
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def _reply_error(status: int, description: str, retry_after: int | None = None) -> web.Response:

@@ -282,6 +282,17 @@ def message_text(params: dict[str, Any]) -> str:
     return visible
 
 
+def caption_text(params: dict[str, Any]) -> str:
+    """The visible caption of a sendPhoto request (it may be empty), within Telegram's
+    limit."""
+    caption = params.get("caption", "")
+    mode = (params.get("parse_mode") or "").lower()
+    visible = (render_html(caption) if mode == "html" else caption).strip()
+    if utf16_length(visible) > 1024:
+        raise BadRequest("Bad Request: message caption is too long")
+    return visible
+
+
 def check_reply_markup(markup: dict[str, Any] | None) -> None:
     if not markup or "inline_keyboard" not in markup:
         return
