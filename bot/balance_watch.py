@@ -50,29 +50,38 @@ class BalanceWatch(BackgroundLoop):
         await asyncio.wait(waits, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
         for waiting in waits:
             waiting.cancel()
-        for account, amount in seen.take().items():
-            await self.observe(account, amount)
+        readings = list(seen.take().items())
+        for at_index, (account, (amount, at)) in enumerate(readings):
+            try:
+                await self.observe(account, amount, at)
+            except Exception:
+                for left, (left_amount, left_at) in readings[at_index:]:  # next round
+                    seen.put_back(left, left_amount, left_at)
+                raise
         if self._clock() >= self._looked_at + self._look_every and not self.stopping:
             self._looked_at = self._clock()
             await self._read_quiet_accounts()
 
-    async def observe(self, account: str, amount: Decimal) -> None:
+    async def observe(self, account: str, amount: Decimal, at: float) -> None:
+        """One balance read: compared with the account's warning, if it has one."""
         operator = self._accounts.operator
         admins = operator is not None and operator.name == account
-        if await balance_alerts.observe(
-            self._db, account, amount, await self._recipients(account, admins), admins=admins
-        ):
+
+        async def recipients() -> list[Recipient]:
+            return await self._recipients(account, admins)
+
+        if await balance_alerts.observe(self._db, account, amount, at, recipients):
             logger.info("balance of a watched account fell under its warning: told")
 
     async def _recipients(self, account: str, admins: bool) -> list[Recipient]:
         if not admins:
             linked = await users.linked_to(self._db, account)
-            return [Recipient(user.id, user.chat_id) for user in linked]
+            return [Recipient(user.id, user.chat_id, admins=False) for user in linked]
         told = []
         for admin_id in sorted(self._admins):
             admin = await users.get(self._db, admin_id)
             if admin is not None and admin.is_active:  # Telegram lets us write only back
-                told.append(Recipient(admin.id, admin.chat_id))
+                told.append(Recipient(admin.id, admin.chat_id, admins=True))
         return told
 
     async def _read_quiet_accounts(self) -> None:

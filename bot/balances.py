@@ -153,18 +153,25 @@ class Balance:
 
 
 class BalancesSeen:
-    """The last balance read of each panel account, whoever read it, until taken: what the
-    low-balance watch (`bot.balance_watch`) looks at."""
+    """The last balance read of each panel account, whoever read it, and when, until taken:
+    what the low-balance watch (`bot.balance_watch`) looks at."""
 
-    def __init__(self) -> None:
-        self._seen: dict[str, Decimal] = {}
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._seen: dict[str, tuple[Decimal, float]] = {}
+        self._clock = clock
         self.arrived = asyncio.Event()
 
     def seen(self, account: str, amount: Decimal) -> None:
-        self._seen[account] = amount
+        self._seen[account] = (amount, self._clock())
         self.arrived.set()
 
-    def take(self) -> dict[str, Decimal]:
+    def take(self) -> dict[str, tuple[Decimal, float]]:
         taken, self._seen = self._seen, {}
         self.arrived.clear()
         return taken
+
+    def put_back(self, account: str, amount: Decimal, at: float) -> None:
+        """A reading that could not be looked at: again next time, unless a newer came."""
+        if account not in self._seen:
+            self._seen[account] = (amount, at)
+            self.arrived.set()

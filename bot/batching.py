@@ -16,8 +16,9 @@ class GroupWriter(Generic[ItemT, ResultT]):
     next, at most `most` at a time. A quiet caller never waits for company; a busy one pays
     one transaction for many items.
 
-    `write` returns one result per item, in order. If it raises, every item of that batch
-    raises the same. An item whose caller is cancelled is written all the same."""
+    `write` returns one result per item, in order. A batch it refuses is written again item
+    by item: only the items it refuses alone raise. An item whose caller is cancelled is
+    written all the same."""
 
     def __init__(
         self, write: Callable[[list[ItemT]], Awaitable[list[ResultT]]], *, most: int = 500
@@ -38,17 +39,29 @@ class GroupWriter(Generic[ItemT, ResultT]):
         while self._pending:
             batch, self._pending = self._pending[: self._most], self._pending[self._most :]
             try:
-                results = await self._write([item for item, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
+                await self._settle(batch)
             except BaseException:
                 for _, future in (*batch, *self._pending):
                     future.cancel()
                 self._pending = []
                 raise
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+
+    async def _settle(self, batch: list[tuple[ItemT, asyncio.Future[ResultT]]]) -> None:
+        """Write `batch` and give each its result. A batch that fails is written again one
+        item at a time, so one bad item fails alone rather than its whole company."""
+        try:
+            results = await self._write([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for {len(batch)} items")
+        except Exception as exc:
+            if len(batch) > 1:
+                for one in batch:
+                    await self._settle([one])
+                return
+            _, future = batch[0]
+            if not future.done():
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

@@ -1,5 +1,5 @@
 """The spending chart: a bar a month, drawn with Pillow as a PNG. Only digits are drawn (the
-months as numbers, the years, whole amounts): Pillow's own font has them, so the picture
+months as numbers, the years, the amounts): Pillow's own font has them, so the picture
 needs no font on the machine and reads the same in every language; the words go in the
 message around it.
 """
@@ -51,8 +51,8 @@ def monthly_bars(months: Sequence[Month]) -> bytes:
             tall = float(month.spent / highest) * (base - TOP)
             colour = LATEST if index == len(months) - 1 else BAR
             draw.rectangle([(left, base - max(2.0, tall)), (right, base - 1)], fill=colour)
-            whole = month.spent.quantize(Decimal(1), ROUND_HALF_UP)
-            draw.text((middle, base - tall - 4), f"{whole:,}", font=small, fill=INK, anchor="md")
+            label = short_amount(month.spent)
+            draw.text((middle, base - tall - 4), label, font=small, fill=INK, anchor="md")
         draw.text((middle, base + 8), f"{month.month:02d}", font=large, fill=INK, anchor="mt")
         if index == 0 or month.month == 1:
             draw.text((middle, base + 30), str(month.year), font=small, fill=INK, anchor="mt")

@@ -102,8 +102,10 @@ class Placements(BackgroundLoop):
         draft: Draft,
         first_check_in: float,
         card_message_id: int | None = None,
+        batch: str | None = None,
     ) -> Placement:
-        """`card_message_id`: the confirmation, which becomes the order's card."""
+        """`card_message_id`: the confirmation, which becomes the order's card; `batch`: the
+        batch (several links at once) the order is a line of."""
         order, created = await orders.start_submitting(
             self._db,
             token=token,
@@ -116,6 +118,7 @@ class Placements(BackgroundLoop):
             quantity=draft.quantity,
             total=draft.total,
             card_message_id=card_message_id,
+            batch=batch,
         )
         if not created:
             return Placement(Outcome.ALREADY, order)

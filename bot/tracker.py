@@ -22,7 +22,7 @@ from bot.health import CircuitBreaker, PanelHealth
 from bot.ratelimit import Limiter, Limiters, local_limiters
 from bot.smmlaba import OrderStatus, Panel, PanelError, PanelException, PanelProtocolError
 from bot.statuses import DEFAULT_STATUS_STATES, panel_words, state_of
-from storage import orders, users
+from storage import batches, orders, users
 from storage.db import Database
 from storage.orders import CheckResult, Order, OrderState
 from storage.outbox import Kind, Notification
@@ -374,6 +374,8 @@ class Tracker(BackgroundLoop):
             result.state.is_final or (started and user.notify is NotifyMode.ALL)
         ):
             return news
+        if order.batch is not None and await batches.told_together(self._db, order.batch):
+            return news  # told with the batch's end (`_record` asks for it)
         news.append(
             Notification(
                 dedupe_key=f"{key}:{result.state.value}:{result.remain}",
@@ -402,4 +404,7 @@ class Tracker(BackgroundLoop):
             or result.status_text != order.status_text
             or result.remain != order.remain
         )
-        await self._writes.submit(orders.Check(order.id, result, event, notifications))
+        ends_batch = order.batch if result.state.is_final else None
+        await self._writes.submit(
+            orders.Check(order.id, result, event, notifications, ends_batch=ends_batch)
+        )

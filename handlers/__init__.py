@@ -16,6 +16,7 @@ from handlers import (
     orders,
     settings,
     settle,
+    several,
     spent,
     start,
     track,
@@ -31,6 +32,7 @@ def build_routers() -> list[Router]:
     return [
         groups.build_router(),  # first: in a group, nothing else answers
         order.build_router(),
+        several.build_router(),
         catalog.build_router(),
         favourites.build_router(),
         start.build_router(),

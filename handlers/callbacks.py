@@ -79,6 +79,24 @@ def search_words(words: Iterable[str]) -> str:
     return kept
 
 
+class SeveralLinks(CallbackData, prefix="sl"):
+    """ "Several links" on a service's card."""
+
+    service: str
+
+
+class SeveralStep(CallbackData, prefix="sv"):
+    """A button of the several-links form: `amount` (preset `value`), `tell` (switch how the
+    orders' ends are told), `cancel`."""
+
+    action: str
+    value: Number = 0
+
+
+class SeveralConfirm(CallbackData, prefix="sc"):
+    token: str
+
+
 class Favourite(CallbackData, prefix="fv"):
     """⭐ on a service's card (`on`: star it, else unstar it); from the Favourites list
     (`listed`), unstarring a service that left the catalog."""

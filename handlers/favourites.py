@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
@@ -17,6 +17,8 @@ from handlers.middlewares import require_panel
 from handlers.screens import Event
 from storage import favourites
 from storage.db import Database
+
+MOST_FAVOURITES = 30  # a list that fits one screen of buttons
 
 
 def build_router() -> Router:
@@ -38,9 +40,12 @@ async def show_favourites(event: Event, db: Database, catalog: Catalog) -> None:
         )
         return
     snapshot = await catalog.snapshot()
+    if snapshot is None:  # not "gone": unknown, until the panel answers
+        await screens.show(event, catalog_unavailable(), keyboards.to_menu())
+        return
     shown, gone = [], []
     for favourite in starred:
-        service = snapshot.by_id(favourite.service_id) if snapshot is not None else None
+        service = snapshot.by_id(favourite.service_id)
         if service is not None:
             shown.append(service)
         else:
@@ -71,9 +76,17 @@ async def toggle(
         await _swap_star(callback, on=False)
         return
     snapshot = await catalog.snapshot()
-    service = snapshot.service(callback_data.service) if snapshot is not None else None
+    if snapshot is None:
+        callback_answer.text = catalog_unavailable()
+        return
+    service = snapshot.service(callback_data.service)
     if service is None:
         await screens.expired(callback, callback_answer, _("This service is no longer offered."))
+        return
+    if len(await favourites.of_user(db, person)) >= MOST_FAVOURITES:
+        callback_answer.text = _(
+            "You have {count} favourites, the most I keep: remove one first."
+        ).format(count=MOST_FAVOURITES)
         return
     await favourites.add(db, person, service.id, service.name)
     callback_answer.text = _("⭐ Added to favourites")
@@ -81,25 +94,21 @@ async def toggle(
 
 
 async def _swap_star(callback: CallbackQuery, *, on: bool) -> None:
-    """The card's ⭐ button shows the new state; the rest of the card stays as it is (its Back
-    still leads where it led)."""
+    """The card's ⭐ button shows the new state; the rest of the card stays as it is."""
     message = callback.message
     if not isinstance(message, Message) or message.reply_markup is None or callback.data is None:
         return
-    tapped = Favourite.unpack(callback.data)
-    swapped = Favourite(service=tapped.service, on=not on)
-    label = _("⭐ In favourites") if on else _("☆ Add to favourites")
-    rows = [
-        [
-            InlineKeyboardButton(text=label, callback_data=swapped.pack())
-            if b.callback_data == callback.data
-            else b
-            for b in row
-        ]
-        for row in message.reply_markup.inline_keyboard
-    ]
     try:
-        await message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        await message.edit_reply_markup(
+            reply_markup=keyboards.with_star(message.reply_markup, callback.data, on)
+        )
     except TelegramBadRequest as exc:  # a second tap asks for what the first one did
         if "message is not modified" not in exc.message:
             raise
+
+
+def catalog_unavailable() -> str:
+    return _(
+        "⚠️ The catalog isn't available right now: SMMLaba isn't answering. "
+        "Try again in a few minutes."
+    )

@@ -38,6 +38,9 @@ from handlers.callbacks import (
     SearchResults,
     ServiceCard,
     Settle,
+    SeveralConfirm,
+    SeveralLinks,
+    SeveralStep,
     Step,
     StepAction,
 )
@@ -172,15 +175,7 @@ def main_menu(*, connect: bool = False, recent: Sequence[Order] = ()) -> InlineK
     return markup(
         [
             [button(_("🔗 Link my SMMLaba account"), Link(action="connect"))] if connect else [],
-            *(
-                [
-                    button(
-                        "🔁 " + label(o.service_name, 40),
-                        ServiceCard(service=service_key(o.service_id)),
-                    )
-                ]
-                for o in recent
-            ),
+            *([again_button(order)] for order in recent),
             [
                 button(_("🛒 New order"), Menu(to="new")),
                 button(_("📦 My orders"), Menu(to="orders")),
@@ -244,6 +239,10 @@ def confirm_unlink() -> InlineKeyboardMarkup:
             [button(_("Keep it"), Link(action="account"))],
         ]
     )
+
+
+def to_orders() -> InlineKeyboardMarkup:
+    return markup([[button(_("📦 My orders"), Menu(to="orders"))]])
 
 
 def to_menu() -> InlineKeyboardMarkup:
@@ -329,12 +328,13 @@ def service_card(
     share: str | None = None,
     favourite: bool = False,
     last_order: int | None = None,
+    several: bool = False,
 ) -> InlineKeyboardMarkup:
     """Back goes where the card was opened from: the results of the search `found_by` (its
     words, see `search_words`), else the category, or the platform when the category holds
     only this service. `share`: Telegram's share page for a link that opens the card.
     `favourite`: whether the person starred it; `last_order`: their last order of it, whose
-    values "Same as last time" offers again."""
+    values "Same as last time" offers again; `several`: it takes several links at once."""
     back: CallbackData
     if found_by:
         back = SearchResults(query=found_by)
@@ -353,6 +353,9 @@ def service_card(
             [button(_("🔁 Same as last time"), OrderCard(order=last_order, action="again"))]
             if last_order is not None
             else [],
+            [button(_("📋 Several links"), SeveralLinks(service=service_key(service.id)))]
+            if several
+            else [],
             [favourite_button(service, favourite)],
             [InlineKeyboardButton(text=_("📤 Share"), url=share)] if share else [],
             back_cancel(back),
@@ -360,8 +363,51 @@ def service_card(
     )
 
 
+def several_prompt() -> InlineKeyboardMarkup:
+    return markup([[button(_("✖️ Cancel"), SeveralStep(action="cancel"))]])
+
+
+def several_amounts(presets: Sequence[int]) -> InlineKeyboardMarkup:
+    amounts = [button(number(n), SeveralStep(action="amount", value=n)) for n in presets]
+    return markup([*grid(amounts, 3), [button(_("✖️ Cancel"), SeveralStep(action="cancel"))]])
+
+
+def several_confirmation(
+    token: str, count: int, *, together: bool, pays: bool, topup_url: str | None
+) -> InlineKeyboardMarkup:
+    """Place them (when the balance pays), how their ends are told (a tap switches it), a
+    way to top up, Cancel."""
+    tell = (
+        _("🔔 When all have ended: one message")
+        if together
+        else _("🔔 As each one ends: a message each")
+    )
+    rows: Rows = []
+    if pays:
+        rows.append(
+            [button(_("✅ Place {count} orders").format(count=count), SeveralConfirm(token=token))]
+        )
+    elif topup_url:
+        rows.append([InlineKeyboardButton(text=_("💳 Top up"), url=topup_url)])
+    rows.append([button(tell, SeveralStep(action="tell"))])
+    rows.append([button(_("✖️ Cancel"), SeveralStep(action="cancel"))])
+    return markup(rows)
+
+
 def favourite_button(service: Service, favourite: bool) -> InlineKeyboardButton:
-    key = service_key(service.id)
+    return favourite_button_for(service_key(service.id), favourite)
+
+
+def with_star(card: InlineKeyboardMarkup, tapped: str, on: bool) -> InlineKeyboardMarkup:
+    """A service card's buttons as they are, the ⭐ just tapped (`tapped`, its data) showing
+    the new state: the card's Back still leads where it led."""
+    swapped = favourite_button_for(Favourite.unpack(tapped).service, on)
+    return markup(
+        [[swapped if b.callback_data == tapped else b for b in row] for row in card.inline_keyboard]
+    )
+
+
+def favourite_button_for(key: str, favourite: bool) -> InlineKeyboardButton:
     if favourite:
         return button(_("⭐ In favourites"), Favourite(service=key, on=False))
     return button(_("☆ Add to favourites"), Favourite(service=key, on=True))

@@ -33,6 +33,8 @@ def render(
         return rejected_text(payload)
     if kind == Kind.LOW_BALANCE:
         return low_balance_text(payload, currency), None
+    if kind == Kind.BATCH_ENDED:
+        return batch_ended_text(payload), keyboards.to_orders()
     event = OrderEvent.from_payload(payload)
     return status_text(event), keyboards.notification(event.order)
 
@@ -149,3 +151,18 @@ def low_balance_text(payload: dict[str, Any], currency: str) -> str:
         "💰 Your panel balance is {amount}, under the {below} you asked me to watch. Top it "
         "up on the panel to keep ordering."
     ).format(**values)
+
+
+def batch_ended_text(payload: dict[str, Any]) -> str:
+    """Every order of a batch (several links at once) has ended: how, in one message."""
+    ended = {OrderState(state): int(count) for state, count in payload["ended"].items()}
+    lines = [
+        _("📋 All {count} orders of {service} have ended:").format(
+            count=number(sum(ended.values())), service=quote(str(payload.get("service") or ""))
+        )
+    ]
+    lines += [f"{texts.state_name(state)}: {number(count)}" for state, count in ended.items()]
+    ids = [f"#{quote(str(i))}" for i in payload.get("orders", [])]
+    if ids:
+        lines.append(short(", ".join(ids), 600))
+    return "\n".join(lines)

@@ -35,6 +35,7 @@ from handlers.wizard import (
     WizardScreens,
     delete,
     load,
+    read_balance_after,
     resume,
     resume_live,
     start,
@@ -362,7 +363,7 @@ async def confirm(
         await tell_untold(desk, placement.order)
         return
     if placement.outcome in (Outcome.PLACED, Outcome.UNCERTAIN):
-        desk.balance.forget()  # it may have been charged: the balance known is not it
+        await read_balance_after(desk)
     if placement.outcome is Outcome.NOT_SENT:
         callback_answer.text = _("Not sent: nothing was ordered. Please confirm again.")
         await wizard.review(notice=order_texts.not_sent())

@@ -12,6 +12,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.catalog import Category, Platform, service_key
+from bot.several_links import link_fields
 from bot.smmlaba import Service
 from handlers import keyboards, texts
 from storage import favourites, orders
@@ -150,5 +151,6 @@ async def service_card(
         share=share,
         favourite=await favourites.has(db, person, service.id),
         last_order=last.id if last is not None else None,
+        several=link_fields(service) is not None,
     )
     return await show(event, texts.service_card(service, currency), markup)

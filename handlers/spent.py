@@ -3,6 +3,7 @@ as a bar chart (a picture: `bot.charts`)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
@@ -47,11 +48,19 @@ def last_months(today: dt.date, count: int = MONTHS) -> list[tuple[int, int]]:
 
 
 def cost(order: Order) -> Decimal | None:
-    """What an order took from the balance: the panel's charge, else the confirmed total;
-    None for one whose money came back, or that was never taken."""
-    if order.panel_order_id is None or order.state in RETURNED:
+    """What an order took from the balance: the panel's charge, else the confirmed total, less
+    what a partial delivery gave back (the undelivered share); None for one whose money came
+    back, that was never taken, or that was placed on the website (when, the panel does not
+    say: the bot knows only when it was asked to follow it)."""
+    if order.panel_order_id is None or order.state in RETURNED or order.placed_on_website:
         return None
-    return order.charged if order.charged is not None else order.total
+    paid = order.charged if order.charged is not None else order.total
+    if paid is None or order.state is not OrderState.PARTIAL:
+        return paid
+    if not order.quantity or order.remain is None:
+        return paid
+    delivered = max(0, min(order.quantity, order.quantity - order.remain))
+    return paid * delivered / order.quantity
 
 
 async def spent(
@@ -90,12 +99,20 @@ async def spent(
             lines.append(f"• {quote(platform)}: {orders_and_money(c, t, currency)}")
     else:
         lines.append(_("No orders this month."))
-    lines.append(_("Cancelled and refunded orders are not counted: their money comes back."))
+    lines.append(
+        _(
+            "Not counted: cancelled and refunded orders (their money comes back), and orders "
+            "tracked from the website (the panel doesn't say when they were placed)."
+        )
+    )
     await screens.show(event, "\n".join(lines), keyboards.to_menu())
     year_total = sum(by_month.values(), Decimal(0))
     if not year_total or event.bot is None:
         return
-    chart = monthly_bars([Month(y, m, by_month[(y, m)]) for y, m in months])
+    # Drawing takes tens of milliseconds: off the event loop.
+    chart = await asyncio.to_thread(
+        monthly_bars, [Month(y, m, by_month[(y, m)]) for y, m in months]
+    )
     caption = _("📊 The last 12 months: {total} in all").format(
         total=quote(money(year_total, currency))
     )

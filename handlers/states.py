@@ -29,3 +29,9 @@ class TrackOrder(StatesGroup):
 
 class LowBalance(StatesGroup):
     amount = State()  # the amount under which the balance is worth a warning
+
+
+class SeveralLinksForm(StatesGroup):
+    links = State()  # waiting for the lines
+    amount = State()  # waiting for the amount for the lines without their own
+    confirming = State()

@@ -51,7 +51,8 @@ async def track(
 ) -> None:
     """`/track <number>` looks it up; `/track` alone, or the button, asks for the number."""
     if isinstance(event, Message) and command is not None and command.args:
-        await state.clear()
+        if await state.get_state() == TrackOrder.panel_id:
+            await state.clear()  # answered by the command; any other form stays as it was
         await look_up(event, event_from_user, command.args, account, db, tracker, settings)
         return
     await state.set_state(TrackOrder.panel_id)
@@ -157,12 +158,12 @@ async def _known(
     else a refusal (False)."""
     mine = [o for o in known if o.account == account.name and o.user_id == person.id]
     if not mine:
-        await message.answer(
-            _("Order #{id} is not one of yours, so I can't track it here.").format(
-                id=quote(known[0].panel_order_id or "")
-            ),
-            reply_markup=keyboards.track_prompt(),
-        )
+        label = quote(known[0].panel_order_id or "")
+        if any(o.account == account.name for o in known):  # the team's: someone else's
+            refusal = _("Order #{id} is not one of yours, so I can't track it here.")
+        else:  # said without telling whose it is
+            refusal = _("Order #{id} isn't on your panel account.")
+        await message.answer(refusal.format(id=label), reply_markup=keyboards.track_prompt())
         return False
     await message.answer(
         texts.order_card(mine[0], settings.panel_currency),

@@ -3,8 +3,7 @@ per fall: not again until a read finds the balance back at or above it)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -64,49 +63,58 @@ async def unread_since(db: Database, before: float) -> list[str]:
 class Recipient:
     user_id: int
     chat_id: int
+    admins: bool  # told as an admin of the team's account
 
 
 async def observe(
     db: Database,
     account: str,
     amount: Decimal,
-    recipients: Sequence[Recipient],
-    *,
-    admins: bool,
+    read_at: float,
+    recipients: Callable[[], Awaitable[Sequence[Recipient]]],
 ) -> bool:
-    """A balance read of `account`. The first read under its warning's amount queues the
-    warning for `recipients` in the same transaction, so it is told once whichever replica
-    read it; a read at or above the amount ends the fall. True if this read warned."""
-    now = time.time()
+    """A balance read of `account` at `read_at`. The first read under its warning's amount
+    queues the warning for `recipients()` in the transaction that marks it told, so
+    it is told once whichever replica read it; a read at or above the amount ends the fall.
+    A read older than the last one applied changes nothing. True if this read warned."""
+    alert = await get(db, account)
+    if alert is None:
+        return False
+    falls = amount < alert.below
     async with db.transaction() as tx:
-        rows = await tx.fetchall("SELECT * FROM balance_alerts WHERE account = ?", (account,))
-        if not rows:
-            return False
-        alert = _alert(rows[0])
-        falls = amount < alert.below
+        # One statement decides, against the amount and the state this read was judged by:
+        # another replica's read in between makes it change nothing.
         turned = await tx.execute(
-            "UPDATE balance_alerts SET read_at = ?, warned = ?, "
-            "crossings = crossings + ? WHERE account = ? AND warned = ?",
-            (now, int(falls), int(falls), account, int(not falls)),
+            "UPDATE balance_alerts SET read_at = ?, warned = ?, crossings = crossings + ? "
+            "WHERE account = ? AND below = ? AND warned = ? AND (read_at IS NULL OR read_at <= ?)",
+            (read_at, int(falls), int(falls), account, str(alert.below), int(not falls), read_at),
         )
-        if not turned:  # as it was: only the time of the read changes
+        if not turned:  # as it was: only the time of the read, if it is the latest
             await tx.execute(
-                "UPDATE balance_alerts SET read_at = ? WHERE account = ?", (now, account)
+                "UPDATE balance_alerts SET read_at = ? WHERE account = ? "
+                "AND (read_at IS NULL OR read_at < ?)",
+                (read_at, account, read_at),
             )
             return False
         if not falls:
             return False
-        payload = {"amount": str(amount), "below": str(alert.below), "admins": admins}
-        for recipient in recipients:
-            await outbox.add_in(
+        told = 0
+        for recipient in await recipients():
+            payload = {
+                "amount": str(amount),
+                "below": str(alert.below),
+                "admins": recipient.admins,
+            }
+            told += await outbox.add_in(
                 tx,
                 Notification(
-                    dedupe_key=f"low-balance:{account}:{alert.crossings + 1}:{recipient.user_id}",
+                    # The read's time: a warning turned off and on again starts a new count.
+                    dedupe_key=f"low-balance:{account}:{read_at!r}:{recipient.user_id}",
                     user_id=recipient.user_id,
                     chat_id=recipient.chat_id,
                     kind=Kind.LOW_BALANCE,
                     payload=payload,
                 ),
-                now,
+                read_at,
             )
-        return True
+        return told > 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from storage import outbox
+from storage import batches, outbox
 from storage.db import Database, Dialect, Row
 from storage.outbox import Kind, Notification, OutboxMessage, OutboxStatus
 
@@ -92,6 +92,7 @@ class Order:
     created_at: float
     card_message_id: int | None = None  # the chat message showing its live card
     placed_on_website: bool = False  # by the person, who asked the bot to track it
+    batch: str | None = None  # the batch (several links at once) it is a line of
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ def _order(row: Row) -> Order:
         created_at=row["created_at"],
         card_message_id=row["card_message_id"],
         placed_on_website=row["origin"] == "website",
+        batch=row["batch"],
     )
 
 
@@ -159,10 +161,11 @@ async def start_submitting(
     quantity: int | None,
     total: Decimal | None,
     card_message_id: int | None = None,
+    batch: str | None = None,
 ) -> tuple[Order, bool]:
-    """Write the order before `add` is sent. Returns (order, True) the first time a token is
-    seen and (the existing order, False) on every later attempt: the caller must not send
-    `add` again then."""
+    """Write the order before `add` is sent (`batch`: the batch it is a line of). Returns
+    (order, True) the first time a token is seen and (the existing order, False) on every
+    later attempt: the caller must not send `add` again then."""
     now = time.time()
     # Durable: the panel may take the order the moment `add` leaves, and a power cut must not
     # forget that it was sent. One statement: it creates the row, or finds the token taken.
@@ -170,8 +173,8 @@ async def start_submitting(
         """
         INSERT INTO orders (token, user_id, chat_id, account, state, service_id,
                             service_name, params, quantity, total, card_message_id,
-                            created_at, updated_at)
-        VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?, ?)
+                            batch, created_at, updated_at)
+        VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (token) DO NOTHING
         RETURNING *
         """,
@@ -186,6 +189,7 @@ async def start_submitting(
             quantity,
             _text(total),
             card_message_id,
+            batch,
             now,
             now,
         ),
@@ -463,6 +467,14 @@ async def get_for_user(db: Database, user_id: int, order_id: int) -> Order | Non
     return None if row is None else _order(row)
 
 
+async def of_batch(db: Database, user_id: int, token: str) -> list[Order]:
+    """The person's orders of one batch, in line order."""
+    rows = await db.fetchall(
+        "SELECT * FROM orders WHERE batch = ? AND user_id = ? ORDER BY id", (token, user_id)
+    )
+    return [_order(row) for row in rows]
+
+
 async def get_by_token(db: Database, user_id: int, token: str) -> Order | None:
     row = await db.fetchone(
         "SELECT * FROM orders WHERE token = ? AND user_id = ?", (token, user_id)
@@ -537,12 +549,14 @@ async def release_leases(db: Database) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One check's result to store: with `event`, an `order_events` row and `notifications`."""
+    """One check's result to store: with `event`, an `order_events` row and `notifications`;
+    `ends_batch`, the batch whose end this order's may complete (`batches.end_if_done`)."""
 
     order_id: int
     result: CheckResult
     event: bool
     notifications: Sequence[Notification] = ()
+    ends_batch: str | None = None
 
 
 _RECORD = """
@@ -601,6 +615,8 @@ async def record_checks(db: Database, checks: Sequence[Check]) -> list[int]:
             for notification in check.notifications:
                 added += await outbox.add_in(tx, notification, now)
             queued.append(added)
+        for token in sorted({c.ends_batch for c in checks if c.ends_batch is not None}):
+            await batches.end_if_done(tx, token, now)
         return queued
 
 

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     PANEL_DOWN = "panel_down"  # for admins
     PANEL_UP = "panel_up"
     LOW_BALANCE = "low_balance"  # a panel account's balance fell under its warning's amount
+    BATCH_ENDED = "batch_ended"  # every order of a batch (several links) has ended
 
 
 class OutboxStatus(StrEnum):

@@ -86,6 +86,15 @@ CREATE TABLE balance_alerts (
     set_by    {id}    NOT NULL
 )
 """
+BATCHES = """
+CREATE TABLE batches (
+    token      TEXT    PRIMARY KEY,        -- its confirmation's; each line's is token:n
+    user_id    {id}    NOT NULL REFERENCES users(id),
+    size       INTEGER NOT NULL,
+    summary    INTEGER NOT NULL,           -- 1: one message when all have ended
+    created_at {time}  NOT NULL
+)
+"""
 OPEN_OUTAGES = "CREATE UNIQUE INDEX panel_outages_open ON panel_outages (panel) WHERE until IS NULL"
 
 MIGRATIONS: list[Step] = [
@@ -398,6 +407,20 @@ MIGRATIONS: list[Step] = [
         (
             FAVOURITES.format(id="BIGINT", time="DOUBLE PRECISION"),
             BALANCE_ALERTS.format(id="BIGINT", time="DOUBLE PRECISION", money="NUMERIC"),
+        ),
+    ),
+    # 9: several links at once: a batch of orders placed from one confirmation, and whether
+    # its person hears of each order's end or of the batch's, once all have ended.
+    Step(
+        (
+            "ALTER TABLE orders ADD COLUMN batch TEXT",
+            "CREATE INDEX orders_by_batch ON orders (batch) WHERE batch IS NOT NULL",
+            BATCHES.format(id="INTEGER", time="REAL"),
+        ),
+        (
+            "ALTER TABLE orders ADD COLUMN batch TEXT",
+            "CREATE INDEX orders_by_batch ON orders (batch) WHERE batch IS NOT NULL",
+            BATCHES.format(id="BIGINT", time="DOUBLE PRECISION"),
         ),
     ),
 ]

@@ -57,20 +57,21 @@ async def test_a_batch_is_at_most_so_many() -> None:
     assert store.batches == [["a", "b"], ["c", "d"], ["e"]]
 
 
-async def test_a_failed_write_fails_its_batch_only() -> None:
+async def test_a_bad_item_fails_alone_and_its_company_is_written() -> None:
     store = Store(fail_on="b")
     writer = GroupWriter(store.write)
     first = asyncio.create_task(writer.submit("a"))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
-    doomed = [asyncio.create_task(writer.submit(item)) for item in "bc"]
+    company = [asyncio.create_task(writer.submit(item)) for item in "bcd"]
     await asyncio.sleep(0)
     store.release.set()
     assert await first == "A"
-    for task in doomed:
-        with pytest.raises(RuntimeError, match="cannot store b"):
-            await task
-    assert await writer.submit("d") == "D"  # the writer goes on
+    with pytest.raises(RuntimeError, match="cannot store b"):
+        await company[0]
+    assert [await company[1], await company[2]] == ["C", "D"]
+    assert store.batches == [["a"], ["b", "c", "d"], ["b"], ["c"], ["d"]]
+    assert await writer.submit("e") == "E"  # the writer goes on
 
 
 async def test_an_item_whose_caller_gave_up_is_written_all_the_same() -> None:

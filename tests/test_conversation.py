@@ -83,6 +83,7 @@ async def test_browsing_edits_one_message_and_the_card_says_everything(harness: 
     assert "Link, Quantity" in card.text
     assert card.button_labels == [
         "🛒 Order this",
+        "📋 Several links",
         "☆ Add to favourites",
         "📤 Share",
         "⬅️ Back",

@@ -178,6 +178,7 @@ async def test_back_from_a_found_service_returns_to_the_results(harness: BotHarn
     assert results.text.startswith("Instagram Likes · real accounts\n")  # the card, in place
     assert results.button_labels == [
         "🛒 Order this",
+        "📋 Several links",
         "☆ Add to favourites",
         "📤 Share",
         "⬅️ Back",
@@ -211,6 +212,7 @@ async def test_back_from_a_found_service_returns_to_the_results(harness: BotHarn
     await press_service(russian, "Instagram Likes")
     assert results.button_labels == [
         "🛒 Заказать",
+        "📋 Несколько ссылок",
         "☆ В избранное",
         "📤 Поделиться",
         "⬅️ Назад",

@@ -72,6 +72,12 @@ async def test_a_fall_under_the_amount_is_told_once_until_topped_up(
         await asyncio.sleep(0.3)
         assert warnings(ben) == 2
 
+        bob.balance = Decimal("1000")
+        await set_warning(ben, "450")  # on again: a new fall is a new warning
+        bob.balance = Decimal("2")
+        await ben.send("/balance")
+        await eventually(lambda: warnings(ben) == 3)
+
 
 async def test_a_quiet_account_is_read_by_the_watch_itself(
     make_bot: BotFactory, bob: Account

@@ -26,8 +26,11 @@ def picture(user: SimulatedUser) -> ChatMessage | None:
     return next((m for m in reversed(user.bot_messages) if m.photo is not None), None)
 
 
-async def an_old_order(bot: BotHarness, user_id: int, months_ago: int, price: str) -> None:
-    """An order placed `months_ago` months back (the bot has been around that long)."""
+async def an_old_order(
+    bot: BotHarness, user_id: int, months_ago: int, price: str, *, delivered: int = 1000
+) -> None:
+    """An order of 1,000 placed `months_ago` months back (the bot has been around that long),
+    ended with `delivered` of them delivered."""
     assert bot.services is not None
     db = bot.services.db
     token = f"old-{months_ago}-{price}"
@@ -47,7 +50,8 @@ async def an_old_order(bot: BotHarness, user_id: int, months_ago: int, price: st
         db, token, panel_order_id=f"69{months_ago}{len(price)}", charged=Decimal(price),
         next_check_at=time.time(),
     )  # fmt: skip
-    done = CheckResult(OrderState.COMPLETED, "5", "", 0, None)
+    ended = OrderState.COMPLETED if delivered == 1000 else OrderState.PARTIAL
+    done = CheckResult(ended, "5", "", 1000 - delivered, None)
     await orders.record_check(db, placed.id, done, event=False)
     when = dt.datetime.now(dt.UTC) - dt.timedelta(days=31 * months_ago)
     await db.execute("UPDATE orders SET created_at = ? WHERE id = ?", (when.timestamp(), placed.id))
@@ -65,6 +69,7 @@ async def test_this_months_spending_by_platform_and_the_year_as_a_picture(
     await place_order(anna)
     await an_old_order(harness, 501, 3, "120.00")
     await an_old_order(harness, 501, 5, "7.50")
+    await an_old_order(harness, 501, 4, "10.00", delivered=250)  # a quarter: 2.50
     cancelled = dict(harness.panel.orders)  # a third this month, cancelled: its money is back
     await place_order(anna)
     [third] = [i for i in harness.panel.orders if i not in cancelled]
@@ -83,7 +88,7 @@ async def test_this_months_spending_by_platform_and_the_year_as_a_picture(
     assert "• Instagram: Orders: 2 · RUB\u00a01.00" in summary
     chart = picture(anna)
     assert chart is not None
-    assert chart.text == "📊 The last 12 months: RUB\u00a0128.50 in all"
+    assert chart.text == "📊 The last 12 months: RUB\u00a0131.00 in all"
     assert chart.photo is not None
     with Image.open(io.BytesIO(chart.photo)) as image:
         assert (image.format, image.size) == ("PNG", (720, 360))

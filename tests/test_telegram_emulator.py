@@ -300,3 +300,9 @@ async def test_a_picture_is_taken_as_an_upload_and_checked(api: Call) -> None:
     nothing_attached = await http.post(f"{base}/sendPhoto", data=fields)
     assert "wrong file identifier" in nothing_attached.json()["description"]
     assert len(emulator.violations) == 2
+    as_itself = await http.post(
+        f"{base}/sendPhoto", data={"chat_id": "42"}, files={"photo": ("p.png", png, "image/png")}
+    )
+    assert as_itself.status_code == 200, as_itself.text
+    edit = await call(api, "editMessageText", chat_id=42, message_id=result["message_id"], text="x")
+    assert edit.json()["description"] == "Bad Request: there is no text in the message to edit"

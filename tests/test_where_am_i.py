@@ -163,6 +163,7 @@ async def test_a_shared_link_opens_the_service_card_and_orders_from_it(
     assert card.text.startswith("Instagram Likes\n"), anna.transcript
     assert card.button_labels == [
         "🛒 Order this",
+        "📋 Several links",
         "☆ Add to favourites",
         "📤 Share",
         "⬅️ Back",
@@ -199,6 +200,7 @@ async def test_in_russian_a_shared_link_opens_the_card_and_a_stale_one_says_so(
     assert ivan.last_message.text.startswith("Instagram Likes\n"), ivan.transcript
     assert ivan.last_message.button_labels == [
         "🛒 Заказать",
+        "📋 Несколько ссылок",
         "☆ В избранное",
         "📤 Поделиться",
         "⬅️ Назад",

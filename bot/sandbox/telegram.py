@@ -38,6 +38,7 @@ from bot.sandbox.botapi import (
     check_reply_markup,
     decode_parameters,
     message_text,
+    method_fields,
     utf16_length,
 )
 from bot.serving import serve_app
@@ -323,6 +324,9 @@ class TelegramEmulator:
         if request.match_info["token"] != self.token:
             return _reply_error(401, "Unauthorized")
         raw, from_form, files = await _read_parameters(request)
+        for part in files:  # a parameter sent as the file itself, not as attach://<part>
+            if part in (method_fields(method) or {}) and part not in raw:
+                raw[part] = f"attach://{part}"
         self._last_call = time.monotonic()
         if self.latency.get(method):
             await asyncio.sleep(self.latency[method])
@@ -617,6 +621,8 @@ class TelegramEmulator:
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._own_message(params, "edit")
+        if message.photo is not None:
+            raise BadRequest("Bad Request: there is no text in the message to edit")
         text = message_text(params)
         check_reply_markup(params.get("reply_markup"))
         markup = _inline(params.get("reply_markup"))
@@ -724,10 +730,8 @@ async def _read_parameters(
         for key, value in (await request.post()).items():
             if isinstance(value, str):
                 form[key] = value
-            elif isinstance(value, web.FileField):
-                files[key] = value.file.read()
-            else:
-                files[key] = bytes(value)
+                continue
+            files[key] = value.file.read() if isinstance(value, web.FileField) else bytes(value)
     return form, True, files
 
 
@@ -737,10 +741,11 @@ PICTURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
 def _uploaded(value: str, files: dict[str, bytes]) -> bytes:
-    """The file a parameter names: `attach://<part>` (uploaded with the request). A file_id
-    or URL of a file Telegram already has is not something this bot sends."""
+    """The file a parameter names: `attach://<part>`, or the parameter's own part, uploaded
+    with the request. A file_id or URL of a file Telegram already has is not something this
+    bot sends."""
     part = value.removeprefix("attach://")
-    if part == value or part not in files:
+    if part not in files:
         raise BadRequest("Bad Request: wrong file identifier/HTTP URL specified")
     data = files[part]
     if not data:
