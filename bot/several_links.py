@@ -18,7 +18,9 @@ from bot.params import FieldSpec, InvalidValue, fields_of
 from bot.smmlaba import Service
 
 MOST_LINES = 50
-_AMOUNT_AT_END = re.compile(r"^(.*\S)\s+([0-9][0-9 ,\u00a0\u202f]*)$")
+# A link (one word) and an amount after it: "500", or grouped as people type it ("2 500",
+# "1,000"); grouping makes "…/p/abc 2 500" one link and 2,500, never "…abc 2" and 500.
+_AMOUNT_AT_END = re.compile(r"^(\S+)\s+([0-9]{1,3}(?:[ ,\u00a0\u202f][0-9]{3})+|[0-9]+)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -374,8 +374,12 @@ class Tracker(BackgroundLoop):
             result.state.is_final or (started and user.notify is NotifyMode.ALL)
         ):
             return news
-        if order.batch is not None and await batches.told_together(self._db, order.batch):
-            return news  # told with the batch's end (`_record` asks for it)
+        if (
+            result.state.is_final
+            and order.batch is not None
+            and await batches.told_together(self._db, order.batch)
+        ):
+            return news  # told with the batch's end, once every order of it has ended
         news.append(
             Notification(
                 dedupe_key=f"{key}:{result.state.value}:{result.remain}",
@@ -404,7 +408,4 @@ class Tracker(BackgroundLoop):
             or result.status_text != order.status_text
             or result.remain != order.remain
         )
-        ends_batch = order.batch if result.state.is_final else None
-        await self._writes.submit(
-            orders.Check(order.id, result, event, notifications, ends_batch=ends_batch)
-        )
+        await self._writes.submit(orders.Check(order.id, result, event, notifications))

@@ -241,6 +241,12 @@ def confirm_unlink() -> InlineKeyboardMarkup:
     )
 
 
+def to_orders_and_menu() -> InlineKeyboardMarkup:
+    return markup(
+        [[button(_("📦 My orders"), Menu(to="orders")), button(_("🏠 Menu"), Menu(to="home"))]]
+    )
+
+
 def to_orders() -> InlineKeyboardMarkup:
     return markup([[button(_("📦 My orders"), Menu(to="orders"))]])
 
@@ -370,6 +376,19 @@ def several_prompt() -> InlineKeyboardMarkup:
 def several_amounts(presets: Sequence[int]) -> InlineKeyboardMarkup:
     amounts = [button(number(n), SeveralStep(action="amount", value=n)) for n in presets]
     return markup([*grid(amounts, 3), [button(_("✖️ Cancel"), SeveralStep(action="cancel"))]])
+
+
+def several_rest(token: str) -> InlineKeyboardMarkup:
+    """Under the progress: sends the lines not sent yet (none, while the batch is under way)."""
+    return markup([[button(_("▶️ Send the rest"), SeveralConfirm(token=token))]])
+
+
+def several_resend(token: str, count: int) -> InlineKeyboardMarkup:
+    """Under an outcome with lines that were not sent (nothing ordered for them)."""
+    again = _("▶️ Send the {count} not sent").format(count=count)
+    return markup(
+        [[button(again, SeveralConfirm(token=token))], [button(_("🏠 Menu"), Menu(to="home"))]]
+    )
 
 
 def several_confirmation(

@@ -122,9 +122,7 @@ async def panel_id_sent(
         status = await account.panel.check(panel_id)
     except PanelError as exc:
         await message.answer(
-            _("The panel doesn't know order #{id} on your account: «{reason}»").format(
-                id=quote(panel_id), reason=quote(short(exc.text, 300))
-            ),
+            texts.unknown_order(panel_id, exc.text),
             reply_markup=keyboards.settle_prompt(order.id),
         )
         return

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.formatting import balance as held
 from bot.formatting import money, number, quote, short
+from bot.order_form import service_terms
 from bot.ordering import Draft, Outcome, Placement
 from bot.several_links import LinkFields, link_fields, read_lines
 from bot.smmlaba import PanelException, Service
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 AT_ONCE = 4  # lines sent to the panel at a time
 PROGRESS_EVERY = 1.0  # seconds between two edits of the progress message
 SHOWN_LINES = 10  # on the confirmation; the rest are counted
+SHOWN_IDS = 50  # of the orders placed, in the outcome
 
 
 class SeveralData(BaseModel):
@@ -55,6 +57,7 @@ class SeveralData(BaseModel):
     token: str = ""
     live: int | None = None  # the message with the form's current buttons
     together: bool = True  # the ends told in one message, once all have ended
+    terms: str | None = None  # the service's price and rules as the confirmation showed them
 
 
 def build_router() -> Router:
@@ -293,6 +296,7 @@ async def _review(
             ).format(balance=quote(held(funds, currency)))
         )
     data.token = data.token or secrets.token_urlsafe(12)
+    data.terms = service_terms(service)
     markup = keyboards.several_confirmation(
         data.token,
         len(drafts),
@@ -335,11 +339,8 @@ async def confirm(
     if data is None or not on_screen or data.token != token:
         if await batches.get(desk.db, person.id, token) is None:
             await screens.expired(callback, callback_answer)
-            return
-        # A second tap, after the first one's work: what became of each line, again.
-        callback_answer.text = _("These orders were already sent.")
-        placed = await orders.of_batch(desk.db, person.id, token)
-        await screens.send(callback, batch_summary_of_orders(placed), keyboards.to_menu())
+        else:  # a tap after the work was done: its outcome is on screen
+            callback_answer.text = _("These orders were already sent.")
         return
     found = await _service(desk, data)
     if found is None or callback.message is None:
@@ -347,14 +348,21 @@ async def confirm(
         await screens.expired(callback, callback_answer, _("This service is no longer offered."))
         return
     service, fields = found
+    if data.terms != service_terms(service):
+        # The catalog changed under the confirmation: place nothing it did not show.
+        callback_answer.text = _("The service changed: nothing was ordered. Please check again.")
+        await _review(callback, state, desk, data, found, new_message=False)
+        return
     drafts = _orders_of(data, service, fields)
-    # Recorded first: a restart mid-batch, then a tap on the same Place, sends only the
-    # lines that were never sent (each line's token is the batch's and its number).
+    # Recorded first: a restart mid-batch, then a tap on the same Place (or on "Send the
+    # rest" under the progress), sends only the lines that were never sent: each line's
+    # token is the batch's and its number.
     await batches.start(desk.db, token, person.id, len(drafts), summary=data.together)
     callback_answer.disable()
     await screens.answer(callback)
-    progress = Progress(callback, len(drafts))
+    progress = Progress(callback, len(drafts), token)
     gate = asyncio.Semaphore(AT_ONCE)
+    chat_id = callback.message.chat.id
 
     async def place(line: int, draft: Draft) -> Placement:
         async with gate:
@@ -362,26 +370,28 @@ async def confirm(
                 desk.panel,
                 token=f"{token}:{line}",
                 user_id=person.id,
-                chat_id=callback.message.chat.id if callback.message else person.id,
+                chat_id=chat_id,
                 account=desk.account,
                 draft=draft,
                 first_check_in=desk.settings.check_interval_seconds,
                 batch=token,
             )
+        if placement.message is not None:
+            # Held for this batch's message; if that never comes, its lease ends and the
+            # notifier sends it on its own.
+            await desk.notifier.take(placement.message)
         await progress.one_more()
         return placement
 
     placements = await asyncio.gather(*(place(n, d) for n, d in enumerate(drafts)))
     await read_balance_after(desk)
-    unsent = [n for n, p in enumerate(placements) if p.outcome is Outcome.NOT_SENT]
-    text = batch_summary(placements, desk.settings.panel_currency)
+    unsent = sum(1 for p in placements if p.outcome is Outcome.NOT_SENT)
+    text = short(batch_summary(placements, desk.settings.panel_currency), 4000)
     if unsent:
-        markup = keyboards.several_confirmation(
-            token, len(drafts), together=data.together, pays=True, topup_url=None
-        )
+        markup = keyboards.several_resend(token, unsent)
     else:
         await state.clear()
-        markup = keyboards.to_menu()
+        markup = keyboards.to_orders_and_menu()
     try:
         await screens.show(callback, text, markup)
     except TelegramAPIError as exc:
@@ -398,11 +408,13 @@ async def confirm(
 
 
 class Progress:
-    """The confirmation, edited as lines are sent: at most once a second."""
+    """The confirmation, edited as lines are sent (at most once a second), with a button
+    that sends whatever was not sent: after a restart mid-batch, the way to finish it."""
 
-    def __init__(self, callback: CallbackQuery, count: int) -> None:
+    def __init__(self, callback: CallbackQuery, count: int, token: str) -> None:
         self._callback = callback
         self._count = count
+        self._token = token
         self._done = 0
         self._shown_at = 0.0
 
@@ -416,14 +428,14 @@ class Progress:
             count=number(self._count), done=number(self._done)
         )
         try:
-            await screens.show(self._callback, text)
+            await screens.show(self._callback, text, keyboards.several_rest(self._token))
         except TelegramAPIError as exc:  # progress is a courtesy: the outcome still comes
             logger.debug("progress not shown: %s", exc)
 
 
 def batch_summary(placements: list[Placement], currency: str) -> str:
-    """What became of each line: placed (their ids), refused (the panel's words), unknown,
-    not sent."""
+    """What became of each line: placed (their ids), refused (the panel's words, lines with
+    the same words together), unknown, still being sent, not sent."""
     numbered = list(enumerate(placements, 1))
     placed = [p.order for _n, p in numbered if p.order.panel_order_id]
     charged = sum((o.charged or o.total or Decimal(0) for o in placed), Decimal(0))
@@ -435,41 +447,54 @@ def batch_summary(placements: list[Placement], currency: str) -> str:
         )
     ]
     if placed:
-        lines.append(", ".join(f"#{quote(o.panel_order_id or '')}" for o in placed))
+        ids = ", ".join(f"#{o.panel_order_id}" for o in placed[:SHOWN_IDS])
+        more = len(placed) - SHOWN_IDS
+        lines.append(
+            quote(ids) + (" " + _("…and {count} more.").format(count=more) if more > 0 else "")
+        )
+    refused: dict[str, list[int]] = {}
+    unknown, sending = [], []
     for at, placement in numbered:
         order = placement.order
-        if order.panel_order_id:
+        if order.panel_order_id or placement.outcome is Outcome.NOT_SENT:
             continue
         if order.state is OrderState.REJECTED:
-            reason = placement.refusal or order.error or ""
-            lines.append(
-                _("❌ Line {n}: refused — «{reason}»").format(
-                    n=at, reason=quote(short(reason, 200))
-                )
-            )
+            refused.setdefault(placement.refusal or order.error or "", []).append(at)
         elif order.state is OrderState.UNCERTAIN:
-            lines.append(
-                _(
-                    "❓ Line {n}: no answer from the panel: it may or may not exist. See My orders."
-                ).format(n=at)
+            unknown.append(at)
+        elif order.state is OrderState.SUBMITTING:
+            sending.append(at)
+    for reason, where in refused.items():
+        lines.append(
+            _("❌ Refused, lines {lines}: «{reason}»").format(
+                lines=_line_numbers(where), reason=quote(short(reason, 200))
             )
-    unsent = [str(n) for n, p in numbered if p.outcome is Outcome.NOT_SENT]
+        )
+    if unknown:
+        lines.append(
+            _(
+                "❓ No answer from the panel, lines {lines}: they may or may not exist. "
+                "See My orders."
+            ).format(lines=_line_numbers(unknown))
+        )
+    if sending:
+        lines.append(
+            _("⏳ Still being sent, lines {lines}: you'll hear what becomes of them.").format(
+                lines=_line_numbers(sending)
+            )
+        )
+    unsent = [n for n, p in numbered if p.outcome is Outcome.NOT_SENT]
     if unsent:
         lines.append(
-            _("⏸ Not sent, nothing ordered: lines {lines}. Tap ✅ again to send them.").format(
-                lines=", ".join(unsent)
+            _("⏸ Not sent, nothing ordered: lines {lines}. Tap below to send them.").format(
+                lines=_line_numbers(unsent)
             )
         )
     return "\n".join(lines)
 
 
-def batch_summary_of_orders(placed: list[orders.Order]) -> str:
-    """A batch's orders as the database has them (for a second tap)."""
-    lines = [_("These orders were already sent:")]
-    for order in placed:
-        label = f"#{order.panel_order_id}" if order.panel_order_id else f"№{order.id}"
-        lines.append(f"{quote(label)} · {quote(short(order.params.get('url', ''), 60))}")
-    return "\n".join(lines)
+def _line_numbers(numbers: list[int]) -> str:
+    return short(", ".join(str(n) for n in numbers), 200)
 
 
 async def _retire(event: Event, live: int | None) -> None:

@@ -167,3 +167,10 @@ def order_card(order: Order, currency: str) -> str:
     if order.state is OrderState.REJECTED and order.error:
         lines.append(refusal(order.error))
     return "\n".join(lines)
+
+
+def unknown_order(panel_id: str, reason: str) -> str:
+    """The panel's refusal of a `check` of an order number the person typed."""
+    return _("The panel doesn't know order #{id} on your account: «{reason}»").format(
+        id=quote(panel_id), reason=quote(short(reason, 300))
+    )

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.accounts import Account
 from bot.config import Settings
-from bot.formatting import quote, short
+from bot.formatting import quote
 from bot.smmlaba import OrderStatus, PanelError, PanelException
 from bot.tracker import Tracker
 from handlers import keyboards, screens, texts
@@ -108,9 +108,7 @@ async def look_up(
         status = await account.panel.check(panel_id)
     except PanelError as exc:
         await message.answer(
-            _("The panel doesn't know order #{id} on your account: «{reason}»").format(
-                id=quote(panel_id), reason=quote(short(exc.text, 300))
-            ),
+            texts.unknown_order(panel_id, exc.text),
             reply_markup=keyboards.track_prompt(),
         )
         return False

@@ -58,8 +58,12 @@ async def told_together(db: Database, token: str) -> bool:
 
 
 async def end_if_done(tx: Transaction, token: str, now: float) -> bool:
-    """In the transaction that recorded an order's end: once no order of the batch is under
-    way, queue the message that tells how they all ended (once: its key is the batch's)."""
+    """In the transaction that recorded an order's end (or that it will not be placed): once
+    no order of the batch is under way, queue the message that tells how they all ended
+    (once: its key is the batch's). An order sent after that is told on its own."""
+    # Taken first: two replicas recording the ends of two of its orders at once decide one
+    # after the other (PostgreSQL locks the row; SQLite runs one write at a time anyway).
+    await tx.execute("UPDATE batches SET size = size WHERE token = ?", (token,))
     found = await tx.fetchall(
         "SELECT b.user_id, b.summary, u.chat_id FROM batches AS b "
         "JOIN users AS u ON u.id = b.user_id WHERE b.token = ?",
@@ -90,3 +94,10 @@ async def end_if_done(tx: Transaction, token: str, now: float) -> bool:
         ),
         now,
     )
+
+
+async def end_if_done_now(db: Database, token: str) -> bool:
+    """`end_if_done` in a transaction of its own, after a change that ends a line without
+    a check (refused, unknown, or not sent after all)."""
+    async with db.transaction() as tx:
+        return await end_if_done(tx, token, time.time())

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from storage import batches, outbox
-from storage.db import Database, Dialect, Row
+from storage.db import Database, Dialect, Row, Transaction
 from storage.outbox import Kind, Notification, OutboxMessage, OutboxStatus
 
 
@@ -205,7 +205,12 @@ async def start_submitting(
 
 async def forget_unsent(db: Database, token: str) -> None:
     """The request for this row never left the process: as if Confirm had not been pressed."""
-    await db.execute("DELETE FROM orders WHERE token = ? AND state = 'submitting'", (token,))
+    rows = await db.fetchall(
+        "DELETE FROM orders WHERE token = ? AND state = 'submitting' RETURNING batch", (token,)
+    )
+    for row in rows:
+        if row["batch"] is not None:
+            await batches.end_if_done_now(db, row["batch"])
 
 
 _ANSWER_KINDS = {
@@ -247,6 +252,8 @@ async def _answer(
     if not rows:
         raise KeyError(f"no order with token {token!r}")
     order = _order(rows[0])
+    if order.batch is not None and order.state in (OrderState.REJECTED, OrderState.UNCERTAIN):
+        await batches.end_if_done_now(db, order.batch)  # it may have been the last under way
     return Answered(order, await unsent_answer(db, order))
 
 
@@ -549,14 +556,23 @@ async def release_leases(db: Database) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One check's result to store: with `event`, an `order_events` row and `notifications`;
-    `ends_batch`, the batch whose end this order's may complete (`batches.end_if_done`)."""
+    """One check's result to store: with `event`, an `order_events` row and `notifications`."""
 
     order_id: int
     result: CheckResult
     event: bool
     notifications: Sequence[Notification] = ()
-    ends_batch: str | None = None
+
+
+async def _batches_of(tx: Transaction, order_ids: Sequence[int]) -> list[str]:
+    """The batches (several links at once) these orders are lines of."""
+    found: set[str] = set()
+    for order_id in order_ids:
+        rows = await tx.fetchall(
+            "SELECT batch FROM orders WHERE id = ? AND batch IS NOT NULL", (order_id,)
+        )
+        found.update(row["batch"] for row in rows)
+    return sorted(found)
 
 
 _RECORD = """
@@ -573,9 +589,10 @@ VALUES (?, ?, ?, ?, ?, ?)
 
 
 async def record_checks(db: Database, checks: Sequence[Check]) -> list[int]:
-    """Store what checks found, all in one transaction: either all are written or none.
-    Returns how many notifications each check queued (a dedupe key seen before is not queued
-    again)."""
+    """Store what checks found, all in one transaction: either all are written or none; an
+    order that ended may end its batch (`batches.end_if_done`), whoever recorded it (the
+    tracker, or the person's own Refresh). Returns how many notifications each check queued
+    (a dedupe key seen before is not queued again)."""
     now = time.time()
     updates = [
         (
@@ -615,7 +632,8 @@ async def record_checks(db: Database, checks: Sequence[Check]) -> list[int]:
             for notification in check.notifications:
                 added += await outbox.add_in(tx, notification, now)
             queued.append(added)
-        for token in sorted({c.ends_batch for c in checks if c.ends_batch is not None}):
+        ended = [c.order_id for c in checks if c.result.state.is_final]
+        for token in await _batches_of(tx, ended):
             await batches.end_if_done(tx, token, now)
         return queued
 

@@ -6,33 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from decimal import Decimal
-
-import pytest
 
 from bot.catalog import service_key
 from bot.sandbox.telegram import SimulatedUser
 from handlers.callbacks import SeveralLinks
-from storage import orders
-from storage.orders import OrderState
-from tests.conftest import ALICE, BotFactory
+from storage import batches, orders, outbox, users
+from storage.db import Database
+from storage.orders import CheckResult, OrderState
+from storage.outbox import Kind
+from tests.conftest import ALICE
 from tests.flows import open_card
 from tests.harness import BotHarness
-from tests.helpers import FAST_NOTIFIER, FAST_TRACKING, eventually, finished, russian
+from tests.helpers import eventually, finished, russian
 
 POSTS = [f"https://instagram.com/p/post{n}" for n in range(3)]
-
-
-@pytest.fixture
-async def tracking(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
-    bot = make_bot(
-        tracker=FAST_TRACKING,
-        notifier=FAST_NOTIFIER,
-        check_interval_seconds=FAST_TRACKING.base_interval,
-    )
-    async with bot.running():
-        yield bot
 
 
 async def up_to_confirmation(anna: SimulatedUser) -> str:
@@ -133,9 +121,9 @@ async def test_a_refused_line_is_told_and_the_rest_placed(tracking: BotHarness) 
     await anna.press("✅ Place 3 orders")
     outcome = anna.last_message.text
     assert "✅ Placed 2 of 3 orders" in outcome
-    refused = [line for line in outcome.splitlines() if line.startswith("❌ Line ")]
+    refused = [line for line in outcome.splitlines() if line.startswith("❌ Refused, lines ")]
     assert len(refused) == 1
-    assert "refused — «Недостаточно средств на балансе" in refused[0]
+    assert ": «Недостаточно средств на балансе" in refused[0]
     assert tracking.panel.calls["add"] == 3
 
 
@@ -173,3 +161,39 @@ async def test_several_links_speak_russian(tracking: BotHarness) -> None:
     assert asked.replace("<b>", "").replace("</b>", "") in ivan.last_message.text
     await ivan.send("not a link")
     assert ru("Line {n}: {problem}", n="1", problem="").rstrip() in ivan.last_message.text
+
+
+async def test_a_batch_ends_once_whoever_records_its_last_end(db: Database) -> None:
+    """The one message when all have ended: queued by the last end, whether the tracker, the
+    person's Refresh or a refusal recorded it; not before, and once."""
+    await users.touch(db, 501, chat_id=501, first_name="Anna", telegram_language="en")
+    assert await batches.start(db, "b1", 501, 3, summary=True)
+    assert not await batches.start(db, "b1", 501, 3, summary=True)  # a second tap
+    lines = []
+    for line in range(3):
+        order, _ = await orders.start_submitting(
+            db, token=f"b1:{line}", user_id=501, chat_id=501, account=ALICE,
+            service_id="389", service_name="Instagram Likes",
+            params={"url": POSTS[line], "count": "1000"}, quantity=1000,
+            total=Decimal("0.50"), batch="b1",
+        )  # fmt: skip
+        lines.append(order)
+    await orders.mark_placed(
+        db, "b1:0", panel_order_id="1", charged=Decimal("0.50"), next_check_at=time.time()
+    )
+    await orders.mark_placed(
+        db, "b1:1", panel_order_id="2", charged=Decimal("0.50"), next_check_at=time.time()
+    )
+    done = CheckResult(OrderState.COMPLETED, "5", "", 0, None)
+    await orders.record_check(db, lines[0].id, done, event=True)
+    await orders.record_check(db, lines[1].id, done, event=True)  # as a Refresh would
+    assert await batches.told_together(db, "b1")  # line 3 is still being sent
+    await orders.mark_rejected(db, "b1:2", "Недостаточно средств на балансе")
+    ended = await outbox.get(db, batches.ended_key("b1"))
+    assert ended is not None
+    assert ended.payload["ended"] == {"completed": 2, "rejected": 1}
+    assert ended.payload["orders"] == ["1", "2"]
+    assert not await batches.told_together(db, "b1")
+    await orders.record_check(db, lines[0].id, done, event=True)  # again: nothing more
+    rows = await db.fetchall("SELECT 1 FROM outbox WHERE kind = ?", (Kind.BATCH_ENDED,))
+    assert len(rows) == 1

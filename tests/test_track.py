@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.sandbox.panel import Account, SandboxPanel
 from storage import orders
@@ -15,21 +12,10 @@ from storage.orders import Order
 from tests.conftest import ALICE, BOB, BotFactory
 from tests.flows import place_order
 from tests.harness import BotHarness
-from tests.helpers import FAST_NOTIFIER, FAST_TRACKING, eventually, finished
+from tests.helpers import eventually, finished
 from tests.test_accounts import connect
 
 WEBSITE_LINK = "https://instagram.com/p/from-the-website"
-
-
-@pytest.fixture
-async def tracking(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
-    bot = make_bot(
-        tracker=FAST_TRACKING,
-        notifier=FAST_NOTIFIER,
-        check_interval_seconds=FAST_TRACKING.base_interval,
-    )
-    async with bot.running():
-        yield bot
 
 
 def on_the_website(panel: SandboxPanel, username: str = ALICE, count: int = 2000) -> str:
