@@ -210,6 +210,28 @@ async def test_comments_are_sent_as_one_message_of_several_lines(tmp_path: Path)
     assert "12.50" in check.split("\n>")[0]  # 5 comments at 2.50 each
 
 
+async def test_several_links_are_pasted_in_the_terminal(tmp_path: Path) -> None:
+    posts = [f"https://www.instagram.com/p/demo{n}" for n in range(3)]
+    chat = await demo_with(
+        tmp_path,
+        [
+            *SCRIPT[:4],
+            ("Order this", lambda person: person.button("📋 Several links")[1]),
+            ("several links", '"""'),
+            ("", posts[0]),
+            ("", f"{posts[1]} 500"),
+            ("", posts[2]),
+            ("", '"""'),
+            ("One amount for the 2 links", "1000"),
+            ("Please check your orders", lambda person: person.button("✅ Place 3 orders")[1]),
+            ("✅ Placed 3 of 3 orders", None),
+        ],
+    )
+    outcome = chat[chat.index("✅ Placed 3 of 3 orders") :]
+    assert "#7000000" in outcome
+    assert "#7000002" in outcome
+
+
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
