@@ -114,19 +114,24 @@ class Recorded:
         return await self.client.check(order_id)
 
 
+def tracking_client(panel_url: str, api_key: str, concurrency: int) -> SmmLabaClient:
+    """A client as the tracker's: one try per check, a lane per request in flight."""
+    return SmmLabaClient(
+        USERNAME,
+        SecretStr(api_key),
+        url=panel_url,
+        retry=RetryPolicy(attempts=1),
+        timeout=60,
+        http=panel_http(concurrency + RESERVED),
+        background=True,
+    )
+
+
 async def replica(url: str, panel_url: str, api_key: str, concurrency: int) -> dict[str, Any]:
     """One replica's tracker until no order is due; its figures."""
     async with (
         await Database.open(url) as db,
-        SmmLabaClient(
-            USERNAME,
-            SecretStr(api_key),
-            url=panel_url,
-            retry=RetryPolicy(attempts=1),
-            timeout=60,
-            http=panel_http(concurrency + RESERVED),
-            background=True,
-        ) as client,
+        tracking_client(panel_url, api_key, concurrency) as client,
     ):
         panel = Recorded(client)
         config = TrackerConfig(
@@ -157,15 +162,7 @@ async def bare_client(panel_url: str, api_key: str, ids: list[str], concurrency:
     """Seconds the bot's panel client alone (no tracker, no database) takes to check `ids` at
     `concurrency`: the floor of the tracker's cycle on this machine."""
     gate = asyncio.Semaphore(concurrency)
-    async with SmmLabaClient(
-        USERNAME,
-        SecretStr(api_key),
-        url=panel_url,
-        retry=RetryPolicy(attempts=1),
-        timeout=60,
-        http=panel_http(concurrency + RESERVED),
-        background=True,
-    ) as client:
+    async with tracking_client(panel_url, api_key, concurrency) as client:
 
         async def check(order_id: str) -> None:
             async with gate:

@@ -143,14 +143,14 @@ async def service_card(
         opens = f"https://t.me/{me.username}?start={service_payload(service.id)}"
         share = "https://t.me/share/url?" + urlencode({"url": opens, "text": service.name})
     person = event.from_user.id if event.from_user is not None else 0
-    last = await orders.last_of_service(db, person, service.id)
+    marks = await favourites.card_marks(db, person, service.id)
     markup = keyboards.service_card(
         service,
         *where,
         found_by=found_by,
         share=share,
-        favourite=await favourites.has(db, person, service.id),
-        last_order=last.id if last is not None else None,
+        favourite=marks.starred,
+        last_order=marks.last_order,
         several=link_fields(service) is not None,
     )
     return await show(event, texts.service_card(service, currency), markup)

@@ -165,12 +165,12 @@ async def links_sent(message: Message, state: FSMContext, desk: OrderDesk) -> No
         shown = await message.answer(
             links_prompt(service, fields, problems), reply_markup=keyboards.several_prompt()
         )
-        await _retire(message, data.live)
+        await screens.retire(message, data.live)
         data.live = shown.message_id
         await state.set_data(data.model_dump())
         return
     data.lines = [(line.link, line.amount) for line in lines]
-    await _retire(message, data.live)
+    await screens.retire(message, data.live)
     if all(line.amount is not None for line in lines):
         await _review(message, state, desk, data, (service, fields), new_message=True)
         return
@@ -223,12 +223,12 @@ async def _take_amount(event: Event, state: FSMContext, desk: OrderDesk, typed: 
             keyboards.several_amounts(fields.amount.presets),
         )
         if isinstance(event, Message):  # the question again, below: the old one retires
-            await _retire(event, data.live)
+            await screens.retire(event, data.live)
             data.live = asked.message_id
             await state.set_data(data.model_dump())
         return
     if isinstance(event, Message):
-        await _retire(event, data.live)
+        await screens.retire(event, data.live)
     await _review(event, state, desk, data, found, new_message=isinstance(event, Message))
 
 
@@ -495,7 +495,3 @@ def batch_summary(placements: list[Placement], currency: str) -> str:
 
 def _line_numbers(numbers: list[int]) -> str:
     return short(", ".join(str(n) for n in numbers), 200)
-
-
-async def _retire(event: Event, live: int | None) -> None:
-    await screens.retire(event, live)

@@ -31,11 +31,30 @@ async def remove(db: Database, user_id: int, service_id: str) -> None:
     )
 
 
-async def has(db: Database, user_id: int, service_id: str) -> bool:
+@dataclass(frozen=True, slots=True)
+class CardMarks:
+    """What a service's card shows of the person's own: their star, their last order of it
+    placed here and taken by the panel (whose values "Same as last time" offers)."""
+
+    starred: bool
+    last_order: int | None
+
+
+async def card_marks(db: Database, user_id: int, service_id: str) -> CardMarks:
+    """Both in one statement: every card view asks."""
     row = await db.fetchone(
-        "SELECT 1 FROM favourites WHERE user_id = ? AND service_id = ?", (user_id, service_id)
+        """
+        SELECT EXISTS (SELECT 1 FROM favourites WHERE user_id = ?1 AND service_id = ?2)
+                   AS starred,
+               (SELECT max(id) FROM orders
+                WHERE user_id = ?1 AND service_id = ?2 AND origin = 'bot'
+                  AND panel_order_id IS NOT NULL) AS last_order
+        """,
+        (user_id, service_id),
     )
-    return row is not None
+    if row is None:
+        return CardMarks(False, None)
+    return CardMarks(bool(row["starred"]), row["last_order"])
 
 
 async def of_user(db: Database, user_id: int) -> list[Favourite]:

@@ -442,19 +442,6 @@ async def recent_services(db: Database, user_id: int, limit: int) -> list[Order]
     return [_order(row) for row in rows]
 
 
-async def last_of_service(db: Database, user_id: int, service_id: str) -> Order | None:
-    """The person's last order of this service placed here and taken by the panel."""
-    row = await db.fetchone(
-        """
-        SELECT * FROM orders
-        WHERE user_id = ? AND service_id = ? AND origin = 'bot' AND panel_order_id IS NOT NULL
-        ORDER BY id DESC LIMIT 1
-        """,
-        (user_id, service_id),
-    )
-    return None if row is None else _order(row)
-
-
 async def placed_since(db: Database, user_id: int, since: float) -> list[Order]:
     """The person's orders the panel took (placed here or tracked from the website) since
     `since`, oldest first."""
@@ -566,13 +553,14 @@ class Check:
 
 async def _batches_of(tx: Transaction, order_ids: Sequence[int]) -> list[str]:
     """The batches (several links at once) these orders are lines of."""
-    found: set[str] = set()
-    for order_id in order_ids:
-        rows = await tx.fetchall(
-            "SELECT batch FROM orders WHERE id = ? AND batch IS NOT NULL", (order_id,)
-        )
-        found.update(row["batch"] for row in rows)
-    return sorted(found)
+    if not order_ids:
+        return []
+    marks = ", ".join("?" * len(order_ids))
+    rows = await tx.fetchall(
+        f"SELECT DISTINCT batch FROM orders WHERE batch IS NOT NULL AND id IN ({marks})",  # noqa: S608 - placeholders only
+        tuple(order_ids),
+    )
+    return sorted(row["batch"] for row in rows)
 
 
 _RECORD = """

@@ -572,7 +572,18 @@ class TelegramEmulator:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._chat(params["chat_id"])
-        text = message_text(params)
+        return self._sent(user, params, message_text(params), params["text"])
+
+    def _sent(
+        self,
+        user: SimulatedUser,
+        params: dict[str, Any],
+        text: str,
+        html: str,
+        photo: bytes | None = None,
+    ) -> dict[str, Any]:
+        """A new message from the bot in `user`'s chat, within the limits; what Telegram
+        answers."""
         check_reply_markup(params.get("reply_markup"))
         self._throttle(user.id)
         message = ChatMessage(
@@ -580,8 +591,9 @@ class TelegramEmulator:
             message_id=self.next_message_id(user.id),
             from_bot=True,
             text=text,
-            html=params["text"],
+            html=html,
             reply_markup=_inline(params.get("reply_markup")),
+            photo=photo,
         )
         self.record_message(message)
         return self.message_payload(message)
@@ -591,20 +603,7 @@ class TelegramEmulator:
     ) -> dict[str, Any]:
         user = self._chat(params["chat_id"])
         photo = _uploaded(params["photo"], files)
-        caption = caption_text(params)
-        check_reply_markup(params.get("reply_markup"))
-        self._throttle(user.id)
-        message = ChatMessage(
-            chat_id=user.id,
-            message_id=self.next_message_id(user.id),
-            from_bot=True,
-            text=caption,
-            html=params.get("caption", ""),
-            reply_markup=_inline(params.get("reply_markup")),
-            photo=photo,
-        )
-        self.record_message(message)
-        return self.message_payload(message)
+        return self._sent(user, params, caption_text(params), params.get("caption", ""), photo)
 
     def _own_message(self, params: dict[str, Any], verb: str) -> ChatMessage:
         if "inline_message_id" in params:
