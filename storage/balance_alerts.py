@@ -81,6 +81,9 @@ async def observe(
     if alert is None:
         return False
     falls = amount < alert.below
+    # Asked before the transaction: a read on another connection while it holds SQLite's
+    # write lock could wait behind a write that waits for that lock.
+    told = await recipients() if falls and not alert.warned else []
     async with db.transaction() as tx:
         # One statement decides, against the amount and the state this read was judged by:
         # another replica's read in between makes it change nothing.
@@ -98,14 +101,14 @@ async def observe(
             return False
         if not falls:
             return False
-        told = 0
-        for recipient in await recipients():
+        queued = 0
+        for recipient in told:
             payload = {
                 "amount": str(amount),
                 "below": str(alert.below),
                 "admins": recipient.admins,
             }
-            told += await outbox.add_in(
+            queued += await outbox.add_in(
                 tx,
                 Notification(
                     # The read's time: a warning turned off and on again starts a new count.
@@ -117,4 +120,4 @@ async def observe(
                 ),
                 read_at,
             )
-        return told > 0
+        return queued > 0

@@ -232,6 +232,20 @@ async def test_several_links_are_pasted_in_the_terminal(tmp_path: Path) -> None:
     assert "#7000002" in outcome
 
 
+async def test_the_demo_person_can_watch_the_balance(tmp_path: Path) -> None:
+    chat = await demo_with(
+        tmp_path,
+        [
+            ("🛒 New order", "/settings"),
+            ("💰 Low balance", lambda person: "".join(person.button("💰 Low-balance warning"))),
+            ("Send an amount", "6000"),  # above the demo's 5,000: told at once
+            ("Admin: the panel balance the team orders on is", None),
+        ],
+    )
+    assert "under the RUB\xa06,000.00 you asked me to watch" in chat
+    assert "went wrong" not in chat
+
+
 @pytest.mark.parametrize(
     ("typed", "message"),
     [

@@ -201,6 +201,9 @@ async def run_demo(
             database=database,
             bot_secret_key=secret_key,
             allowed_users=frozenset({DEMO_USER_ID}),
+            # The demo's person runs the shop: the operator's settings (its low-balance
+            # warning) and commands are theirs to try.
+            admin_ids=frozenset({DEMO_USER_ID}),
             check_interval_seconds=2,
             log_level="WARNING",
         )
