@@ -56,6 +56,7 @@ from handlers.errors import unexpected_error
 from handlers.middlewares import (
     Access,
     CountUpdates,
+    HandledOnce,
     InFlight,
     KeyGuard,
     KnownUsers,
@@ -179,6 +180,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
     dispatcher.update.outer_middleware(CountUpdates(services.metrics))
     if isinstance(services.conversations, DatabaseStorage):
         dispatcher.update.outer_middleware(SaveConversations(services.conversations))
+    if isinstance(services.conversations, RedisStorage):
+        dispatcher.update.outer_middleware(HandledOnce(services.conversations))
     user_locale = UserLocale(services.i18n)
     user_locale.setup(dispatcher)
     dispatcher["user_locale"] = user_locale

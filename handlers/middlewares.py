@@ -1,8 +1,9 @@
 """Middlewares that decide what reaches the handlers, in the order they run: throttling,
 access, the person's row, their panel account; and, on the routers that need it, a panel.
 Around them all, `SaveConversations` writes what each update changed in its conversation,
-`CountUpdates` counts and times each update, and `InFlight` knows which updates are still being
-handled, so a stop can wait for them."""
+`CountUpdates` counts and times each update, `HandledOnce` keeps an update Telegram delivers again
+from being handled twice, and `InFlight` knows which updates are still being handled, so a stop
+can wait for them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED, CancelHandler, SkipHandler
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import gettext as _
@@ -75,6 +77,32 @@ class LogContext(BaseMiddleware):
         user_id = UserContextMiddleware.resolve_event_context(event).user_id
         with update_context(event.update_id, user_id):
             return await handler(event, data)
+
+
+class HandledOnce(BaseMiddleware):
+    """Telegram delivers a webhook update again when the bot's answer to it got lost: a
+    replica killed after handling it, before answering. Each handled update's id is kept in
+    the replicas' Redis for a while, and an update that comes back is not handled twice.
+    Registered inside aiogram's event-isolation lock, so a delivery that comes back waits
+    for the first one to finish. A handler that raised leaves no mark: its update may be
+    tried again."""
+
+    # Telegram tries a failed delivery again within minutes.
+    REMEMBER_SECONDS = 900
+
+    def __init__(self, conversations: RedisStorage) -> None:
+        self._redis = conversations.redis
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        key = f"smmbot:{data['bot'].id}:handled:{event.update_id}"
+        if await self._redis.exists(key):
+            logger.info("update %s came again after it was handled: skipped", event.update_id)
+            return UNHANDLED
+        result = await handler(event, data)
+        await self._redis.set(key, b"1", ex=self.REMEMBER_SECONDS)
+        return result
 
 
 class CountUpdates(BaseMiddleware):

@@ -5,16 +5,26 @@ who may run beside whom."""
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from bot.app import build_webhook_app, running
+from bot.sandbox.panel import Account
+from bot.sandbox.settings import sandbox_settings
+from bot.sandbox.telegram import TelegramEmulator
+from bot.serving import serve_app
 from storage.lock import DatabaseInUse
 from tests.conftest import BotFactory
 from tests.flows import fill_order, place_order, start_order
+
+SECRET = "scale-out-Secret_1"
 
 
 async def test_an_order_on_postgres_and_redis_is_placed_once_and_stored_there(
@@ -101,3 +111,53 @@ def test_the_database_and_redis_passwords_never_show(
     assert "redis-secret" not in repr(settings)
     assert settings.database_shown == "postgresql://bot@db.internal/smmbot"
     assert {"pg-secret", "redis-secret"} <= set(settings.secrets())
+
+
+async def test_an_update_delivered_again_after_it_was_handled_is_answered_once(
+    telegram: tuple[TelegramEmulator, str],
+    panel_url: str,
+    alice: Account,
+    on_servers: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """Telegram posts an update again when the bot's answer to it was lost (a replica killed
+    after handling it): the replicas remember it in Redis and do not answer it twice."""
+    emulator, telegram_url = telegram
+    anna = emulator.user(503, "Anna")
+    settings = sandbox_settings(
+        token=emulator.token,
+        telegram_url=telegram_url,
+        panel_url=panel_url,
+        operator=alice,
+        database=tmp_path / "unused.sqlite3",
+        allowed_users=frozenset({503}),
+        webhook_url="https://bot.example.com/hook",
+        webhook_secret=SecretStr(SECRET),
+        **on_servers,
+    )
+    update = {
+        "update_id": 77,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": 503, "type": "private", "first_name": "Anna"},
+            "from": anna.telegram_user(),
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with running(settings) as (bot, dispatcher, services):
+        app = build_webhook_app(bot, dispatcher, settings, services.status)
+        async with serve_app(app) as base, httpx.AsyncClient() as http:
+            # Answered only once handled (`handle_in_background=False`): the second post
+            # comes after the first was dealt with, as a delivery tried again does.
+            for _ in range(2):
+                response = await http.post(f"{base}/hook", json=update, headers=headers)
+                assert response.status_code == 200
+            update["update_id"] = 78
+            response = await http.post(f"{base}/hook", json=update, headers=headers)
+            assert response.status_code == 200
+    greetings = [m for m in anna.bot_messages if "Hi, Anna!" in m.text]
+    assert len(greetings) == 2  # update 77 once, and 78: a new update is never taken for an old
+    assert not emulator.violations

@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import json
 import re
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -201,7 +202,9 @@ class TelegramEmulator:
         # Called with (method, decoded parameters) after every request that succeeded.
         self.call_listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._updates: list[dict[str, Any]] = []
-        self._next_update = itertools.count(1)
+        # Update ids go on from where another bot's left off, as Telegram's are never reused:
+        # bots started one after another may share a Redis that remembers handled ids.
+        self._next_update = itertools.count(secrets.randbelow(2**30) + 1)
         self._next_message: dict[int, itertools.count[int]] = defaultdict(
             lambda: itertools.count(1)
         )
