@@ -5,7 +5,6 @@ a person's order needs."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 import pytest
@@ -23,31 +22,16 @@ PATIENCE = 10.0
 HANG = 60.0
 
 
-class Events:
-    """httpcore's trace of every request: what each did, in order."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    async def __call__(self, name: str, _info: dict[str, Any]) -> None:
-        self.names.append(name)
-
-    def count(self, name: str) -> int:
-        return self.names.count(name)
-
-
 async def test_a_burst_shares_a_few_kept_alive_connections(
     panel_url: str, panel: SandboxPanel, alice: object
 ) -> None:
     key = panel.accounts[ALICE].api_key
-    events = Events()
     async with panel_http(lanes=4, reserved=0) as http:
 
         async def balance() -> httpx.Response:
             return await http.post(
                 panel_url,
                 data={"username": ALICE, "apikey": key, "action": "balance"},
-                extensions={"trace": events},
             )
 
         answers = await asyncio.gather(*(balance() for _ in range(120)))
@@ -55,8 +39,7 @@ async def test_a_burst_shares_a_few_kept_alive_connections(
     assert panel.calls["balance"] == 120
     # Every request went out once, on one of 4 connections kept alive throughout (httpx's
     # default pool opened one per request here).
-    assert events.count("http11.send_request_headers.started") == 120
-    assert events.count("connection.connect_tcp.started") == 4
+    assert len(panel.peers) == 4
 
 
 async def test_a_request_waits_for_a_free_connection_no_longer_than_its_timeout(

@@ -236,6 +236,8 @@ class SandboxPanel:
         self.orders: dict[str, Order] = {}
         self.requests: list[RecordedRequest] = []
         self.calls: Counter[str] = Counter()
+        # Where requests came from (host, port): one entry per connection the clients opened.
+        self.peers: set[tuple[str, int]] = set()
         self.set_catalog(self.catalog)
         self._rng = random.Random(self.seed)
         self._next_order = self.first_order_id
@@ -300,6 +302,8 @@ class SandboxPanel:
             form.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         action = form.get("action", "")
         self.calls[action] += 1
+        if request.transport is not None:
+            self.peers.add(request.transport.get_extra_info("peername")[:2])
         self.requests.append(
             RecordedRequest(
                 action,

@@ -1,18 +1,24 @@
-"""The HTTP connections every panel account shares, as lanes: each an httpx transport with one
-kept-alive connection and one request at a time, handed out first come first served (httpcore's
-pool hands a freed connection to every waiter at once, and all but one go round again:
-https://github.com/encode/httpcore/issues/822). Requests marked `URGENT` (a person waits for
-the answer) may take any lane, the others at most `lanes - reserved`: background checks stuck
-on a slow panel never leave a person's order waiting for a connection.
+"""The HTTP connections every panel account shares: at most `lanes` requests in flight, each
+on a kept-alive connection, handed out first come first served. Requests marked `URGENT` (a
+person waits for the answer) may take any lane, the others at most `lanes - reserved`:
+background checks stuck on a slow panel never leave a person's order waiting for a connection.
+
+The client is httpx; the bytes travel through aiohttp's connection pool (aiogram's own HTTP
+library, so no new dependency), whose C parser takes half the CPU httpcore does per request
+(docs/PERFORMANCE.md). Its errors are told apart as the panel client needs them: failing to
+connect means the request was never sent (`httpx.ConnectError`, `httpx.ConnectTimeout`,
+`httpx.PoolTimeout`); anything after that may have reached the panel.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from typing import cast
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import aiohttp
 import httpx
+from yarl import URL
 
 LANES = 16
 RESERVED = 4
@@ -34,31 +40,38 @@ class LaneTransport(httpx.AsyncBaseTransport):
     def __init__(self, lanes: int, reserved: int = 0) -> None:
         if not 0 <= reserved < lanes:
             raise ValueError(f"reserved must be in [0, lanes): {reserved} of {lanes} lanes")
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        tls = httpx.create_ssl_context()  # loading the CA store takes ~15 ms: once, not per lane
-        self._lanes = [httpx.AsyncHTTPTransport(verify=tls, limits=one) for _ in range(lanes)]
-        # Last in, first out: a quiet bot keeps reusing one warm connection.
-        self._free: asyncio.LifoQueue[httpx.AsyncHTTPTransport] = asyncio.LifoQueue()
-        for lane in self._lanes:
-            self._free.put_nowait(lane)
+        self._lane_count = lanes
+        self._tls = httpx.create_ssl_context()  # loading the CA store takes ~15 ms: once
+        self._session: aiohttp.ClientSession | None = None  # made in the running loop
+        self._lanes = asyncio.Semaphore(lanes)
         # Taken before a lane by every request that is not urgent, given back with the lane.
         self._background = asyncio.Semaphore(lanes - reserved)
 
-    async def _take_lane(
-        self, request: httpx.Request, background: bool
-    ) -> httpx.AsyncHTTPTransport:
-        if not (background and self._background.locked()) and not self._free.empty():
-            # Most of the time: no task, no wait (an unlocked semaphore is taken at once).
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # As many connections as lanes: a request holding a lane never waits in aiohttp.
+            connector = aiohttp.TCPConnector(limit=self._lane_count, ssl=self._tls)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the cookies, if any
+                auto_decompress=False,  # httpx decodes the body by its Content-Encoding
+            )
+        return self._session
+
+    async def _take_lane(self, request: httpx.Request, background: bool) -> None:
+        if not (background and self._background.locked()) and not self._lanes.locked():
+            # Most of the time: no wait (an unlocked semaphore is taken at once).
             if background:
                 await self._background.acquire()
-            return self._free.get_nowait()
+            await self._lanes.acquire()
+            return
         wait = request.extensions.get("timeout", {}).get("pool")
         try:
             async with asyncio.timeout(wait):  # one deadline for the budget and the lane
                 if background:
                     await self._background.acquire()
                 try:
-                    return await self._free.get()
+                    await self._lanes.acquire()
                 except BaseException:
                     if background:
                         self._background.release()
@@ -66,43 +79,69 @@ class LaneTransport(httpx.AsyncBaseTransport):
         except TimeoutError:
             raise httpx.PoolTimeout("no free connection to the panel", request=request) from None
 
-    def _give_back(self, lane: httpx.AsyncHTTPTransport, background: bool) -> None:
-        self._free.put_nowait(lane)
+    def _give_back(self, background: bool) -> None:
+        self._lanes.release()
         if background:
             self._background.release()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         background = not request.extensions.get(URGENT, False)
-        lane = await self._take_lane(request, background)
+        await self._take_lane(request, background)
         try:
-            response = await lane.handle_async_request(request)
-        except BaseException:
-            self._give_back(lane, background)
-            raise
-        stream = cast(httpx.AsyncByteStream, response.stream)  # an async transport's
-        response.stream = _ClosingStream(stream, lambda: self._give_back(lane, background))
-        return response
-
-    async def aclose(self) -> None:
-        for lane in self._lanes:
-            await lane.aclose()
-
-
-class _ClosingStream(httpx.AsyncByteStream):
-    """A response body that frees its lane, once, when it is closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, on_close: Callable[[], None]) -> None:
-        self._stream = stream
-        self._on_close: Callable[[], None] | None = on_close
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
+            return await self._send(request)
         finally:
-            if self._on_close is not None:
-                self._on_close()
-                self._on_close = None
+            self._give_back(background)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeouts.get("connect"),
+            sock_connect=timeouts.get("connect"),
+            sock_read=timeouts.get("read"),
+        )
+        body = await request.aread()
+        with _as_httpx_errors(request):
+            async with self._open().request(
+                request.method,
+                URL(str(request.url), encoded=True),  # httpx has encoded it already
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=timeout,
+            ) as answer:
+                content = await answer.read()
+        return httpx.Response(
+            answer.status,
+            headers=answer.raw_headers,
+            stream=httpx.ByteStream(content),
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (answer.reason or "").encode(),
+            },
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+@contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    """aiohttp's errors as httpx's, most specific first; only a failed connection says the
+    request never left."""
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise httpx.ConnectError(str(exc), request=request) from exc
+    except aiohttp.ServerTimeoutError as exc:
+        raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
+    except aiohttp.ClientPayloadError as exc:
+        raise httpx.ReadError(str(exc), request=request) from exc
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientResponseError) as exc:
+        raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__, request=request) from exc
+    except aiohttp.ClientError as exc:
+        raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
