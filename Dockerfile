@@ -23,6 +23,7 @@ COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
+COPY webapp ./webapp
 RUN pip install -q --no-deps --no-build-isolation --check-build-dependencies . && pip check
 
 RUN useradd --create-home --uid 10001 smmbot && mkdir /data && chown smmbot:smmbot /data

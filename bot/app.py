@@ -23,7 +23,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -70,6 +70,7 @@ from storage import orders, outbox, users
 from storage.db import Database
 from storage.fsm import DatabaseStorage
 from storage.lock import only_instance, replicas_lock
+from webapp.api import MiniApp
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class Services:
     pruning: Pruning
     conversations: BaseStorage
     isolation: BaseEventIsolation
+    mini_app: MiniApp
     in_flight: InFlight = field(default_factory=InFlight)
 
     async def start_background(self) -> None:
@@ -203,6 +205,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
     dispatcher.include_routers(*build_routers())
     dispatcher.errors.register(unexpected_error)
     dispatcher.startup.register(set_profile)
+    if services.settings.webapp_url is not None:
+        dispatcher.startup.register(set_catalog_button)
     dispatcher.startup.register(services.start_background)
     dispatcher.startup.register(services.status.started)  # alive from now on
     dispatcher.shutdown.register(services.stop_background)
@@ -230,6 +234,15 @@ async def set_profile(bot: Bot, i18n: I18n) -> None:
         await bot.set_my_short_description(
             i18n.gettext(SHORT_DESCRIPTION, locale=locale), language_code=locale
         )
+
+
+async def set_catalog_button(bot: Bot, settings: Settings) -> None:
+    """The Mini App as the chat's menu button, beside the input field."""
+    await bot.set_chat_menu_button(
+        menu_button=MenuButtonWebApp(
+            text="🛍 Catalog", web_app=WebAppInfo(url=str(settings.webapp_url))
+        )
+    )
 
 
 def tracker_settings(settings: Settings) -> TrackerConfig:
@@ -336,6 +349,7 @@ async def running(
             pruning=pruning,
             conversations=conversations,
             isolation=isolation,
+            mini_app=MiniApp(settings, db, accounts, placements, notifier, i18n),
         )
         yield bot, build_dispatcher(services), services
 
@@ -379,10 +393,14 @@ async def conversations_for(
 
 
 def build_webhook_app(
-    bot: Bot, dispatcher: Dispatcher, settings: Settings, checks: StatusChecks
+    bot: Bot,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    checks: StatusChecks,
+    mini_app: MiniApp | None = None,
 ) -> web.Application:
     """The aiohttp app Telegram posts updates to (a request without the secret gets 401),
-    with the status routes beside it."""
+    with the status routes and the Mini App, if any, beside it."""
     url, secret = settings.require_webhook()
     app = web.Application()
     # An update is acknowledged once handled, not on arrival: Telegram delivers again one
@@ -391,19 +409,25 @@ def build_webhook_app(
         dispatcher, bot, handle_in_background=False, secret_token=secret.get_secret_value()
     ).register(app, path=urlsplit(url).path or "/")
     add_status_routes(app, checks)
+    if mini_app is not None:
+        mini_app.add_to(app)
     setup_application(app, dispatcher, bot=bot)
     return app
 
 
 async def serve_webhook(
-    bot: Bot, dispatcher: Dispatcher, settings: Settings, checks: StatusChecks
+    bot: Bot,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    checks: StatusChecks,
+    mini_app: MiniApp | None,
 ) -> None:
     url, secret = settings.require_webhook()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    app = build_webhook_app(bot, dispatcher, settings, checks)
+    app = build_webhook_app(bot, dispatcher, settings, checks, mini_app)
     async with serve_app(app, settings.webhook_host, settings.webhook_port):
         await bot.set_webhook(
             url,
@@ -413,9 +437,15 @@ async def serve_webhook(
         await stop.wait()
 
 
-async def poll(bot: Bot, dispatcher: Dispatcher, settings: Settings, checks: StatusChecks) -> None:
+async def poll(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    checks: StatusChecks,
+    mini_app: MiniApp | None,
+) -> None:
     """Long-poll Telegram until SIGINT/SIGTERM (aiogram's handlers), with the status routes on
-    HEALTH_PORT when it is set."""
+    HEALTH_PORT when it is set, and the Mini App, if any, on WEBAPP_HOST:WEBAPP_PORT."""
     # getUpdates is refused while a webhook is set: a bot moved from webhook mode to polling
     # would otherwise only log conflicts. The updates waiting there are kept.
     await bot.delete_webhook()
@@ -425,6 +455,12 @@ async def poll(bot: Bot, dispatcher: Dispatcher, settings: Settings, checks: Sta
             add_status_routes(app, checks)
             await stack.enter_async_context(
                 serve_app(app, settings.webhook_host, settings.health_port)
+            )
+        if mini_app is not None:
+            app = web.Application()
+            mini_app.add_to(app)
+            await stack.enter_async_context(
+                serve_app(app, settings.webapp_host, settings.webapp_port)
             )
         await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
 
@@ -492,7 +528,8 @@ async def _serve(settings: Settings) -> None:
             await orders.count_tracked(services.db),
         )
         tune_process()
+        mini_app = None if settings.webapp_url is None else services.mini_app
         if settings.webhook_url is None:
-            await poll(bot, dispatcher, settings, services.status)
+            await poll(bot, dispatcher, settings, services.status, mini_app)
         else:
-            await serve_webhook(bot, dispatcher, settings, services.status)
+            await serve_webhook(bot, dispatcher, settings, services.status, mini_app)

@@ -209,6 +209,13 @@ class Settings(BaseSettings):
     webhook_secret: OptionalSecret = None
     webhook_host: Annotated[str, Field(min_length=1)] = "0.0.0.0"  # noqa: S104 - a container listens on all
     webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    # The Mini App's public HTTPS address, its page at /app/ of the bot's server (the
+    # webhook's; in polling mode a small one on WEBAPP_HOST:WEBAPP_PORT). Unset: no Mini App.
+    webapp_url: OptionalUrl = None
+    webapp_host: Annotated[str, Field(min_length=1)] = "0.0.0.0"  # noqa: S104 - as the webhook's
+    webapp_port: Annotated[int, Field(ge=1, le=65535)] = 8081
+    # initData older than this is refused (Telegram signs it when the page is opened).
+    webapp_max_age_seconds: PositiveFloat = 3600.0
     log_level: Annotated[LogLevel, BeforeValidator(_upper)] = "INFO"
     # text: one readable line per record; json: one JSON object per line, for log shippers.
     log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = "text"

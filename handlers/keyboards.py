@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.i18n import gettext as _
 
 from bot.catalog import CatalogSnapshot, Category, Platform, service_key
@@ -169,12 +169,16 @@ def back_cancel(back: CallbackData) -> list[InlineKeyboardButton]:
     return [button(_("⬅️ Back"), back), button(_("✖️ Cancel"), Menu(to="home"))]
 
 
-def main_menu(*, connect: bool = False, recent: Sequence[Order] = ()) -> InlineKeyboardMarkup:
+def main_menu(
+    *, connect: bool = False, recent: Sequence[Order] = (), catalog_app: str | None = None
+) -> InlineKeyboardMarkup:
     """The main menu; `connect` adds a first row for people without a panel account; `recent`,
-    the last orders of the services the person ordered last, a row each to order again."""
+    the last orders of the services the person ordered last, a row each to order again;
+    `catalog_app`, the Mini App's address, a button that opens it."""
     return markup(
         [
             [button(_("🔗 Link my SMMLaba account"), Link(action="connect"))] if connect else [],
+            [catalog_app_button(catalog_app)] if catalog_app and not connect else [],
             *([again_button(order)] for order in recent),
             [
                 button(_("🛒 New order"), Menu(to="new")),
@@ -191,6 +195,10 @@ def main_menu(*, connect: bool = False, recent: Sequence[Order] = ()) -> InlineK
             ],
         ]
     )
+
+
+def catalog_app_button(url: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=_("🛍 Catalog"), web_app=WebAppInfo(url=url))
 
 
 def again_button(order: Order) -> InlineKeyboardButton:

@@ -91,7 +91,7 @@ async def start(
     balance_now = balance_line(balance, settings)
     if balance_now:
         greeting += "\n\n" + balance_now
-    await message.answer(greeting, reply_markup=await home_menu(panel, db, person.id))
+    await message.answer(greeting, reply_markup=await home_menu(panel, db, person.id, settings))
 
 
 async def open_shared(
@@ -142,12 +142,16 @@ def menu(panel: Panel | None) -> InlineKeyboardMarkup:
     return keyboards.main_menu(connect=panel is None)
 
 
-async def home_menu(panel: Panel | None, db: Database, user_id: int) -> InlineKeyboardMarkup:
-    """The main menu as /start and 🏠 show it: the services ordered last come first."""
+async def home_menu(
+    panel: Panel | None, db: Database, user_id: int, settings: Settings
+) -> InlineKeyboardMarkup:
+    """The main menu as /start and 🏠 show it: the Mini App when there is one, then the
+    services ordered last."""
     if panel is None:
         return menu(panel)
     recent = await orders.recent_services(db, user_id, RECENT_SERVICES)
-    return keyboards.main_menu(recent=recent)
+    app = None if settings.webapp_url is None else str(settings.webapp_url)
+    return keyboards.main_menu(recent=recent, catalog_app=app)
 
 
 async def show_help(event: Event, panel: Panel | None) -> None:
@@ -176,7 +180,7 @@ async def home(
     db: Database,
 ) -> None:
     await state.clear()
-    markup = await home_menu(panel, db, callback.from_user.id)
+    markup = await home_menu(panel, db, callback.from_user.id, settings)
     await screens.show(callback, menu_text(balance, settings), markup)
 
 

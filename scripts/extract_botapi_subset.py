@@ -24,6 +24,7 @@ METHODS = [
     "getMyCommands",
     "setMyDescription",
     "setMyShortDescription",
+    "setChatMenuButton",
     "sendMessage",
     "sendPhoto",
     "sendChatAction",

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).parent.parent
 LOCALES = ROOT / "bot" / "locales"
 LANGUAGES = ["ru"]
-SOURCES = ["bot", "handlers"]
+SOURCES = ["bot", "handlers", "webapp"]
 
 
 def extract() -> Catalog:

@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Dispatcher
+from aiohttp import web
 
 from bot.app import Services, running
 from bot.notifier import NotifierConfig
 from bot.sandbox.panel import Account, SandboxPanel
 from bot.sandbox.settings import sandbox_settings
 from bot.sandbox.telegram import HandledMarker, SimulatedUser, TelegramEmulator
+from bot.serving import serve_app
 from bot.tracker import TrackerConfig
 from handlers.middlewares import register_outermost
+from webapp.api import PATH as MINI_APP_PATH
 
 # The people the tests talk as; ALLOWED_USERS unless a test says otherwise.
 TEAM = frozenset({42, 501, 502, 666, *range(600, 610), *range(700, 710)})
@@ -109,6 +112,15 @@ class BotHarness:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    @asynccontextmanager
+    async def mini_app(self) -> AsyncIterator[str]:
+        """The Mini App served on a port of its own while the block runs: its page's URL."""
+        assert self.services is not None, "start the bot first"
+        app = web.Application()
+        self.services.mini_app.add_to(app)
+        async with serve_app(app) as base:
+            yield f"{base}{MINI_APP_PATH}"
 
     def user(self, user_id: int, first_name: str, language_code: str = "en") -> SimulatedUser:
         return self.emulator.user(user_id, first_name, language_code=language_code)

@@ -23,7 +23,9 @@ from contextlib import AsyncExitStack
 from itertools import count, product
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlencode
 
+from aiohttp import web
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
@@ -31,9 +33,11 @@ from bot.app import running
 from bot.sandbox.panel import SandboxClock, demo_panel
 from bot.sandbox.panel import serve as serve_panel
 from bot.sandbox.settings import sandbox_settings
-from bot.sandbox.telegram import ChatMessage, HandledMarker, TelegramEmulator
+from bot.sandbox.telegram import ChatMessage, HandledMarker, SimulatedUser, TelegramEmulator
 from bot.sandbox.telegram import serve as serve_telegram
+from bot.serving import serve_app
 from handlers.middlewares import register_outermost
+from webapp.api import PATH as MINI_APP_PATH
 
 DEMO_USER_ID = 100_001
 HELP = (
@@ -163,6 +167,13 @@ def logged_to(path: Path) -> Iterator[None]:
         handler.close()
 
 
+def mini_app_link(base: str, person: SimulatedUser) -> str:
+    """The Mini App's page as Telegram opens it for `person`: their signed initData and a
+    theme in the URL's fragment."""
+    launch = urlencode({"tgWebAppData": person.web_app_init_data(), "tgWebAppVersion": "8.0"})
+    return f"{base}{MINI_APP_PATH}#{launch}"
+
+
 async def run_demo(
     *,
     database: Path | None,
@@ -206,8 +217,13 @@ async def run_demo(
             admin_ids=frozenset({DEMO_USER_ID}),
             check_interval_seconds=2,
             log_level="WARNING",
+            # The Mini App's link is signed once, when the demo starts: it lasts the demo.
+            webapp_max_age_seconds=30 * 86_400,
         )
-        bot, dispatcher, _services = await stack.enter_async_context(running(settings))
+        bot, dispatcher, services = await stack.enter_async_context(running(settings))
+        mini_app = web.Application()
+        services.mini_app.add_to(mini_app)
+        mini_app_url = await stack.enter_async_context(serve_app(mini_app))
         # A line typed ahead waits until the bot is done with the one before, exactly.
         register_outermost(dispatcher, HandledMarker(emulator))
         polling = asyncio.create_task(
@@ -218,6 +234,9 @@ async def run_demo(
             f"SMMLaba bot demo: an emulated panel and Telegram, {account.balance} RUB to spend.\n"
         )
         out.write(HELP + f"\nThe bot's log: {log}\n")
+        out.write(
+            f"The catalog as a Mini App, in a browser: {mini_app_link(mini_app_url, person)}\n"
+        )
         console.answering = True
         await answered(emulator, await person.send("/start", wait=False))
         console.answering = False

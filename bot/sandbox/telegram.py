@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import itertools
 import json
 import re
@@ -25,6 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
@@ -62,6 +65,7 @@ class Button:
     text: str
     callback_data: str | None = None
     url: str | None = None
+    web_app: str | None = None  # the Mini App it opens
 
 
 @dataclass
@@ -84,7 +88,13 @@ class ChatMessage:
     def buttons(self) -> list[list[Button]]:
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
         return [
-            [Button(b["text"], b.get("callback_data"), b.get("url")) for b in row] for row in rows
+            [
+                Button(
+                    b["text"], b.get("callback_data"), b.get("url"), b.get("web_app", {}).get("url")
+                )
+                for b in row
+            ]
+            for row in rows
         ]
 
     @property
@@ -194,6 +204,8 @@ class TelegramEmulator:
         # What an empty chat shows before /start, by language code ("" for everyone else).
         self.descriptions: dict[str, str] = {}
         self.short_descriptions: dict[str, str] = {}
+        # The menu button beside the chat's input field, by chat (None: every chat's).
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.users: dict[int, SimulatedUser] = {}
         self.messages: dict[int, list[ChatMessage]] = defaultdict(list)
         self.failures: list[InjectedFailure] = []
@@ -533,6 +545,13 @@ class TelegramEmulator:
         )
         return True
 
+    async def _api_setChatMenuButton(self, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button", {"type": "default"})
+        if button.get("type") == "web_app" and not button["web_app"]["url"].startswith("https://"):
+            raise _Refusal(400, "Bad Request: BUTTON_URL_INVALID")  # Mini Apps are HTTPS only
+        self.menu_buttons[params.get("chat_id")] = button
+        return True
+
     async def _api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         scope = params.get("scope", {"type": "default"})["type"]
         return self.commands.get((scope, params.get("language_code", "")), [])
@@ -806,6 +825,19 @@ class SimulatedUser:
         if self.username:
             user["username"] = self.username
         return user
+
+    def web_app_init_data(self, *, signed_at: float | None = None) -> str:
+        """What Telegram hands a Mini App opened by this person (`initData`): their user
+        object and the time, signed with the bot's token as Telegram documents it."""
+        fields = {
+            "query_id": f"AA{self.id}",
+            "user": json.dumps(self.telegram_user(), separators=(",", ":"), ensure_ascii=False),
+            "auth_date": str(int(time.time() if signed_at is None else signed_at)),
+        }
+        check = "\n".join(f"{key}={value}" for key, value in sorted(fields.items()))
+        secret = hmac.new(b"WebAppData", self.emulator.token.encode(), hashlib.sha256).digest()
+        fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+        return urlencode(fields)
 
     @property
     def messages(self) -> list[ChatMessage]:

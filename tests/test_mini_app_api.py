@@ -1,0 +1,242 @@
+"""The Mini App's API over real HTTP, against the real bot: who may ask (Telegram's signed
+initData, the allowlist), the catalog and its search, the form checked by the chat's rules,
+and an order placed once however often it is submitted, which the chat hears of."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.sandbox.telegram import SimulatedUser
+from tests.conftest import BotFactory
+from tests.harness import BotHarness
+from webapp.api import INIT_DATA_HEADER
+
+LIKES = "389"  # Instagram Likes: 0.05 per 100, 50 to 10,000, a link with /p/
+GOOD = {"url": "https://instagram.com/p/abc", "count": "2000"}
+
+
+@pytest.fixture
+async def bot(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
+    async with make_bot().running() as running:
+        yield running
+
+
+@pytest.fixture
+async def page(bot: BotHarness) -> AsyncIterator[str]:
+    async with bot.mini_app() as url:
+        yield url
+
+
+class Page:
+    """The page's requests, as one person's Mini App makes them."""
+
+    def __init__(self, url: str, person: SimulatedUser, http: httpx.AsyncClient) -> None:
+        self.url, self.person, self.http = url, person, http
+
+    def _headers(self) -> dict[str, str]:
+        return {INIT_DATA_HEADER: self.person.web_app_init_data()}
+
+    async def get(self, path: str, **params: str) -> Any:
+        answer = await self.http.get(self.url + path, params=params, headers=self._headers())
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return await self.http.post(self.url + path, json=body, headers=self._headers())
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+async def test_the_page_and_its_files_are_served(page: str, http: httpx.AsyncClient) -> None:
+    html = await http.get(page)
+    assert html.status_code == 200
+    assert '<script src="static/app.js">' in html.text
+    script = await http.get(page + "static/app.js")
+    assert script.status_code == 200
+    assert "X-Telegram-Init-Data" in script.text
+
+
+async def test_missing_forged_or_stale_init_data_gets_401_and_no_data(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    anna = bot.user(501, "Anna")
+    genuine = anna.web_app_init_data()
+    forged = genuine.replace("%22id%22%3A501", "%22id%22%3A502")  # Boris's id, Anna's hash
+    assert forged != genuine
+    stale = anna.web_app_init_data(signed_at=time.time() - 2 * 3600)
+    for init_data in ("", forged, stale, "user=1&hash=00"):
+        for path in ("catalog", "orders", "service/389"):
+            answer = await http.get(f"{page}api/{path}", headers={INIT_DATA_HEADER: init_data})
+            assert answer.status_code == 401, (init_data, path)
+            assert answer.json() == {"error": "unauthorized"}
+        order = await http.post(
+            f"{page}api/order",
+            json={"service": LIKES, "values": GOOD, "token": "t" * 16, "terms": ""},
+            headers={INIT_DATA_HEADER: init_data},
+        )
+        assert order.status_code == 401
+    assert bot.panel_calls("add") == 0
+    catalog = await http.get(f"{page}api/catalog", headers={INIT_DATA_HEADER: genuine})
+    assert catalog.status_code == 200
+
+
+async def test_someone_outside_the_allowlist_is_told_their_id(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    stranger = Page(page, bot.user(9001, "Stranger"), http)
+    answer = await http.get(
+        f"{page}api/catalog", headers={INIT_DATA_HEADER: stranger.person.web_app_init_data()}
+    )
+    assert answer.status_code == 403
+    assert "9001" in answer.json()["error"]
+
+
+async def test_the_catalog_and_search_in_english_and_russian(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    anna = Page(page, bot.user(501, "Anna"), http)
+    catalog = await anna.get("api/catalog")
+    assert catalog["locale"] == "en"
+    assert "Instagram" in [platform["name"] for platform in catalog["platforms"]]
+    likes = next(service for service in catalog["services"] if service["id"] == LIKES)
+    assert (likes["min"], likes["max"], likes["per_1000"]) == (50, 10000, "0.5000")
+    assert likes["unit"].endswith("per 1,000")
+    found = await anna.get("api/search", q="instagram likes")
+    assert LIKES in found["ids"]
+    # Typed in Russian, as /search takes it: views, whatever language their names are in.
+    services = {s["id"]: s["name"].lower() for s in catalog["services"]}
+    found = await anna.get("api/search", q="просмотры")
+    assert found["ids"]
+    assert all("views" in services[i] or "просмотр" in services[i] for i in found["ids"])
+    boris = Page(page, bot.user(502, "Борис", language_code="ru"), http)
+    russian_page = await boris.get("api/catalog")
+    assert russian_page["locale"] == "ru"
+    assert russian_page["texts"]["orders"] == "📦 Мои заказы"
+
+
+async def test_the_form_is_checked_by_the_chats_rules_beside_each_field(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    anna = Page(page, bot.user(501, "Anna"), http)
+    service = await anna.get(f"api/service/{LIKES}")
+    fields = {field["param"]: field for field in service["fields"]}
+    assert fields["count"]["kind"] == "number"
+    assert (fields["count"]["low"], fields["count"]["high"]) == (50, 10000)
+    assert fields["url"]["label"] == "Link"
+    wrong = await anna.post(
+        "api/quote", {"service": LIKES, "values": {"url": "hello", "count": "10"}}
+    )
+    errors = wrong.json()["errors"]
+    assert set(errors) == {"url", "count"}
+    assert "below the minimum of 50" in errors["count"]
+    right = (await anna.post("api/quote", {"service": LIKES, "values": GOOD})).json()
+    assert right["errors"] == {}
+    # 2,000 at 0.05 per 100, exactly; the balance as the panel tells it.
+    expected = bot.panel.accounts[bot.account.username].balance  # type: ignore[union-attr]
+    assert right["total"] == "RUB\xa01.00"
+    assert right["balance"] == f"RUB\xa0{expected:,.2f}"
+    assert right["short"] is False
+
+
+async def order_of(anna: Page, token: str, terms: str) -> httpx.Response:
+    return await anna.post(
+        "api/order", {"service": LIKES, "values": GOOD, "token": token, "terms": terms}
+    )
+
+
+async def test_an_order_is_placed_once_however_often_it_is_submitted(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    person = bot.user(501, "Anna")
+    anna = Page(page, person, http)
+    terms = (await anna.get(f"api/service/{LIKES}"))["terms"]
+    token = "a1b2c3d4e5f6a7b8"
+    # A double tap: both at once. Then the page reloads and submits again.
+    first, second = await asyncio.gather(order_of(anna, token, terms), order_of(anna, token, terms))
+    again = await order_of(anna, token, terms)
+    answers = [first.json(), second.json(), again.json()]
+    assert [a.status_code for a in (first, second, again)] == [200, 200, 200]
+    assert bot.panel_calls("add") == 1
+    assert sorted(a["outcome"] for a in answers) == ["already", "already", "placed"]
+    assert len({a["order"]["id"] for a in answers}) == 1
+    [placed] = bot.panel.orders.values()
+    assert (placed.url, placed.count) == (GOOD["url"], 2000)
+    # The chat has the order's card, once, as for an order placed there.
+    cards = [m for m in person.bot_messages if "Instagram Likes" in m.text]
+    assert len(cards) == 1
+    assert "placed" in cards[0].text
+    mine = (await anna.get("api/orders"))["orders"]
+    assert [o["panel_id"] for o in mine] == [placed.id]
+    # Another token is another order.
+    other = await order_of(anna, "b1b2c3d4e5f6a7b8", terms)
+    assert other.json()["outcome"] == "placed"
+    assert bot.panel_calls("add") == 2
+
+
+async def test_changed_terms_or_a_bad_token_place_nothing(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    anna = Page(page, bot.user(501, "Anna"), http)
+    changed = await order_of(anna, "c1b2c3d4e5f6a7b8", "an older price")
+    assert changed.status_code == 409
+    assert changed.json()["changed"] is True
+    bad = await order_of(anna, "no", (await anna.get(f"api/service/{LIKES}"))["terms"])
+    assert bad.status_code == 400
+    invalid = await anna.post(
+        "api/order",
+        {
+            "service": LIKES,
+            "values": {"url": "https://instagram.com/p/abc", "count": "5"},
+            "token": "d1b2c3d4e5f6a7b8",
+            "terms": (await anna.get(f"api/service/{LIKES}"))["terms"],
+        },
+    )
+    assert invalid.status_code == 422
+    assert set(invalid.json()["errors"]) == {"count"}
+    assert bot.panel_calls("add") == 0
+
+
+async def test_another_persons_orders_are_never_visible(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    anna = Page(page, bot.user(501, "Anna"), http)
+    boris = Page(page, bot.user(502, "Boris"), http)
+    terms = (await anna.get(f"api/service/{LIKES}"))["terms"]
+    token = "e1b2c3d4e5f6a7b8"
+    assert (await order_of(anna, token, terms)).json()["outcome"] == "placed"
+    assert (await boris.get("api/orders"))["orders"] == []
+    # Anna's token, submitted by Boris, is Boris's own confirmation: it finds nothing of hers.
+    his = (await order_of(boris, token, terms)).json()
+    assert his["outcome"] == "placed"
+    assert [o["id"] for o in (await boris.get("api/orders"))["orders"]] == [his["order"]["id"]]
+    assert len((await anna.get("api/orders"))["orders"]) == 1
+
+
+async def test_with_a_public_address_the_menu_and_the_chats_button_open_it(
+    make_bot: BotFactory,
+) -> None:
+    async with make_bot().running() as without:
+        anna = without.user(501, "Anna")
+        await anna.send("/start")
+        assert not any(b.web_app for row in anna.last_message.buttons for b in row)
+        assert without.emulator.menu_buttons == {}
+    url = "https://bot.example.com/app/"
+    async with make_bot(webapp_url=url, database="other.sqlite3").running() as bot:
+        await anna.send("/start")
+        assert anna.last_message.find_button("🛍 Catalog") is not None
+        assert anna.last_message.find_button("🛍 Catalog").web_app == url  # type: ignore[union-attr]
+        assert bot.emulator.menu_buttons[None] == {
+            "type": "web_app",
+            "text": "🛍 Catalog",
+            "web_app": {"url": url},
+        }

@@ -1,0 +1,401 @@
+"""The Mini App's page and its JSON API, at /app/ of the bot's aiohttp server.
+
+Every API request carries Telegram's `initData` in the `X-Telegram-Init-Data` header; a
+missing, forged or stale one gets 401 and no data. Then the bot's own rules apply to the
+person it names, as in the chat: the allowlist, their panel account (linked, or the
+operator's for the team), a per-person request budget. Orders go through `Placements.place`
+with a token per confirmation, so a double submit or a reload places one order, and the chat
+hears of it as it does of an order placed there.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiohttp import web
+
+from bot.accounts import Account, Accounts
+from bot.balances import BalancesAhead
+from bot.catalog import CatalogSnapshot
+from bot.config import Settings
+from bot.formatting import money
+from bot.i18n import locale_for
+from bot.notifier import Notifier
+from bot.order_form import service_terms
+from bot.ordering import Draft, Outcome, Placements
+from bot.params import FieldSpec, InvalidValue, amount_range, fields_of, quantity, total
+from bot.ratelimit import TokenBucket
+from bot.smmlaba import PanelError, PanelUnavailable, Service
+from handlers import texts
+from handlers.keyboards import unit_price
+from handlers.middlewares import no_account_text
+from storage import orders, users
+from storage.db import Database
+from storage.orders import Order
+from webapp import page_texts
+from webapp.init_data import NotSigned, Person, person_from
+
+logger = logging.getLogger(__name__)
+
+PATH = "/app/"
+STATIC = Path(__file__).parent / "static"
+INIT_DATA_HEADER = "X-Telegram-Init-Data"
+# The page's own id for one confirmation; the order's token names the person too, so one
+# person's token never finds another's order.
+CONFIRMATION = re.compile(r"[A-Za-z0-9_-]{8,64}")
+SEARCH_LIMIT = 50
+ORDERS_SHOWN = 50
+# Search as you type asks once a keystroke: a budget well above typing, far below a flood.
+REQUESTS_PER_SECOND = 20.0
+REQUESTS_BURST = 60
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PERSON = web.RequestKey("person", Person)
+ACCOUNT = web.RequestKey("account", Account)
+LOCALE = web.RequestKey("locale", str)
+
+
+@dataclass
+class MiniApp:
+    """What the API works with: the same services the chat's handlers get."""
+
+    settings: Settings
+    db: Database
+    accounts: Accounts
+    placements: Placements
+    notifier: Notifier
+    i18n: I18n
+    balances: BalancesAhead = field(default_factory=BalancesAhead)
+    _budgets: dict[int, TokenBucket] = field(default_factory=dict)
+    _known: set[int] = field(default_factory=set)
+
+    def add_to(self, app: web.Application) -> None:
+        """The page at /app/, its files at /app/static/, the API at /app/api/."""
+        app.router.add_get(PATH, _index)
+        app.router.add_static(f"{PATH}static/", STATIC)
+        api = web.Application(middlewares=[self._identify])
+        api.router.add_get("/catalog", self.catalog)
+        api.router.add_get("/search", self.search)
+        api.router.add_get("/service/{id}", self.service)
+        api.router.add_post("/quote", self.quote)
+        api.router.add_post("/order", self.order)
+        api.router.add_get("/orders", self.orders)
+        app.add_subapp(f"{PATH}api/", api)
+
+    # -- who asks ------------------------------------------------------------------------
+
+    @web.middleware
+    async def _identify(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        token = self.settings.require_bot_token().get_secret_value()
+        try:
+            person = person_from(
+                request.headers.get(INIT_DATA_HEADER, ""),
+                bot_token=token,
+                max_age=self.settings.webapp_max_age_seconds,
+            )
+        except NotSigned as refused:
+            logger.info("mini app request refused: %s", refused)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        stored = await users.get(self.db, person.id)
+        language = (stored.language if stored else None) or person.language_code
+        locale = locale_for(self.i18n, language)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            if not self._allowed(person.id):
+                text = _(
+                    "This bot is private. Your Telegram id is {id} — send it to the bot's owner "
+                    "if you should have access."
+                ).format(id=person.id)
+                return _error(403, text)
+            if not self._budget(person.id).try_acquire():
+                return _error(429, _("⏳ Slow down a little — I'll answer again in a moment."))
+            account = self.accounts.for_user(person.id)
+            if account is None:
+                return _error(403, no_account_text())
+            if person.id not in self._known:
+                await users.touch(
+                    self.db,
+                    person.id,
+                    chat_id=person.id,
+                    first_name=person.first_name,
+                    telegram_language=person.language_code,
+                )
+                self._known.add(person.id)
+            request[PERSON], request[ACCOUNT], request[LOCALE] = person, account, locale
+            try:
+                return await handler(request)
+            except Refused as refused:
+                return _error(refused.status, refused.text)
+
+    def _allowed(self, user_id: int) -> bool:
+        return self.settings.access == "open" or user_id in self.settings.team
+
+    def _budget(self, user_id: int) -> TokenBucket:
+        budget = self._budgets.get(user_id)
+        if budget is None:
+            budget = self._budgets[user_id] = TokenBucket(REQUESTS_PER_SECOND, REQUESTS_BURST)
+        return budget
+
+    # -- the catalog ---------------------------------------------------------------------
+
+    async def _snapshot(self, request: web.Request) -> CatalogSnapshot:
+        account = request[ACCOUNT]
+        snapshot = await account.catalog.snapshot()
+        if snapshot is None:
+            raise Refused(
+                503,
+                _(
+                    "⚠️ The catalog isn't available right now: SMMLaba isn't answering. "
+                    "Try again in a few minutes."
+                ),
+            )
+        return snapshot
+
+    async def catalog(self, request: web.Request) -> web.StreamResponse:
+        snapshot = await self._snapshot(request)
+        body = _catalog_json(snapshot, request[LOCALE], self.settings.panel_currency)
+        response = web.Response(body=body, content_type="application/json")
+        response.enable_compression()
+        return response
+
+    async def search(self, request: web.Request) -> web.StreamResponse:
+        snapshot = await self._snapshot(request)
+        found = snapshot.search(request.query.get("q", ""), limit=SEARCH_LIMIT)
+        return web.json_response(
+            {"ids": [service.id for service in found.services], "approximate": found.approximate}
+        )
+
+    def _service(self, snapshot: CatalogSnapshot, service_id: str) -> Service:
+        service = snapshot.by_id(service_id)
+        if service is None:
+            raise Refused(404, _("This service is no longer offered."))
+        return service
+
+    async def service(self, request: web.Request) -> web.StreamResponse:
+        service = self._service(await self._snapshot(request), request.match_info["id"])
+        return web.json_response(
+            {
+                **_service_json(service, request[LOCALE], self.settings.panel_currency),
+                "fields": [_field_json(spec) for spec in fields_of(service)],
+                "terms": _terms(service),
+                "balance": await self._balance(request),
+            }
+        )
+
+    async def _balance(self, request: web.Request) -> str | None:
+        account = request[ACCOUNT]
+        try:
+            funds = await self.balances.of(request[PERSON].id, account.panel).get()
+        except (PanelError, PanelUnavailable):
+            return None
+        return money(funds, self.settings.panel_currency, locale=request[LOCALE])
+
+    # -- the form ------------------------------------------------------------------------
+
+    async def quote(self, request: web.Request) -> web.StreamResponse:
+        """The form as it stands: what is wrong with each value, the total, the balance."""
+        asked = await _json_object(request)
+        service = self._service(await self._snapshot(request), str(asked.get("service", "")))
+        values, problems = _checked(service, asked.get("values"))
+        cost = total(service, values)
+        account = request[ACCOUNT]
+        try:
+            funds: Decimal | None = await self.balances.of(request[PERSON].id, account.panel).get()
+        except (PanelError, PanelUnavailable):
+            funds = None
+        currency, locale = self.settings.panel_currency, request[LOCALE]
+        return web.json_response(
+            {
+                "errors": problems,
+                "total": None if cost is None else money(cost, currency, locale=locale),
+                "balance": None if funds is None else money(funds, currency, locale=locale),
+                "short": cost is not None and funds is not None and cost > funds,
+                "terms": _terms(service),
+            }
+        )
+
+    async def order(self, request: web.Request) -> web.StreamResponse:
+        """Place the order the form shows, once per confirmation token."""
+        asked = await _json_object(request)
+        confirmation = str(asked.get("token", ""))
+        if not CONFIRMATION.fullmatch(confirmation):
+            return _error(400, _("That form has expired. Please open the service again."))
+        person = request[PERSON]
+        account = request[ACCOUNT]
+        token = f"web:{person.id}:{confirmation}"
+        earlier = await orders.get_by_token(self.db, person.id, token)
+        if earlier is not None:  # a double submit, or the page reloaded
+            return self._placed(request, Outcome.ALREADY, earlier)
+        service = self._service(await self._snapshot(request), str(asked.get("service", "")))
+        if asked.get("terms") != _terms(service):
+            return _error(
+                409,
+                _("The price or the rules of this service changed. Check the form again."),
+                changed=True,
+            )
+        values, problems = _checked(service, asked.get("values"))
+        if problems:
+            return web.json_response({"errors": problems}, status=422)
+        placement = await self.placements.place(
+            account.panel,
+            token=token,
+            user_id=person.id,
+            chat_id=person.id,
+            account=account.name,
+            draft=Draft(
+                service_id=service.id,
+                service_name=service.name,
+                values=values,
+                quantity=quantity(service, values),
+                total=total(service, values),
+            ),
+            first_check_in=self.settings.check_interval_seconds,
+        )
+        if placement.outcome is Outcome.NOT_SENT:
+            return _error(503, _("The panel didn't answer; nothing was ordered. Try again."))
+        if placement.message is not None:
+            # The chat hears of it as of an order placed there (the card, then its news).
+            await self.notifier.deliver(placement.message, locale=request[LOCALE])
+        if placement.outcome is not Outcome.ALREADY:
+            self.balances.of(person.id, account.panel).forget()
+        return self._placed(request, placement.outcome, placement.order, placement.refusal)
+
+    def _placed(
+        self, request: web.Request, outcome: Outcome, order: Order, refusal: str | None = None
+    ) -> web.StreamResponse:
+        return web.json_response(
+            {
+                "outcome": outcome.value,
+                "refusal": refusal,
+                "order": _order_json(order, request[LOCALE], self.settings.panel_currency),
+            }
+        )
+
+    # -- my orders -----------------------------------------------------------------------
+
+    async def orders(self, request: web.Request) -> web.StreamResponse:
+        person = request[PERSON]
+        mine = await orders.list_for_user(self.db, person.id, limit=ORDERS_SHOWN)
+        locale, currency = request[LOCALE], self.settings.panel_currency
+        return web.json_response({"orders": [_order_json(o, locale, currency) for o in mine]})
+
+
+async def _index(_request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def _error(status: int, text: str, **more: Any) -> web.Response:
+    return web.json_response({"error": text, **more}, status=status)
+
+
+class Refused(Exception):
+    """A request the API answers with `status` and the person's words for why."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status, self.text = status, text
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        asked = await request.json()
+    except ValueError:
+        asked = None
+    if not isinstance(asked, dict):
+        raise Refused(400, _("That request isn't one the page sends."))
+    return asked
+
+
+def _checked(service: Service, given: object) -> tuple[dict[str, str], dict[str, str]]:
+    """The values to send, checked by the chat's rules, and what is wrong with the others."""
+    given = given if isinstance(given, dict) else {}
+    values: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for spec in fields_of(service):
+        typed = given.get(spec.param)
+        text = typed if isinstance(typed, str) else ""
+        if not text.strip() and not spec.required:
+            continue
+        try:
+            values[spec.param] = spec.check(text)
+        except InvalidValue as problem:
+            problems[spec.param] = str(problem)
+    return values, problems
+
+
+def _terms(service: Service) -> str:
+    """What the form was shown, short: the order is refused if the service changed since."""
+    return hashlib.sha256(service_terms(service).encode()).hexdigest()[:32]
+
+
+def _service_json(service: Service, locale: str, currency: str) -> dict[str, Any]:
+    unit = unit_price(service)
+    limits = amount_range(service)
+    return {
+        "id": service.id,
+        "name": service.name,
+        "unit": None if unit is None else unit.text(currency),
+        "per_1000": None if unit is None or not unit.by_count else str(unit.amount),
+        "min": None if limits is None else limits[0],
+        "max": None if limits is None else limits[1],
+    }
+
+
+def _field_json(spec: FieldSpec) -> dict[str, Any]:
+    return {
+        "param": spec.param,
+        "label": spec.label,
+        "required": spec.required,
+        "kind": spec.kind.value,
+        "rule": spec.rule,
+        "choices": list(spec.choices),
+        "low": spec.low,
+        "high": spec.high,
+        "multiline": spec.multiline,
+        "presets": list(spec.presets),
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog_json(snapshot: CatalogSnapshot, locale: str, currency: str) -> bytes:
+    """The whole catalog for the page, made once per catalog and language."""
+    services = []
+    platforms = []
+    for p, platform in enumerate(snapshot.platforms):
+        categories = []
+        for c, category in enumerate(platform.categories):
+            categories.append({"name": category.name, "count": len(category.services)})
+            for service in category.services:
+                services.append({**_service_json(service, locale, currency), "p": p, "c": c})
+        platforms.append({"name": platform.name, "categories": categories})
+    body = {
+        "locale": locale,
+        "texts": page_texts.texts(),
+        "platforms": platforms,
+        "services": services,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _order_json(order: Order, locale: str, currency: str) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "panel_id": order.panel_order_id,
+        "service": order.service_name,
+        "state": order.state.value,
+        "state_text": texts.state_name(order.state),
+        "progress": texts.progress(order),
+        "total": None if order.total is None else money(order.total, currency, locale=locale),
+        "created_at": order.created_at,
+        "final": order.state.is_final,
+    }
