@@ -34,7 +34,7 @@ from bot.i18n import locale_for
 from bot.notifier import Notifier
 from bot.order_form import service_terms
 from bot.ordering import Draft, Outcome, Placements
-from bot.params import FieldSpec, InvalidValue, amount_range, fields_of, quantity, total
+from bot.params import FieldKind, FieldSpec, InvalidValue, amount_range, fields_of, quantity, total
 from bot.ratelimit import TokenBucket
 from bot.smmlaba import PanelError, PanelUnavailable, Service
 from handlers import texts
@@ -357,7 +357,9 @@ def _field_json(spec: FieldSpec) -> dict[str, Any]:
         "label": spec.label,
         "required": spec.required,
         "kind": spec.kind.value,
-        "rule": spec.rule,
+        # The panel's own words, where the bot has no better: a link shows an example instead.
+        "rule": "" if spec.kind is FieldKind.FRAGMENTS else spec.rule,
+        "example": spec.example if spec.kind is FieldKind.FRAGMENTS else None,
         "choices": list(spec.choices),
         "low": spec.low,
         "high": spec.high,

@@ -143,17 +143,18 @@
         el("span", { className: "meta" }, serviceMeta(service)))));
   }
 
+  // Unpriced services last, whichever way prices go.
+  function byPrice(a, b, direction) {
+    if (a.per_1000 === null || b.per_1000 === null) return (a.per_1000 === null) - (b.per_1000 === null);
+    return direction * decimalCompare(a.per_1000, b.per_1000);
+  }
+
   const ORDERINGS = {
-    price: (a, b) => priced(a, b) || decimalCompare(a.per_1000, b.per_1000),
-    price_desc: (a, b) => priced(a, b) || decimalCompare(b.per_1000, a.per_1000),
-    min: (a, b) => (a.min ?? Infinity) - (b.min ?? Infinity),
+    price: (a, b) => byPrice(a, b, 1),
+    price_desc: (a, b) => byPrice(a, b, -1),
+    min: (a, b) => Math.sign((a.min ?? Infinity) - (b.min ?? Infinity)) || 0,
     name: (a, b) => a.name.localeCompare(b.name, state.locale),
   };
-
-  function priced(a, b) {
-    if (a.per_1000 === null || b.per_1000 === null) return (a.per_1000 === null) - (b.per_1000 === null) || 0;
-    return 0;
-  }
 
   // A list of services with the sort and the filters above it.
   function browsable(services, heading) {
@@ -188,6 +189,7 @@
     const results = el("div", { id: "results" });
     let pending = null;
     async function find() {
+      const typedAt = performance.now();
       state.query = search.value;
       if (pending) pending.abort();
       if (!search.value.trim()) {
@@ -204,6 +206,7 @@
           ...(found.approximate && services.length ? [el("p", { className: "muted" }, t("approximate"))] : []),
           ...browsable(services, null).filter(Boolean));
         results.dataset.query = asked;
+        performance.measure("search-keystroke", { start: typedAt });
       } catch (error) {
         if (error.name !== "AbortError") failure(error);
       }
@@ -285,7 +288,8 @@
         input = el("textarea", { id, name: field.param, value: form.values[field.param] || "" });
       } else {
         input = el("input", { id, name: field.param, value: form.values[field.param] || "",
-          inputMode: field.kind === "number" ? "numeric" : "text", autocomplete: "off" });
+          inputMode: field.kind === "number" ? "numeric" : "text", autocomplete: "off",
+          placeholder: field.example || "" });
       }
       inputs[field.param] = input;
       errors[field.param] = el("p", { className: "error", id: `error-${field.param}`, hidden: true });
@@ -424,6 +428,7 @@
     home();
     if (open && state.byId.has(open)) go(() => openService(open));  // a reload keeps the form
     document.body.dataset.ready = "1";
+    performance.mark("catalog-shown");
   }
 
   start();

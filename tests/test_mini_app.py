@@ -1,0 +1,229 @@
+"""The Mini App in a real browser: headless Chromium from the distribution's packages, driven
+by Playwright, against the real bot and the sandboxes. A person opens it as Telegram would
+(signed initData in the URL's fragment), browses, searches, fills the form and orders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from benchmarks import mini_app as mini_app_benchmark
+from bot.sandbox.telegram import SimulatedUser
+from tests.conftest import BotFactory
+from tests.harness import BotHarness
+
+CHROMIUM = shutil.which("chromium")
+# As the machine's own probe starts it: no sandbox as root, and no calls to Google's hosts
+# (this machine's network refuses them).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+LIGHT = {
+    "bg_color": "#ffffff",
+    "text_color": "#000000",
+    "hint_color": "#999999",
+    "link_color": "#2481cc",
+    "button_color": "#2481cc",
+    "button_text_color": "#ffffff",
+    "secondary_bg_color": "#efeff3",
+}
+DARK = {
+    "bg_color": "#17212b",
+    "text_color": "#f5f5f5",
+    "hint_color": "#708499",
+    "link_color": "#6ab3f3",
+    "button_color": "#5288c1",
+    "button_text_color": "#ffffff",
+    "secondary_bg_color": "#232e3c",
+}
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if CHROMIUM is None:
+        message = "no Chromium: apt-get install -y chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI runs every test)")
+        pytest.skip(message)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def bot(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
+    async with make_bot().running() as running:
+        yield running
+
+
+@pytest.fixture
+async def app_url(bot: BotHarness) -> AsyncIterator[str]:
+    async with bot.mini_app() as url:
+        yield url
+
+
+def launch_url(
+    base: str, person: SimulatedUser, theme: dict[str, str] = LIGHT, **signed: Any
+) -> str:
+    """The page as Telegram opens it: initData, version and theme in the fragment."""
+    fragment = urlencode(
+        {
+            "tgWebAppData": person.web_app_init_data(**signed),
+            "tgWebAppVersion": "8.0",
+            "tgWebAppThemeParams": json.dumps(theme),
+        }
+    )
+    return f"{base}#{fragment}"
+
+
+async def opened(browser: Browser, url: str) -> Page:
+    page = await browser.new_page(viewport={"width": 390, "height": 760})
+    await page.goto(url)
+    return page
+
+
+async def ready(page: Page) -> None:
+    await expect(page.locator("body[data-ready]")).to_have_count(1)
+
+
+async def open_likes(page: Page) -> None:
+    """Instagram → Likes → Instagram Likes, by taps."""
+    await page.locator(".item", has_text="Instagram").first.click()
+    await page.get_by_text("Likes", exact=True).click()
+    await page.locator(".item", has_text="Instagram Likes").first.click()
+    await expect(page.locator("#order-form")).to_be_visible()
+
+
+async def test_a_person_browses_fills_the_form_wrong_then_right_and_orders_once(
+    browser: Browser, bot: BotHarness, app_url: str
+) -> None:
+    anna = bot.user(501, "Anna")
+    page = await opened(browser, launch_url(app_url, anna))
+    await ready(page)
+    await open_likes(page)
+    await page.fill("#field-url", "hello")
+    await page.fill("#field-count", "10")
+    await page.locator("#field-url").blur()
+    await expect(page.locator("#error-count")).to_contain_text("below the minimum of 50")
+    await expect(page.locator("#error-url")).to_be_visible()
+    await expect(page.locator("#order")).to_be_disabled()
+    await page.fill("#field-url", "https://instagram.com/p/abc")
+    await page.locator("#order-form .presets button", has_text="1,000").click()
+    await expect(page.locator("#error-url")).to_be_hidden()
+    await expect(page.locator("#error-count")).to_be_hidden()
+    await expect(page.locator("#total")).to_have_text("RUB\xa00.50")
+    await expect(page.locator("#order")).to_be_enabled()
+    # A double tap on Order.
+    await page.locator("#order").dblclick()
+    await expect(page.locator("#outcome .notice")).to_contain_text("Order placed")
+    assert bot.panel_calls("add") == 1
+    [placed] = bot.panel.orders.values()
+    assert (placed.url, placed.count) == ("https://instagram.com/p/abc", 1000)
+    cards = [m for m in anna.bot_messages if "Instagram Likes" in m.text]
+    assert len(cards) == 1
+    # A reload keeps the form, with a new confirmation: it places nothing by itself.
+    await page.reload()
+    await expect(page.locator("#field-url")).to_have_value("https://instagram.com/p/abc")
+    assert bot.panel_calls("add") == 1
+    await page.locator(".tab[data-view=orders]").click()
+    await expect(page.locator("#orders .item")).to_have_count(1)
+    await expect(page.locator("#orders")).to_contain_text(f"#{placed.id}")
+
+
+@pytest.mark.parametrize(
+    ("language", "query", "expected"),
+    [("en", "instagram likes", "Instagram Likes"), ("ru", "лайки инстаграм", "Instagram Likes")],
+)
+async def test_search_as_you_type_in_english_and_russian(
+    browser: Browser, bot: BotHarness, app_url: str, language: str, query: str, expected: str
+) -> None:
+    person = bot.user(501, "Anna", language_code=language)
+    page = await opened(browser, launch_url(app_url, person))
+    await ready(page)
+    await page.locator("#search").press_sequentially(query, delay=20)
+    await expect(page.locator("#results")).to_have_attribute("data-query", query)
+    await expect(page.locator("#results .item").first).to_contain_text(expected)
+
+
+@pytest.mark.parametrize("how", ["forged", "stale", "missing"])
+async def test_without_genuine_init_data_the_page_shows_nothing(
+    browser: Browser, bot: BotHarness, app_url: str, how: str
+) -> None:
+    anna = bot.user(501, "Anna")
+    url = {
+        "forged": launch_url(app_url, anna).replace("%2522id%2522%253A501", "%2522id%2522%253A502"),
+        "stale": launch_url(app_url, anna, signed_at=time.time() - 7200),
+        "missing": app_url,
+    }[how]
+    assert how == "missing" or url != launch_url(app_url, anna)
+    answers: list[int] = []
+    page = await browser.new_page()
+    page.on("response", lambda r: answers.append(r.status) if "/api/" in r.url else None)
+    await page.goto(url)
+    await expect(page.locator(".notice")).to_contain_text("Open this page from the bot")
+    assert answers == [401]
+    await expect(page.locator(".item")).to_have_count(0)
+
+
+async def test_another_persons_orders_are_never_shown(
+    browser: Browser, bot: BotHarness, app_url: str
+) -> None:
+    anna, boris = bot.user(501, "Anna"), bot.user(502, "Boris")
+    page = await opened(browser, launch_url(app_url, anna))
+    await ready(page)
+    await open_likes(page)
+    await page.fill("#field-url", "https://instagram.com/p/abc")
+    await page.fill("#field-count", "500")
+    await expect(page.locator("#order")).to_be_enabled()
+    await page.locator("#order").click()
+    await expect(page.locator("#outcome .notice")).to_contain_text("Order placed")
+    his = await opened(browser, launch_url(app_url, boris))
+    await ready(his)
+    await his.locator(".tab[data-view=orders]").click()
+    await expect(his.locator("#view")).to_contain_text("No orders yet.")
+
+
+@pytest.mark.parametrize(("name", "theme"), [("light", LIGHT), ("dark", DARK)])
+async def test_the_theme_follows_telegram_and_screenshots_are_saved(
+    browser: Browser, bot: BotHarness, app_url: str, name: str, theme: dict[str, str]
+) -> None:
+    person = bot.user(501, "Анна", language_code="ru")
+    page = await opened(browser, launch_url(app_url, person, theme))
+    await ready(page)
+    await expect(page.locator("html")).to_have_attribute("data-scheme", name)
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    red, green, blue = (int(theme["bg_color"][i : i + 2], 16) for i in (1, 3, 5))
+    assert background == f"rgb({red}, {green}, {blue})"
+    await open_likes(page)
+    await page.fill("#field-url", "https://instagram.com/p/abc")
+    await page.fill("#field-count", "2500")
+    await expect(page.locator("#total")).to_have_text("1,25\xa0₽")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=SCREENSHOTS / f"mini-app-{name}.png")
+
+
+async def test_the_benchmark_measures_a_page_that_showed_its_catalog(browser: Browser) -> None:
+    figures = await mini_app_benchmark.measure(services=200, keystrokes=5)
+    assert figures["catalog_services"] == 200
+    assert figures["keystrokes"] >= 5
+    assert figures["transfer_kb"] > 0
+    assert figures["first_render_ms"] > 0
