@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -134,8 +134,9 @@ class Services:
     pruning: Pruning
     conversations: BaseStorage
     isolation: BaseEventIsolation
+    balances: BalancesAhead
+    in_flight: InFlight
     mini_app: MiniApp
-    in_flight: InFlight = field(default_factory=InFlight)
 
     async def start_background(self) -> None:
         # Whatever the last run left half done: messages it meant to send itself, orders it
@@ -194,7 +195,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
     )
     access = Access(services.settings, metrics=services.metrics)
     known_users = KnownUsers()
-    panel_account = PanelAccount(services.accounts, BalancesAhead())
+    panel_account = PanelAccount(services.accounts, services.balances)
     dispatcher.message.outer_middleware(KeyGuard())  # before anything may drop the message
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(throttle)
@@ -327,6 +328,8 @@ async def running(
         placements = Placements(db, panel_timeout=settings.smmlaba_timeout_seconds)
         pruning = Pruning(db, retention_policy(settings))
         metrics.read_at_scrape(db, accounts, tracker)
+        # One person's balance read ahead serves the chat and the Mini App alike.
+        balances, in_flight = BalancesAhead(), InFlight()
         services = Services(
             settings=settings,
             db=db,
@@ -349,7 +352,11 @@ async def running(
             pruning=pruning,
             conversations=conversations,
             isolation=isolation,
-            mini_app=MiniApp(settings, db, accounts, placements, notifier, i18n),
+            balances=balances,
+            in_flight=in_flight,
+            mini_app=MiniApp(
+                settings, db, accounts, placements, notifier, i18n, balances, in_flight
+            ),
         )
         yield bot, build_dispatcher(services), services
 

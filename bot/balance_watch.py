@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from bot.accounts import Accounts
 from bot.background import BackgroundLoop
+from bot.balances import Balance
 from bot.smmlaba import PanelException
 from storage import balance_alerts, users
 from storage.balance_alerts import Recipient
@@ -95,3 +96,11 @@ class BalanceWatch(BackgroundLoop):
                 await account.tracking_panel.balance()
             except PanelException as exc:
                 logger.info("could not read a watched balance: %s", exc)
+
+
+async def after_order(balance: Balance, db: Database, account: str) -> None:
+    """An order may have been charged: the balance known is not it. If the account has a
+    low-balance warning, it is read again now, in the background, for the warning to hear."""
+    balance.forget()
+    if await balance_alerts.get(db, account) is not None:
+        balance.ask()

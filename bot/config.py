@@ -157,6 +157,19 @@ OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
 OptionalUrl = Annotated[HttpUrl | None, BeforeValidator(_blank_to_none)]
 
 
+def _web_app_url(value: HttpUrl | None) -> HttpUrl | None:
+    """Telegram opens Mini Apps over HTTPS only; the page finds its API beside itself, so
+    its address is a folder (ends in "/")."""
+    if value is None:
+        return None
+    parts = urlsplit(str(value))
+    if parts.scheme != "https":
+        raise ValueError("Telegram opens a Mini App only over https://")
+    if not (parts.path or "/").endswith("/"):
+        raise ValueError("the page's address ends in / (e.g. https://bot.example.com/app/)")
+    return value
+
+
 class Settings(BaseSettings):
     """Every field is the lower-case name of its environment variable."""
 
@@ -211,7 +224,7 @@ class Settings(BaseSettings):
     webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8080
     # The Mini App's public HTTPS address, its page at /app/ of the bot's server (the
     # webhook's; in polling mode a small one on WEBAPP_HOST:WEBAPP_PORT). Unset: no Mini App.
-    webapp_url: OptionalUrl = None
+    webapp_url: Annotated[OptionalUrl, AfterValidator(_web_app_url)] = None
     webapp_host: Annotated[str, Field(min_length=1)] = "0.0.0.0"  # noqa: S104 - as the webhook's
     webapp_port: Annotated[int, Field(ge=1, le=65535)] = 8081
     # initData older than this is refused (Telegram signs it when the page is opened).

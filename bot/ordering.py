@@ -128,6 +128,19 @@ class Placements(BackgroundLoop):
         finally:
             self._sending.discard(token)
 
+    async def untold_answer(
+        self, order: Order, take: Callable[[OutboxMessage], Awaitable[bool]]
+    ) -> OutboxMessage | None:
+        """The answer about `order` that nobody is telling (the process that sent it died
+        before telling it), taken with `take` (the notifier's) for the caller to tell now;
+        None when it was told, or when this process still works on it."""
+        if self.busy_with(order.token):
+            return None
+        message = await orders.unsent_answer(self._db, order)
+        if message is None or not await take(message):
+            return None
+        return message
+
     def busy_with(self, token: str) -> bool:
         """Whether this process still works on the order of `token` (its `add` is under way,
         or its answer waits for storage): the order's fate is this process's to tell."""

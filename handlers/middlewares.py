@@ -11,7 +11,8 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aiogram import BaseMiddleware, Dispatcher, Router
@@ -167,10 +168,16 @@ class InFlight(BaseMiddleware):
         self._idle.set()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        with self.holding():
+            return await handler(event, data)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Work a stop waits for, as for an update (the Mini App's orders)."""
         self._running += 1
         self._idle.clear()
         try:
-            return await handler(event, data)
+            yield
         finally:
             self._running -= 1
             if not self._running:
@@ -286,23 +293,18 @@ class Access(BaseMiddleware):
     owner; nothing else, no panel call."""
 
     def __init__(self, settings: Settings, *, metrics: Metrics | None = None) -> None:
-        self._team = settings.team
-        self._open = settings.access == "open"
+        self._settings = settings
         self._metrics = metrics
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         person: User | None = data.get("event_from_user")
         if person is None:
             return None
-        if self._open or person.id in self._team:
+        if may_use(self._settings, person.id):
             return await handler(event, data)
         if self._metrics is not None:
             self._metrics.dropped("no_access")
-        text = _(
-            "This bot is private. Your Telegram id is {id} — send it to the bot's owner if you "
-            "should have access."
-        ).format(id=person.id)
-        await refuse(event, text)
+        await refuse(event, private_text(person.id))
         return None
 
 
@@ -349,6 +351,18 @@ class PanelAccount(BaseMiddleware):
             data["catalog"] = account.catalog
             data["balance"] = self._balances.of(person.id, account.panel)
         return await handler(event, data)
+
+
+def may_use(settings: Settings, user_id: int) -> bool:
+    """Whether this person gets in at all (`ACCESS`: the team, or anyone)."""
+    return settings.access == "open" or user_id in settings.team
+
+
+def private_text(user_id: int) -> str:
+    return _(
+        "This bot is private. Your Telegram id is {id} — send it to the bot's owner if you "
+        "should have access."
+    ).format(id=user_id)
 
 
 def no_account_text() -> str:

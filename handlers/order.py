@@ -22,6 +22,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.balance_watch import after_order
 from bot.order_form import Next, OrderForm
 from bot.ordering import Draft, Outcome, Placement
 from bot.params import InvalidValue, quantity, total
@@ -35,7 +36,6 @@ from handlers.wizard import (
     WizardScreens,
     delete,
     load,
-    read_balance_after,
     resume,
     resume_live,
     start,
@@ -363,7 +363,7 @@ async def confirm(
         await tell_untold(desk, placement.order)
         return
     if placement.outcome in (Outcome.PLACED, Outcome.UNCERTAIN):
-        await read_balance_after(desk)
+        await after_order(desk.balance, desk.db, desk.account)
     if placement.outcome is Outcome.NOT_SENT:
         callback_answer.text = _("Not sent: nothing was ordered. Please confirm again.")
         await wizard.review(notice=order_texts.not_sent())
@@ -379,10 +379,8 @@ async def tell_untold(desk: OrderDesk, order: orders.Order) -> None:
     nobody here is telling it, the answer goes out now, in the confirmation. (A second tap
     while another replica tells it waits for that replica: one person's updates are handled
     one at a time, on any replica.)"""
-    if desk.placements.busy_with(order.token):
-        return
-    message = await orders.unsent_answer(desk.db, order)
-    if message is not None and await desk.notifier.take(message):
+    message = await desk.placements.untold_answer(order, desk.notifier.take)
+    if message is not None:
         await desk.notifier.deliver(message, locale=get_i18n().current_locale, in_place=True)
 
 

@@ -24,6 +24,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel, ValidationError
 
+from bot.balance_watch import after_order
 from bot.formatting import balance as held
 from bot.formatting import money, number, quote, short
 from bot.order_form import service_terms
@@ -36,7 +37,7 @@ from handlers.filters import TypedText
 from handlers.middlewares import require_panel
 from handlers.screens import Event
 from handlers.states import SeveralLinksForm
-from handlers.wizard import OrderDesk, read_balance_after, with_desk
+from handlers.wizard import OrderDesk, with_desk
 from storage import batches, orders
 from storage.orders import OrderState
 
@@ -384,7 +385,7 @@ async def confirm(
         return placement
 
     placements = await asyncio.gather(*(place(n, d) for n, d in enumerate(drafts)))
-    await read_balance_after(desk)
+    await after_order(desk.balance, desk.db, desk.account)
     unsent = sum(1 for p in placements if p.outcome is Outcome.NOT_SENT)
     text = short(batch_summary(placements, desk.settings.panel_currency), 4000)
     if unsent:

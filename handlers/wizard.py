@@ -30,7 +30,7 @@ from bot.smmlaba import Panel, PanelException, Service
 from handlers import keyboards, order_texts, screens
 from handlers.screens import Event
 from handlers.states import OrderWizard
-from storage import balance_alerts, orders
+from storage import orders
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -70,14 +70,6 @@ async def with_desk(
         db=data["db"],
     )
     return await handler(event, data)
-
-
-async def read_balance_after(desk: OrderDesk) -> None:
-    """The order may have been charged: the balance known is not it. If the account has a
-    low-balance warning, it is read again now, in the background, for the warning to hear."""
-    desk.balance.forget()
-    if await balance_alerts.get(desk.db, desk.account) is not None:
-        desk.balance.ask()
 
 
 async def load(state: FSMContext) -> WizardData | None:

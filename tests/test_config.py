@@ -110,6 +110,8 @@ BAD_VALUES = [
     ("BOT_SECRET_KEY", "hunter2", "not a Fernet key"),
     ("THROTTLE_BURST", "0", "greater than or equal to 1"),
     ("PANEL_ALERT_AFTER_SECONDS", "-1", "greater than 0"),
+    ("WEBAPP_URL", "http://bot.example.com/app/", "only over https://"),
+    ("WEBAPP_URL", "https://bot.example.com/app", "ends in /"),
 ]
 
 

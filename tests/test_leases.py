@@ -61,15 +61,18 @@ async def test_replicas_claiming_at_once_never_take_the_same_order(
     db: Database, other: Database
 ) -> None:
     await due_orders(db, 300)
-
-    async def claim_all(replica: Database) -> list[int]:
-        taken: list[int] = []
-        while batch := await orders.claim_due(replica, NOW, 20, NOW + 300):
-            taken += [order.id for order in batch]
-            await asyncio.sleep(0)
-        return taken
-
-    first, second = await asyncio.gather(claim_all(db), claim_all(other))
+    first: list[int] = []
+    second: list[int] = []
+    # Each round, both claim at the same moment: they race for the same rows every time
+    # (claiming in turns at their own pace, one could take everything before the other began).
+    while True:
+        mine, theirs = await asyncio.gather(
+            orders.claim_due(db, NOW, 20, NOW + 300), orders.claim_due(other, NOW, 20, NOW + 300)
+        )
+        if not mine and not theirs:
+            break
+        first += [order.id for order in mine]
+        second += [order.id for order in theirs]
     assert not set(first) & set(second)
     assert len(first) + len(second) == 300
     assert first  # both took a share

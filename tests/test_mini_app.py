@@ -219,6 +219,13 @@ async def test_the_theme_follows_telegram_and_screenshots_are_saved(
     await expect(page.locator("#total")).to_have_text("1,25\xa0₽")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=SCREENSHOTS / f"mini-app-{name}.png")
+    # The person switches Telegram's theme while the page is open.
+    other, other_theme = ("dark", DARK) if name == "light" else ("light", LIGHT)
+    await page.evaluate(
+        "theme => window.Telegram.WebView.receiveEvent('theme_changed', {theme_params: theme})",
+        other_theme,
+    )
+    await expect(page.locator("html")).to_have_attribute("data-scheme", other)
 
 
 async def test_the_benchmark_measures_a_page_that_showed_its_catalog(browser: Browser) -> None:

@@ -15,6 +15,7 @@ import pytest
 from bot.sandbox.telegram import SimulatedUser
 from tests.conftest import BotFactory
 from tests.harness import BotHarness
+from tests.helpers import eventually
 from webapp.api import INIT_DATA_HEADER
 
 LIKES = "389"  # Instagram Likes: 0.05 per 100, 50 to 10,000, a link with /p/
@@ -240,3 +241,57 @@ async def test_with_a_public_address_the_menu_and_the_chats_button_open_it(
             "text": "🛍 Catalog",
             "web_app": {"url": url},
         }
+
+
+async def test_requests_that_are_not_the_pages_get_a_clear_400(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    anna = Page(page, bot.user(501, "Anna"), http)
+    for body in (b"not json", b"[1, 2]", b"[" * 100_000, b'{"a": "\xff"}'):
+        for path in ("api/quote", "api/order"):
+            answer = await http.post(
+                page + path,
+                content=body,
+                headers={INIT_DATA_HEADER: anna.person.web_app_init_data()},
+            )
+            assert answer.status_code == 400, (path, body[:10], answer.text)
+            assert answer.json()["error"] == "That request isn't one the page sends."
+    answer = await anna.post("api/quote", {"service": LIKES, "values": {"url": 5, "count": []}})
+    assert set(answer.json()["errors"]) == {"url", "count"}  # not text: as if left empty
+
+
+async def test_other_values_under_a_spent_confirmation_place_nothing(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    anna = Page(page, bot.user(501, "Anna"), http)
+    terms = (await anna.get(f"api/service/{LIKES}"))["terms"]
+    token = "f1b2c3d4e5f6a7b8"
+    assert (await order_of(anna, token, terms)).json()["outcome"] == "placed"
+    changed = await anna.post(
+        "api/order",
+        {"service": LIKES, "values": {**GOOD, "count": "3000"}, "token": token, "terms": terms},
+    )
+    assert changed.status_code == 409
+    assert "already placed an order" in changed.json()["error"]
+    assert bot.panel_calls("add") == 1
+
+
+async def test_after_an_order_the_balance_shown_is_read_again(
+    bot: BotHarness, page: str, http: httpx.AsyncClient
+) -> None:
+    anna = Page(page, bot.user(501, "Anna"), http)
+    opened = await anna.get(f"api/service/{LIKES}")
+    before = opened["balance"]
+    assert (await order_of(anna, "a9b2c3d4e5f6a7b8", opened["terms"])).json()["outcome"] == (
+        "placed"
+    )
+    account = bot.panel.accounts[bot.account.username]  # type: ignore[union-attr]
+
+    async def shown() -> str | None:
+        quote = await anna.post("api/quote", {"service": LIKES, "values": GOOD})
+        balance: str | None = quote.json()["balance"]
+        return balance
+
+    await eventually(shown, within=5)  # read again once the order forgot it
+    assert await shown() == f"RUB\xa0{account.balance:,.2f}"
+    assert await shown() != before

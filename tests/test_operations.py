@@ -153,6 +153,36 @@ async def test_polling_serves_health_readiness_and_metrics_on_health_port(
 
 
 @pytest.mark.slow
+async def test_polling_serves_the_mini_app_on_its_own_port_when_it_has_an_address(
+    telegram: tuple[TelegramEmulator, str], env: dict[str, str], tmp_path: Path
+) -> None:
+    emulator, _ = telegram
+    anna = emulator.user(501, "Anna")
+    port = free_port()
+    app = {
+        "WEBAPP_URL": "https://bot.example.com/app/",
+        "WEBAPP_HOST": "127.0.0.1",
+        "WEBAPP_PORT": str(port),
+    }
+    process = await start_bot("run", env=env | app, cwd=tmp_path)
+    try:
+        page = await until_ok(f"http://127.0.0.1:{port}/app/")
+        assert "static/app.js" in page.text
+        async with httpx.AsyncClient(timeout=10) as client:
+            catalog = await client.get(
+                f"http://127.0.0.1:{port}/app/api/catalog",
+                headers={"X-Telegram-Init-Data": anna.web_app_init_data()},
+            )
+        assert catalog.status_code == 200, catalog.text
+        assert catalog.json()["services"]
+        await asyncio.wait_for(emulator.polled.wait(), 60)
+        assert emulator.menu_buttons[None]["web_app"] == {"url": app["WEBAPP_URL"]}
+    finally:
+        code, output = await stop(process)
+    assert code == 0, output
+
+
+@pytest.mark.slow
 async def test_webhook_mode_serves_health_on_the_webhook_server(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -163,6 +193,8 @@ async def test_webhook_mode_serves_health_on_the_webhook_server(
         "WEBHOOK_HOST": "127.0.0.1",
         "WEBHOOK_PORT": str(port),
         "HEALTH_PORT": str(free_port()),  # ignored: the webhook server has them
+        "WEBAPP_URL": "https://bot.example.com/app/",
+        "WEBAPP_PORT": str(free_port()),  # ignored: the webhook server has the Mini App too
     }
     process = await start_bot("run", env=webhook, cwd=tmp_path)
     try:
@@ -170,6 +202,9 @@ async def test_webhook_mode_serves_health_on_the_webhook_server(
         assert health.status_code == 200, health.text
         ready = await get(f"http://127.0.0.1:{port}/readyz")
         assert ready.status_code == 200, ready.text
+        page = await get(f"http://127.0.0.1:{port}/app/")
+        assert page.status_code == 200
+        assert "static/app.js" in page.text
     finally:
         code, output = await stop(process)
     assert code == 0, output

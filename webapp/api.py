@@ -10,11 +10,11 @@ hears of it as it does of an order placed there.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import re
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,7 +26,8 @@ from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
 from bot.accounts import Account, Accounts
-from bot.balances import BalancesAhead
+from bot.balance_watch import after_order
+from bot.balances import Balance, BalancesAhead
 from bot.catalog import CatalogSnapshot
 from bot.config import Settings
 from bot.formatting import money
@@ -36,10 +37,10 @@ from bot.order_form import service_terms
 from bot.ordering import Draft, Outcome, Placements
 from bot.params import FieldKind, FieldSpec, InvalidValue, amount_range, fields_of, quantity, total
 from bot.ratelimit import TokenBucket
-from bot.smmlaba import PanelError, PanelUnavailable, Service
+from bot.smmlaba import PanelException, Service
 from handlers import texts
 from handlers.keyboards import unit_price
-from handlers.middlewares import no_account_text
+from handlers.middlewares import InFlight, may_use, no_account_text, private_text
 from storage import orders, users
 from storage.db import Database
 from storage.orders import Order
@@ -59,6 +60,7 @@ ORDERS_SHOWN = 50
 # Search as you type asks once a keystroke: a budget well above typing, far below a flood.
 REQUESTS_PER_SECOND = 20.0
 REQUESTS_BURST = 60
+BUDGETS_KEPT = 10_000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PERSON = web.RequestKey("person", Person)
@@ -76,9 +78,11 @@ class MiniApp:
     placements: Placements
     notifier: Notifier
     i18n: I18n
-    balances: BalancesAhead = field(default_factory=BalancesAhead)
+    balances: BalancesAhead  # the chat's: an order here makes the chat's known balance stale
+    in_flight: InFlight  # a stop waits for orders under way here as for the chat's updates
     _budgets: dict[int, TokenBucket] = field(default_factory=dict)
     _known: set[int] = field(default_factory=set)
+    _catalog_bodies: CatalogBodies = field(default_factory=lambda: CatalogBodies())
 
     def add_to(self, app: web.Application) -> None:
         """The page at /app/, its files at /app/static/, the API at /app/api/."""
@@ -97,6 +101,8 @@ class MiniApp:
 
     @web.middleware
     async def _identify(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Who asks, and whether they may: Telegram's word for who, the chat's rules for
+        whether. The handler then runs in the person's language, with their account."""
         token = self.settings.require_bot_token().get_secret_value()
         try:
             person = person_from(
@@ -111,12 +117,8 @@ class MiniApp:
         language = (stored.language if stored else None) or person.language_code
         locale = locale_for(self.i18n, language)
         with self.i18n.context(), self.i18n.use_locale(locale):
-            if not self._allowed(person.id):
-                text = _(
-                    "This bot is private. Your Telegram id is {id} — send it to the bot's owner "
-                    "if you should have access."
-                ).format(id=person.id)
-                return _error(403, text)
+            if not may_use(self.settings, person.id):
+                return _error(403, private_text(person.id))
             if not self._budget(person.id).try_acquire():
                 return _error(429, _("⏳ Slow down a little — I'll answer again in a moment."))
             account = self.accounts.for_user(person.id)
@@ -137,12 +139,11 @@ class MiniApp:
             except Refused as refused:
                 return _error(refused.status, refused.text)
 
-    def _allowed(self, user_id: int) -> bool:
-        return self.settings.access == "open" or user_id in self.settings.team
-
     def _budget(self, user_id: int) -> TokenBucket:
         budget = self._budgets.get(user_id)
         if budget is None:
+            if len(self._budgets) >= BUDGETS_KEPT:  # a full budget is a fresh one: forget it
+                self._budgets = {k: b for k, b in self._budgets.items() if not b.is_full()}
             budget = self._budgets[user_id] = TokenBucket(REQUESTS_PER_SECOND, REQUESTS_BURST)
         return budget
 
@@ -162,13 +163,15 @@ class MiniApp:
         return snapshot
 
     async def catalog(self, request: web.Request) -> web.StreamResponse:
+        """The whole catalog, the page's words and the person's language, in one answer."""
         snapshot = await self._snapshot(request)
-        body = _catalog_json(snapshot, request[LOCALE], self.settings.panel_currency)
+        body = self._catalog_bodies.get(snapshot, request[LOCALE], self.settings.panel_currency)
         response = web.Response(body=body, content_type="application/json")
         response.enable_compression()
         return response
 
     async def search(self, request: web.Request) -> web.StreamResponse:
+        """The services a query finds, best first, by the index `/search` uses."""
         snapshot = await self._snapshot(request)
         found = snapshot.search(request.query.get("q", ""), limit=SEARCH_LIMIT)
         return web.json_response(
@@ -182,23 +185,32 @@ class MiniApp:
         return service
 
     async def service(self, request: web.Request) -> web.StreamResponse:
+        """One service and its form's fields; the balance, read when the form opens."""
         service = self._service(await self._snapshot(request), request.match_info["id"])
         return web.json_response(
             {
                 **_service_json(service, request[LOCALE], self.settings.panel_currency),
                 "fields": [_field_json(spec) for spec in fields_of(service)],
                 "terms": _terms(service),
-                "balance": await self._balance(request),
+                "balance": self._money(request, await self._funds(request)),
             }
         )
 
-    async def _balance(self, request: web.Request) -> str | None:
-        account = request[ACCOUNT]
+    async def _funds(self, request: web.Request) -> Decimal | None:
+        """The person's balance, read ahead and kept a while as in the chat; None when the
+        panel does not tell it now."""
         try:
-            funds = await self.balances.of(request[PERSON].id, account.panel).get()
-        except (PanelError, PanelUnavailable):
+            return await self._balance(request).get()
+        except PanelException:
             return None
-        return money(funds, self.settings.panel_currency, locale=request[LOCALE])
+
+    def _balance(self, request: web.Request) -> Balance:
+        return self.balances.of(request[PERSON].id, request[ACCOUNT].panel)
+
+    def _money(self, request: web.Request, amount: Decimal | None) -> str | None:
+        if amount is None:
+            return None
+        return money(amount, self.settings.panel_currency, locale=request[LOCALE])
 
     # -- the form ------------------------------------------------------------------------
 
@@ -208,17 +220,16 @@ class MiniApp:
         service = self._service(await self._snapshot(request), str(asked.get("service", "")))
         values, problems = _checked(service, asked.get("values"))
         cost = total(service, values)
-        account = request[ACCOUNT]
-        try:
-            funds: Decimal | None = await self.balances.of(request[PERSON].id, account.panel).get()
-        except (PanelError, PanelUnavailable):
-            funds = None
-        currency, locale = self.settings.panel_currency, request[LOCALE]
+        # Never the panel on each keystroke: the balance known, else one read for later.
+        balance = self._balance(request)
+        funds = balance.known()
+        if funds is None:
+            balance.ask()
         return web.json_response(
             {
                 "errors": problems,
-                "total": None if cost is None else money(cost, currency, locale=locale),
-                "balance": None if funds is None else money(funds, currency, locale=locale),
+                "total": self._money(request, cost),
+                "balance": self._money(request, funds),
                 "short": cost is not None and funds is not None and cost > funds,
                 "terms": _terms(service),
             }
@@ -230,12 +241,11 @@ class MiniApp:
         confirmation = str(asked.get("token", ""))
         if not CONFIRMATION.fullmatch(confirmation):
             return _error(400, _("That form has expired. Please open the service again."))
-        person = request[PERSON]
-        account = request[ACCOUNT]
+        person, account = request[PERSON], request[ACCOUNT]
         token = f"web:{person.id}:{confirmation}"
         earlier = await orders.get_by_token(self.db, person.id, token)
         if earlier is not None:  # a double submit, or the page reloaded
-            return self._placed(request, Outcome.ALREADY, earlier)
+            return await self._again(request, earlier, asked)
         service = self._service(await self._snapshot(request), str(asked.get("service", "")))
         if asked.get("terms") != _terms(service):
             return _error(
@@ -246,29 +256,55 @@ class MiniApp:
         values, problems = _checked(service, asked.get("values"))
         if problems:
             return web.json_response({"errors": problems}, status=422)
-        placement = await self.placements.place(
-            account.panel,
-            token=token,
-            user_id=person.id,
-            chat_id=person.id,
-            account=account.name,
-            draft=Draft(
-                service_id=service.id,
-                service_name=service.name,
-                values=values,
-                quantity=quantity(service, values),
-                total=total(service, values),
-            ),
-            first_check_in=self.settings.check_interval_seconds,
-        )
-        if placement.outcome is Outcome.NOT_SENT:
-            return _error(503, _("The panel didn't answer; nothing was ordered. Try again."))
-        if placement.message is not None:
+        with self.in_flight.holding():
+            placement = await self.placements.place(
+                account.panel,
+                token=token,
+                user_id=person.id,
+                chat_id=person.id,
+                account=account.name,
+                draft=Draft(
+                    service_id=service.id,
+                    service_name=service.name,
+                    values=values,
+                    quantity=quantity(service, values),
+                    total=total(service, values),
+                ),
+                first_check_in=self.settings.check_interval_seconds,
+            )
+            if placement.outcome is Outcome.ALREADY:  # submitted twice at the same moment
+                return await self._again(request, placement.order, asked)
+            if placement.outcome is Outcome.NOT_SENT:
+                return _error(503, _("The panel didn't answer; nothing was ordered. Try again."))
             # The chat hears of it as of an order placed there (the card, then its news).
-            await self.notifier.deliver(placement.message, locale=request[LOCALE])
-        if placement.outcome is not Outcome.ALREADY:
-            self.balances.of(person.id, account.panel).forget()
+            # Taken first: a submit of the same confirmation may be telling it already.
+            message = placement.message
+            if message is not None and await self.notifier.take(message):
+                await self.notifier.deliver(message, locale=request[LOCALE])
+            if placement.outcome in (Outcome.PLACED, Outcome.UNCERTAIN):
+                await after_order(self._balance(request), self.db, account.name)
         return self._placed(request, placement.outcome, placement.order, placement.refusal)
+
+    async def _again(
+        self, request: web.Request, order: Order, asked: dict[str, Any]
+    ) -> web.StreamResponse:
+        """A confirmation submitted again: what became of its order, told in the chat now if
+        whoever placed it died before telling it. Other values under the same confirmation
+        were never confirmed: refused."""
+        snapshot = await request[ACCOUNT].catalog.snapshot()
+        service = None if snapshot is None else snapshot.by_id(order.service_id)
+        same = asked.get("service") == order.service_id and (
+            service is None or _checked(service, asked.get("values"))[0] == order.params
+        )
+        if not same:
+            return _error(
+                409,
+                _("This form already placed an order. Open the service again for a new one."),
+            )
+        message = await self.placements.untold_answer(order, self.notifier.take)
+        if message is not None:
+            await self.notifier.deliver(message, locale=request[LOCALE])
+        return self._placed(request, Outcome.ALREADY, order)
 
     def _placed(
         self, request: web.Request, outcome: Outcome, order: Order, refusal: str | None = None
@@ -308,8 +344,8 @@ class Refused(Exception):
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
     try:
-        asked = await request.json()
-    except ValueError:
+        asked = json.loads(await request.read())
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
         asked = None
     if not isinstance(asked, dict):
         raise Refused(400, _("That request isn't one the page sends."))
@@ -345,7 +381,7 @@ def _service_json(service: Service, locale: str, currency: str) -> dict[str, Any
         "id": service.id,
         "name": service.name,
         "unit": None if unit is None else unit.text(currency),
-        "per_1000": None if unit is None or not unit.by_count else str(unit.amount),
+        "per_1000": None if unit is None or not unit.by_count else format(unit.amount, "f"),
         "min": None if limits is None else limits[0],
         "max": None if limits is None else limits[1],
     }
@@ -368,9 +404,25 @@ def _field_json(spec: FieldSpec) -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=8)
+class CatalogBodies:
+    """The catalog's answer, made once per catalog and language and kept while the catalog
+    lives (catalogs are shared by accounts and dropped when no longer used)."""
+
+    def __init__(self) -> None:
+        self._made: weakref.WeakKeyDictionary[CatalogSnapshot, dict[tuple[str, str], bytes]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, snapshot: CatalogSnapshot, locale: str, currency: str) -> bytes:
+        made = self._made.setdefault(snapshot, {})
+        body = made.get((locale, currency))
+        if body is None:
+            body = made[locale, currency] = _catalog_json(snapshot, locale, currency)
+        return body
+
+
 def _catalog_json(snapshot: CatalogSnapshot, locale: str, currency: str) -> bytes:
-    """The whole catalog for the page, made once per catalog and language."""
+    """The whole catalog for the page: platforms, their categories, every service."""
     services = []
     platforms = []
     for p, platform in enumerate(snapshot.platforms):

@@ -15,6 +15,8 @@ class NotSigned(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Person:
+    """Who Telegram says opened the page."""
+
     id: int
     first_name: str
     language_code: str | None

@@ -7,6 +7,7 @@ from aiogram.utils.i18n import gettext as _
 
 
 def texts() -> dict[str, str]:
+    """Every word the page shows but the catalog's and the form's own, by key."""
     return {
         "catalog": _("🛍 Catalog"),
         "orders": _("📦 My orders"),
@@ -14,6 +15,7 @@ def texts() -> dict[str, str]:
         "search": _("Search: a service, a site, a link…"),
         "nothing_found": _("Nothing found. Try other words, or browse the catalog."),
         "approximate": _("No exact match; these come closest."),
+        "changed": _("The price or the rules of this service changed. Check the form again."),
         "services": _("{count} services"),
         "sort": _("Sort"),
         "sort_price": _("Cheapest first"),

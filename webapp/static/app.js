@@ -22,14 +22,40 @@
     else if (window.parent !== window) window.parent.postMessage(payload, "*");
   }
 
+  // Telegram's events for the page: through its SDK when the page has it, else as Telegram
+  // delivers them to any page (receiveEvent in the apps, postMessage on the web).
+  function listen(type, handler) {
+    if (sdk) {
+      const names = { theme_changed: "themeChanged", back_button_pressed: "backButtonClicked" };
+      sdk.onEvent(names[type], () => handler({ theme_params: sdk.themeParams }));
+      return;
+    }
+    window.Telegram = window.Telegram || {};
+    const earlier = window.Telegram.WebView && window.Telegram.WebView.receiveEvent;
+    window.Telegram.WebView = {
+      receiveEvent(eventType, eventData) {
+        if (eventType === type) handler(eventData || {});
+        if (earlier) earlier(eventType, eventData);
+      },
+    };
+    window.addEventListener("message", (event) => {
+      const message = parseJson(event.data);
+      if (message && message.eventType === type) handler(message.eventData || {});
+    });
+  }
+
+  function showBackButton() {
+    postEvent("web_app_setup_back_button", { is_visible: state.stack.length > 0 });
+  }
+
   function applyTheme(theme) {
     theme = theme || {};
     const root = document.documentElement.style;
     for (const [key, value] of Object.entries(theme)) {
       if (/^#[0-9a-f]{3,8}$/i.test(String(value))) root.setProperty(`--tg-theme-${key.replace(/_/g, "-")}`, value);
     }
-    const bg = theme.bg_color || "#ffffff";
-    const [r, g, b] = [1, 3, 5].map((i) => parseInt(bg.slice(i, i + 2), 16) || 255);
+    const bg = /^#[0-9a-f]{6}$/i.test(theme.bg_color || "") ? theme.bg_color : "#ffffff";
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(bg.slice(i, i + 2), 16));
     document.documentElement.dataset.scheme = r * 0.299 + g * 0.587 + b * 0.114 < 128 ? "dark" : "light";
   }
 
@@ -54,7 +80,7 @@
 
   function t(key, values) {
     let text = state.texts[key] || key;
-    for (const [name, value] of Object.entries(values || {})) text = text.replace(`{${name}}`, value);
+    for (const [name, value] of Object.entries(values || {})) text = text.split(`{${name}}`).join(value);
     return text;
   }
 
@@ -98,27 +124,30 @@
   }
 
   function show(...nodes) {
-    view.replaceChildren(...nodes);
+    view.replaceChildren(...nodes.filter(Boolean));
+  }
+
+  // What to say of a failed request: the bot's own words when it gave some.
+  function said(error) {
+    if (error.status === 401) return OFFLINE[(navigator.language || "en").slice(0, 2)] || OFFLINE.en;
+    return error.body && error.body.error ? error.body.error : t("failed");
   }
 
   function failure(error) {
     if (error.name === "AbortError") return;
-    if (error.status === 401) {
-      const language = (navigator.language || "en").slice(0, 2);
-      show(el("p", { className: "notice" }, OFFLINE[language] || OFFLINE.en));
-      return;
-    }
-    show(el("p", { className: "notice error" }, error.body && error.body.error ? error.body.error : t("failed")));
+    show(el("p", { className: error.status === 401 ? "notice" : "notice error" }, said(error)));
   }
 
   function go(render) {
     state.stack.push(render);
+    showBackButton();
     render();
     window.scrollTo(0, 0);
   }
 
   function back() {
     state.stack.pop();
+    showBackButton();
     (state.stack[state.stack.length - 1] || home)();
   }
 
@@ -184,6 +213,8 @@
 
   function home() {
     state.stack = [];
+    sessionStorage.removeItem("open");
+    showBackButton();
     selectTab("catalog");
     const search = el("input", { type: "search", id: "search", placeholder: t("search"), value: state.query || "" });
     const results = el("div", { id: "results" });
@@ -208,7 +239,7 @@
         results.dataset.query = asked;
         performance.measure("search-keystroke", { start: typedAt });
       } catch (error) {
-        if (error.name !== "AbortError") failure(error);
+        if (error.name !== "AbortError") results.replaceChildren(el("p", { className: "error" }, said(error)));
       }
     }
     search.addEventListener("input", find);
@@ -250,7 +281,7 @@
     return parseJson(sessionStorage.getItem(`form:${serviceId}`)) || { values: {}, token: newToken() };
   }
 
-  async function openService(serviceId) {
+  async function openService(serviceId, notice) {
     sessionStorage.setItem("open", serviceId);
     show(el("p", { className: "muted" }, t("loading")));
     let service;
@@ -261,6 +292,7 @@
       return;
     }
     const form = saved(serviceId);
+    sessionStorage.setItem(`form:${serviceId}`, JSON.stringify(form));  // a reload keeps its token
     const touched = new Set(Object.keys(form.values));
     const inputs = {};
     const errors = {};
@@ -269,7 +301,7 @@
     const shortNote = el("p", { className: "error", hidden: true }, t("short"));
     const outcome = el("div", { id: "outcome" });
     const submit = el("button", { className: "primary", id: "order", disabled: true, type: "submit" }, t("order"));
-    let terms = service.terms;
+    const terms = service.terms;  // what the form shows: an order is refused if it changed
     let quoting = null;
     let ready = false;
 
@@ -317,6 +349,7 @@
     }
 
     function changed(param) {
+      outcome.replaceChildren();  // a new order, not the one told below
       form.values[param] = inputs[param].value;
       touched.add(param);
       remember();
@@ -330,8 +363,12 @@
       submit.disabled = true;
       try {
         const answer = await api("quote", { service: serviceId, values: form.values }, quoting.signal);
+        if (answer.terms !== terms) {  // the service changed since the form was drawn
+          openService(serviceId, t("changed"));
+          return;
+        }
         lastErrors = answer.errors;
-        terms = answer.terms;
+        outcome.replaceChildren();
         total.textContent = answer.total || "—";
         if (answer.balance) balance.textContent = answer.balance;
         shortNote.hidden = !answer.short;
@@ -339,7 +376,7 @@
         submit.disabled = !ready;
         drawErrors();
       } catch (error) {
-        if (error.name !== "AbortError") outcome.replaceChildren(el("p", { className: "error" }, error.message));
+        if (error.name !== "AbortError") outcome.replaceChildren(el("p", { className: "error" }, said(error)));
       }
     }
 
@@ -354,17 +391,18 @@
         const said = answer.outcome === "rejected" ? t("rejected", { reason: answer.refusal || "" }) : t(answer.outcome);
         outcome.replaceChildren(el("p", { className: "notice", dataset: { outcome: answer.outcome } }, said,
           answer.order.panel_id ? el("span", { className: "muted" }, ` #${answer.order.panel_id}`) : null));
-        // This confirmation is spent: another order from this form is a new one.
+        // This confirmation is spent: another order from this form is a new one, after a change.
         form.token = newToken();
         remember();
+        ready = false;
       } catch (error) {
         if (error.status === 422) {
           lastErrors = error.body.errors;
           service.fields.forEach((f) => touched.add(f.param));
           drawErrors();
         } else {
-          outcome.replaceChildren(el("p", { className: "error" }, error.message));
-          if (error.body.changed) quote();
+          if (error.body.changed) openService(serviceId, said(error));
+          else outcome.replaceChildren(el("p", { className: "error" }, said(error)));
         }
       } finally {
         delete submit.dataset.busy;
@@ -376,7 +414,8 @@
     const summary = el("div", { className: "summary" },
       el("div", {}, el("span", {}, t("total")), total),
       el("div", {}, el("span", { className: "muted" }, t("balance")), balance));
-    show(backButton(), el("h2", {}, service.name), el("p", { className: "muted" }, serviceMeta(service)),
+    show(backButton(), notice ? el("p", { className: "notice", id: "changed" }, notice) : null,
+      el("h2", {}, service.name), el("p", { className: "muted" }, serviceMeta(service)),
       el("form", { id: "order-form", onsubmit: order, noValidate: true }, fields, summary, shortNote, submit, outcome));
     quote();
   }
@@ -385,6 +424,7 @@
 
   async function openOrders() {
     state.stack = [];
+    showBackButton();
     sessionStorage.removeItem("open");
     selectTab("orders");
     show(el("p", { className: "muted" }, t("loading")));
@@ -408,6 +448,8 @@
 
   async function start() {
     applyTheme(sdk ? sdk.themeParams : parseJson(launch.get("tgWebAppThemeParams")));
+    listen("theme_changed", (data) => applyTheme(data.theme_params));
+    listen("back_button_pressed", back);
     postEvent("web_app_ready");
     postEvent("web_app_expand");
     state.filters = { sort: "price", maxPrice: "", amount: "" };
