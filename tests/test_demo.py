@@ -10,13 +10,16 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
+import httpx
 import pytest
 
 from bot.sandbox.console import read_message, run_demo
 from bot.sandbox.panel import SandboxClock
 from tests.helpers import eventually
 from tests.processes import PIPE, STDOUT, start_bot
+from webapp.api import INIT_DATA_HEADER
 
 SCRIPT: list[tuple[str, str | None]] = [
     ("🛒 New order", "1"),
@@ -244,6 +247,29 @@ async def test_the_demo_person_can_watch_the_balance(tmp_path: Path) -> None:
     )
     assert "under the RUB\xa06,000.00 you asked me to watch" in chat
     assert "went wrong" not in chat
+
+
+async def test_the_mini_app_link_orders_into_the_demo_chat(tmp_path: Path) -> None:
+    def order_on_the_page(person: ScriptedPerson) -> None:
+        """What the page does, by its link: the page, a service's form, Order."""
+        found = re.search(r"Mini App, in a browser: (\S+)", person.out.getvalue())
+        assert found is not None
+        page, fragment = found[1].split("#", 1)
+        signed = {INIT_DATA_HEADER: parse_qs(fragment)["tgWebAppData"][0]}
+        with httpx.Client(timeout=10) as http:
+            assert "static/app.js" in http.get(page).text
+            form = http.get(f"{page}api/service/389", headers=signed).json()
+            order = {
+                "service": "389",
+                "values": {"url": "https://instagram.com/p/demo", "count": "100"},
+                "token": "demo-confirmation",
+                "terms": form["terms"],
+            }
+            answer = http.post(f"{page}api/order", headers=signed, json=order)
+        assert answer.json()["outcome"] == "placed", answer.text
+
+    chat = await demo_with(tmp_path, [("Mini App", order_on_the_page), ("Order #7000000", None)])
+    assert "https://instagram.com/p/demo" in chat  # the card, in the demo's chat
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import os
 import shutil
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -234,3 +235,82 @@ async def test_the_benchmark_measures_a_page_that_showed_its_catalog(browser: Br
     assert figures["keystrokes"] >= 5
     assert figures["transfer_kb"] > 0
     assert figures["first_render_ms"] > 0
+
+
+async def find_and_open(page: Page, query: str, name: str) -> None:
+    await page.fill("#search", query)
+    await page.locator("#results .item", has_text=name).first.click()
+    await expect(page.locator("#order-form")).to_be_visible()
+
+
+async def test_the_form_follows_the_params_rules_lines_choices_and_optional_fields(
+    browser: Browser, bot: BotHarness, app_url: str
+) -> None:
+    anna = bot.user(501, "Anna")
+    page = await opened(browser, launch_url(app_url, anna))
+    await ready(page)
+    # One comment a line, 5 to 500 of them, 2.50 each.
+    await find_and_open(page, "instagram custom comments", "Instagram Custom Comments")
+    await page.fill("#field-url", "https://instagram.com/p/abc")
+    await page.fill("#field-comments", "Nice!\nGreat\nWow")
+    await page.locator("#field-url").focus()
+    await expect(page.locator("#error-comments")).to_contain_text("at least 5 are needed")
+    await page.fill("#field-comments", "Nice!\nGreat\n\nWow\nSuper\nLovely\nCool")
+    await expect(page.locator("#error-comments")).to_be_hidden()
+    await expect(page.locator("#total")).to_have_text("RUB\xa015.00")
+    await page.locator("#order").click()
+    await expect(page.locator("#outcome .notice")).to_contain_text("Order placed")
+    # A choice, and optional fields left empty: not sent at all.
+    await page.locator(".tab[data-view=catalog]").click()
+    await find_and_open(page, "tiktok views drip-feed", "TikTok Views · drip-feed")
+    await expect(page.locator("label[for=field-runs]")).to_contain_text("optional")
+    await page.fill("#field-url", "https://vm.tiktok.com/abc")
+    await page.fill("#field-count", "1000")
+    await expect(page.locator("#total")).to_have_text("RUB\xa01.40")
+    await page.select_option("#field-speed", "fast")
+    await expect(page.locator("#order")).to_be_enabled()
+    await page.locator("#order").click()
+    await expect(page.locator("#outcome .notice")).to_contain_text("Order placed")
+    sent = [r.fields for r in bot.panel.requests if r.action == "add"]
+    assert sent[0]["comments"] == "Nice!\nGreat\nWow\nSuper\nLovely\nCool"
+    assert sent[1]["speed"] == "fast"
+    assert "runs" not in sent[1]
+
+
+async def test_a_category_sorts_and_filters_by_price_and_amount(
+    browser: Browser, bot: BotHarness, app_url: str
+) -> None:
+    anna = bot.user(501, "Anna")
+    page = await opened(browser, launch_url(app_url, anna))
+    await ready(page)
+    catalog = await page.evaluate(
+        "data => fetch('api/catalog', {headers: {'X-Telegram-Init-Data': data}})"
+        ".then(answer => answer.json())",
+        anna.web_app_init_data(),
+    )
+    p = next(i for i, x in enumerate(catalog["platforms"]) if x["name"] == "Instagram")
+    c = next(i for i, x in enumerate(catalog["platforms"][p]["categories"]) if x["name"] == "Likes")
+    likes = [s for s in catalog["services"] if (s["p"], s["c"]) == (p, c)]
+    assert len({s["per_1000"] for s in likes}) > 2  # enough prices to see an order
+
+    def price(service: dict[str, Any]) -> Decimal:
+        return Decimal(service["per_1000"])
+
+    async def shown() -> list[str]:
+        # The list is redrawn within each input event, before the action returns.
+        items = page.locator("#view ul.list .item")
+        ids: list[str] = await items.evaluate_all("items => items.map(i => i.dataset.id)")
+        return ids
+
+    await page.locator(".item", has_text="Instagram").first.click()
+    await page.get_by_text("Likes", exact=True).click()
+    assert await shown() == [s["id"] for s in sorted(likes, key=price)]
+    await page.select_option("#view select", "price_desc")
+    assert await shown() == [s["id"] for s in sorted(likes, key=price, reverse=True)]
+    cheap = sorted(price(s) for s in likes)[len(likes) // 2]
+    await page.fill("#view input[inputmode=decimal]", str(cheap))
+    expected = [s for s in sorted(likes, key=price, reverse=True) if price(s) <= cheap]
+    assert await shown() == [s["id"] for s in expected]
+    big = max(s["max"] for s in likes)
+    await page.fill("#view input[inputmode=numeric]", str(big))
+    assert await shown() == [s["id"] for s in expected if s["min"] <= big <= s["max"]]

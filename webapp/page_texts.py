@@ -21,6 +21,7 @@ def texts() -> dict[str, str]:
         "sort_price": _("Cheapest first"),
         "sort_price_desc": _("Dearest first"),
         "sort_min": _("Smallest minimum first"),
+        "sort_max": _("Largest maximum first"),
         "sort_name": _("By name"),
         "max_price": _("Price per 1,000 at most"),
         "amount": _("Amount I need"),

@@ -182,6 +182,7 @@
     price: (a, b) => byPrice(a, b, 1),
     price_desc: (a, b) => byPrice(a, b, -1),
     min: (a, b) => Math.sign((a.min ?? Infinity) - (b.min ?? Infinity)) || 0,
+    max: (a, b) => Math.sign((b.max ?? -Infinity) - (a.max ?? -Infinity)) || 0,
     name: (a, b) => a.name.localeCompare(b.name, state.locale),
   };
 
@@ -189,7 +190,7 @@
   function browsable(services, heading) {
     const filters = state.filters;
     const sort = el("select", { title: t("sort"), onchange: () => { filters.sort = sort.value; draw(); } },
-      ["price", "price_desc", "min", "name"].map((key) =>
+      ["price", "price_desc", "min", "max", "name"].map((key) =>
         el("option", { value: key, selected: filters.sort === key }, t(`sort_${key}`))));
     const maxPrice = el("input", { inputMode: "decimal", placeholder: t("max_price"), value: filters.maxPrice,
       oninput: () => { filters.maxPrice = maxPrice.value; draw(); } });
