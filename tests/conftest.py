@@ -222,6 +222,13 @@ async def harness(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
 
 
 @pytest.fixture
+async def mini_app(harness: BotHarness) -> AsyncIterator[str]:
+    """The running bot's Mini App on a port of its own: its page's URL."""
+    async with harness.mini_app() as url:
+        yield url
+
+
+@pytest.fixture
 async def tracking(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
     """The real bot with tracking and notifications fast enough for a test to watch."""
     bot = make_bot(

@@ -19,7 +19,6 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from benchmarks import mini_app as mini_app_benchmark
 from bot.sandbox.telegram import SimulatedUser
-from tests.conftest import BotFactory
 from tests.harness import BotHarness
 
 CHROMIUM = shutil.which("chromium")
@@ -70,18 +69,6 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-@pytest.fixture
-async def bot(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
-    async with make_bot().running() as running:
-        yield running
-
-
-@pytest.fixture
-async def app_url(bot: BotHarness) -> AsyncIterator[str]:
-    async with bot.mini_app() as url:
-        yield url
-
-
 def launch_url(
     base: str, person: SimulatedUser, theme: dict[str, str] = LIGHT, **signed: Any
 ) -> str:
@@ -115,10 +102,10 @@ async def open_likes(page: Page) -> None:
 
 
 async def test_a_person_browses_fills_the_form_wrong_then_right_and_orders_once(
-    browser: Browser, bot: BotHarness, app_url: str
+    browser: Browser, harness: BotHarness, mini_app: str
 ) -> None:
-    anna = bot.user(501, "Anna")
-    page = await opened(browser, launch_url(app_url, anna))
+    anna = harness.user(501, "Anna")
+    page = await opened(browser, launch_url(mini_app, anna))
     await ready(page)
     await open_likes(page)
     await page.fill("#field-url", "hello")
@@ -136,15 +123,15 @@ async def test_a_person_browses_fills_the_form_wrong_then_right_and_orders_once(
     # A double tap on Order.
     await page.locator("#order").dblclick()
     await expect(page.locator("#outcome .notice")).to_contain_text("Order placed")
-    assert bot.panel_calls("add") == 1
-    [placed] = bot.panel.orders.values()
+    assert harness.panel_calls("add") == 1
+    [placed] = harness.panel.orders.values()
     assert (placed.url, placed.count) == ("https://instagram.com/p/abc", 1000)
     cards = [m for m in anna.bot_messages if "Instagram Likes" in m.text]
     assert len(cards) == 1
     # A reload keeps the form, with a new confirmation: it places nothing by itself.
     await page.reload()
     await expect(page.locator("#field-url")).to_have_value("https://instagram.com/p/abc")
-    assert bot.panel_calls("add") == 1
+    assert harness.panel_calls("add") == 1
     await page.locator(".tab[data-view=orders]").click()
     await expect(page.locator("#orders .item")).to_have_count(1)
     await expect(page.locator("#orders")).to_contain_text(f"#{placed.id}")
@@ -155,10 +142,10 @@ async def test_a_person_browses_fills_the_form_wrong_then_right_and_orders_once(
     [("en", "instagram likes", "Instagram Likes"), ("ru", "лайки инстаграм", "Instagram Likes")],
 )
 async def test_search_as_you_type_in_english_and_russian(
-    browser: Browser, bot: BotHarness, app_url: str, language: str, query: str, expected: str
+    browser: Browser, harness: BotHarness, mini_app: str, language: str, query: str, expected: str
 ) -> None:
-    person = bot.user(501, "Anna", language_code=language)
-    page = await opened(browser, launch_url(app_url, person))
+    person = harness.user(501, "Anna", language_code=language)
+    page = await opened(browser, launch_url(mini_app, person))
     await ready(page)
     await page.locator("#search").press_sequentially(query, delay=20)
     await expect(page.locator("#results")).to_have_attribute("data-query", query)
@@ -167,15 +154,17 @@ async def test_search_as_you_type_in_english_and_russian(
 
 @pytest.mark.parametrize("how", ["forged", "stale", "missing"])
 async def test_without_genuine_init_data_the_page_shows_nothing(
-    browser: Browser, bot: BotHarness, app_url: str, how: str
+    browser: Browser, harness: BotHarness, mini_app: str, how: str
 ) -> None:
-    anna = bot.user(501, "Anna")
+    anna = harness.user(501, "Anna")
     url = {
-        "forged": launch_url(app_url, anna).replace("%2522id%2522%253A501", "%2522id%2522%253A502"),
-        "stale": launch_url(app_url, anna, signed_at=time.time() - 7200),
-        "missing": app_url,
+        "forged": launch_url(mini_app, anna).replace(
+            "%2522id%2522%253A501", "%2522id%2522%253A502"
+        ),
+        "stale": launch_url(mini_app, anna, signed_at=time.time() - 7200),
+        "missing": mini_app,
     }[how]
-    assert how == "missing" or url != launch_url(app_url, anna)
+    assert how == "missing" or url != launch_url(mini_app, anna)
     answers: list[int] = []
     page = await browser.new_page()
     page.on("response", lambda r: answers.append(r.status) if "/api/" in r.url else None)
@@ -186,10 +175,10 @@ async def test_without_genuine_init_data_the_page_shows_nothing(
 
 
 async def test_another_persons_orders_are_never_shown(
-    browser: Browser, bot: BotHarness, app_url: str
+    browser: Browser, harness: BotHarness, mini_app: str
 ) -> None:
-    anna, boris = bot.user(501, "Anna"), bot.user(502, "Boris")
-    page = await opened(browser, launch_url(app_url, anna))
+    anna, boris = harness.user(501, "Anna"), harness.user(502, "Boris")
+    page = await opened(browser, launch_url(mini_app, anna))
     await ready(page)
     await open_likes(page)
     await page.fill("#field-url", "https://instagram.com/p/abc")
@@ -197,7 +186,7 @@ async def test_another_persons_orders_are_never_shown(
     await expect(page.locator("#order")).to_be_enabled()
     await page.locator("#order").click()
     await expect(page.locator("#outcome .notice")).to_contain_text("Order placed")
-    his = await opened(browser, launch_url(app_url, boris))
+    his = await opened(browser, launch_url(mini_app, boris))
     await ready(his)
     await his.locator(".tab[data-view=orders]").click()
     await expect(his.locator("#view")).to_contain_text("No orders yet.")
@@ -205,10 +194,10 @@ async def test_another_persons_orders_are_never_shown(
 
 @pytest.mark.parametrize(("name", "theme"), [("light", LIGHT), ("dark", DARK)])
 async def test_the_theme_follows_telegram_and_screenshots_are_saved(
-    browser: Browser, bot: BotHarness, app_url: str, name: str, theme: dict[str, str]
+    browser: Browser, harness: BotHarness, mini_app: str, name: str, theme: dict[str, str]
 ) -> None:
-    person = bot.user(501, "Анна", language_code="ru")
-    page = await opened(browser, launch_url(app_url, person, theme))
+    person = harness.user(501, "Анна", language_code="ru")
+    page = await opened(browser, launch_url(mini_app, person, theme))
     await ready(page)
     await expect(page.locator("html")).to_have_attribute("data-scheme", name)
     background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -244,10 +233,10 @@ async def find_and_open(page: Page, query: str, name: str) -> None:
 
 
 async def test_the_form_follows_the_params_rules_lines_choices_and_optional_fields(
-    browser: Browser, bot: BotHarness, app_url: str
+    browser: Browser, harness: BotHarness, mini_app: str
 ) -> None:
-    anna = bot.user(501, "Anna")
-    page = await opened(browser, launch_url(app_url, anna))
+    anna = harness.user(501, "Anna")
+    page = await opened(browser, launch_url(mini_app, anna))
     await ready(page)
     # One comment a line, 5 to 500 of them, 2.50 each.
     await find_and_open(page, "instagram custom comments", "Instagram Custom Comments")
@@ -271,17 +260,17 @@ async def test_the_form_follows_the_params_rules_lines_choices_and_optional_fiel
     await expect(page.locator("#order")).to_be_enabled()
     await page.locator("#order").click()
     await expect(page.locator("#outcome .notice")).to_contain_text("Order placed")
-    sent = [r.fields for r in bot.panel.requests if r.action == "add"]
+    sent = [r.fields for r in harness.panel.requests if r.action == "add"]
     assert sent[0]["comments"] == "Nice!\nGreat\nWow\nSuper\nLovely\nCool"
     assert sent[1]["speed"] == "fast"
     assert "runs" not in sent[1]
 
 
 async def test_a_category_sorts_and_filters_by_price_and_amount(
-    browser: Browser, bot: BotHarness, app_url: str
+    browser: Browser, harness: BotHarness, mini_app: str
 ) -> None:
-    anna = bot.user(501, "Anna")
-    page = await opened(browser, launch_url(app_url, anna))
+    anna = harness.user(501, "Anna")
+    page = await opened(browser, launch_url(mini_app, anna))
     await ready(page)
     catalog = await page.evaluate(
         "data => fetch('api/catalog', {headers: {'X-Telegram-Init-Data': data}})"

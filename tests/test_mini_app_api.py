@@ -22,18 +22,6 @@ LIKES = "389"  # Instagram Likes: 0.05 per 100, 50 to 10,000, a link with /p/
 GOOD = {"url": "https://instagram.com/p/abc", "count": "2000"}
 
 
-@pytest.fixture
-async def bot(make_bot: BotFactory) -> AsyncIterator[BotHarness]:
-    async with make_bot().running() as running:
-        yield running
-
-
-@pytest.fixture
-async def page(bot: BotHarness) -> AsyncIterator[str]:
-    async with bot.mini_app() as url:
-        yield url
-
-
 class Page:
     """The page's requests, as one person's Mini App makes them."""
 
@@ -58,54 +46,54 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_the_page_and_its_files_are_served(page: str, http: httpx.AsyncClient) -> None:
-    html = await http.get(page)
+async def test_the_page_and_its_files_are_served(mini_app: str, http: httpx.AsyncClient) -> None:
+    html = await http.get(mini_app)
     assert html.status_code == 200
     assert '<script src="static/app.js">' in html.text
-    script = await http.get(page + "static/app.js")
+    script = await http.get(mini_app + "static/app.js")
     assert script.status_code == 200
     assert "X-Telegram-Init-Data" in script.text
 
 
 async def test_missing_forged_or_stale_init_data_gets_401_and_no_data(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    anna = bot.user(501, "Anna")
+    anna = harness.user(501, "Anna")
     genuine = anna.web_app_init_data()
     forged = genuine.replace("%22id%22%3A501", "%22id%22%3A502")  # Boris's id, Anna's hash
     assert forged != genuine
     stale = anna.web_app_init_data(signed_at=time.time() - 2 * 3600)
     for init_data in ("", forged, stale, "user=1&hash=00"):
         for path in ("catalog", "orders", "service/389"):
-            answer = await http.get(f"{page}api/{path}", headers={INIT_DATA_HEADER: init_data})
+            answer = await http.get(f"{mini_app}api/{path}", headers={INIT_DATA_HEADER: init_data})
             assert answer.status_code == 401, (init_data, path)
             assert answer.json() == {"error": "unauthorized"}
         order = await http.post(
-            f"{page}api/order",
+            f"{mini_app}api/order",
             json={"service": LIKES, "values": GOOD, "token": "t" * 16, "terms": ""},
             headers={INIT_DATA_HEADER: init_data},
         )
         assert order.status_code == 401
-    assert bot.panel_calls("add") == 0
-    catalog = await http.get(f"{page}api/catalog", headers={INIT_DATA_HEADER: genuine})
+    assert harness.panel_calls("add") == 0
+    catalog = await http.get(f"{mini_app}api/catalog", headers={INIT_DATA_HEADER: genuine})
     assert catalog.status_code == 200
 
 
 async def test_someone_outside_the_allowlist_is_told_their_id(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    stranger = Page(page, bot.user(9001, "Stranger"), http)
+    stranger = Page(mini_app, harness.user(9001, "Stranger"), http)
     answer = await http.get(
-        f"{page}api/catalog", headers={INIT_DATA_HEADER: stranger.person.web_app_init_data()}
+        f"{mini_app}api/catalog", headers={INIT_DATA_HEADER: stranger.person.web_app_init_data()}
     )
     assert answer.status_code == 403
     assert "9001" in answer.json()["error"]
 
 
 async def test_the_catalog_and_search_in_english_and_russian(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    anna = Page(page, bot.user(501, "Anna"), http)
+    anna = Page(mini_app, harness.user(501, "Anna"), http)
     catalog = await anna.get("api/catalog")
     assert catalog["locale"] == "en"
     assert "Instagram" in [platform["name"] for platform in catalog["platforms"]]
@@ -119,16 +107,16 @@ async def test_the_catalog_and_search_in_english_and_russian(
     found = await anna.get("api/search", q="просмотры")
     assert found["ids"]
     assert all("views" in services[i] or "просмотр" in services[i] for i in found["ids"])
-    boris = Page(page, bot.user(502, "Борис", language_code="ru"), http)
+    boris = Page(mini_app, harness.user(502, "Борис", language_code="ru"), http)
     russian_page = await boris.get("api/catalog")
     assert russian_page["locale"] == "ru"
     assert russian_page["texts"]["orders"] == "📦 Мои заказы"
 
 
 async def test_the_form_is_checked_by_the_chats_rules_beside_each_field(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    anna = Page(page, bot.user(501, "Anna"), http)
+    anna = Page(mini_app, harness.user(501, "Anna"), http)
     service = await anna.get(f"api/service/{LIKES}")
     fields = {field["param"]: field for field in service["fields"]}
     assert fields["count"]["kind"] == "number"
@@ -143,7 +131,7 @@ async def test_the_form_is_checked_by_the_chats_rules_beside_each_field(
     right = (await anna.post("api/quote", {"service": LIKES, "values": GOOD})).json()
     assert right["errors"] == {}
     # 2,000 at 0.05 per 100, exactly; the balance as the panel tells it.
-    expected = bot.panel.accounts[bot.account.username].balance  # type: ignore[union-attr]
+    expected = harness.panel.accounts[harness.account.username].balance  # type: ignore[union-attr]
     assert right["total"] == "RUB\xa01.00"
     assert right["balance"] == f"RUB\xa0{expected:,.2f}"
     assert right["short"] is False
@@ -156,10 +144,10 @@ async def order_of(anna: Page, token: str, terms: str) -> httpx.Response:
 
 
 async def test_an_order_is_placed_once_however_often_it_is_submitted(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    person = bot.user(501, "Anna")
-    anna = Page(page, person, http)
+    person = harness.user(501, "Anna")
+    anna = Page(mini_app, person, http)
     terms = (await anna.get(f"api/service/{LIKES}"))["terms"]
     token = "a1b2c3d4e5f6a7b8"
     # A double tap: both at once. Then the page reloads and submits again.
@@ -167,10 +155,10 @@ async def test_an_order_is_placed_once_however_often_it_is_submitted(
     again = await order_of(anna, token, terms)
     answers = [first.json(), second.json(), again.json()]
     assert [a.status_code for a in (first, second, again)] == [200, 200, 200]
-    assert bot.panel_calls("add") == 1
+    assert harness.panel_calls("add") == 1
     assert sorted(a["outcome"] for a in answers) == ["already", "already", "placed"]
     assert len({a["order"]["id"] for a in answers}) == 1
-    [placed] = bot.panel.orders.values()
+    [placed] = harness.panel.orders.values()
     assert (placed.url, placed.count) == (GOOD["url"], 2000)
     # The chat has the order's card, once, as for an order placed there.
     cards = [m for m in person.bot_messages if "Instagram Likes" in m.text]
@@ -181,13 +169,13 @@ async def test_an_order_is_placed_once_however_often_it_is_submitted(
     # Another token is another order.
     other = await order_of(anna, "b1b2c3d4e5f6a7b8", terms)
     assert other.json()["outcome"] == "placed"
-    assert bot.panel_calls("add") == 2
+    assert harness.panel_calls("add") == 2
 
 
 async def test_changed_terms_or_a_bad_token_place_nothing(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    anna = Page(page, bot.user(501, "Anna"), http)
+    anna = Page(mini_app, harness.user(501, "Anna"), http)
     changed = await order_of(anna, "c1b2c3d4e5f6a7b8", "an older price")
     assert changed.status_code == 409
     assert changed.json()["changed"] is True
@@ -204,14 +192,14 @@ async def test_changed_terms_or_a_bad_token_place_nothing(
     )
     assert invalid.status_code == 422
     assert set(invalid.json()["errors"]) == {"count"}
-    assert bot.panel_calls("add") == 0
+    assert harness.panel_calls("add") == 0
 
 
 async def test_another_persons_orders_are_never_visible(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    anna = Page(page, bot.user(501, "Anna"), http)
-    boris = Page(page, bot.user(502, "Boris"), http)
+    anna = Page(mini_app, harness.user(501, "Anna"), http)
+    boris = Page(mini_app, harness.user(502, "Boris"), http)
     terms = (await anna.get(f"api/service/{LIKES}"))["terms"]
     token = "e1b2c3d4e5f6a7b8"
     assert (await order_of(anna, token, terms)).json()["outcome"] == "placed"
@@ -244,13 +232,13 @@ async def test_with_a_public_address_the_menu_and_the_chats_button_open_it(
 
 
 async def test_requests_that_are_not_the_pages_get_a_clear_400(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    anna = Page(page, bot.user(501, "Anna"), http)
+    anna = Page(mini_app, harness.user(501, "Anna"), http)
     for body in (b"not json", b"[1, 2]", b"[" * 100_000, b'{"a": "\xff"}'):
         for path in ("api/quote", "api/order"):
             answer = await http.post(
-                page + path,
+                mini_app + path,
                 content=body,
                 headers={INIT_DATA_HEADER: anna.person.web_app_init_data()},
             )
@@ -261,9 +249,9 @@ async def test_requests_that_are_not_the_pages_get_a_clear_400(
 
 
 async def test_other_values_under_a_spent_confirmation_place_nothing(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    anna = Page(page, bot.user(501, "Anna"), http)
+    anna = Page(mini_app, harness.user(501, "Anna"), http)
     terms = (await anna.get(f"api/service/{LIKES}"))["terms"]
     token = "f1b2c3d4e5f6a7b8"
     assert (await order_of(anna, token, terms)).json()["outcome"] == "placed"
@@ -273,19 +261,19 @@ async def test_other_values_under_a_spent_confirmation_place_nothing(
     )
     assert changed.status_code == 409
     assert "already placed an order" in changed.json()["error"]
-    assert bot.panel_calls("add") == 1
+    assert harness.panel_calls("add") == 1
 
 
 async def test_after_an_order_the_balance_shown_is_read_again(
-    bot: BotHarness, page: str, http: httpx.AsyncClient
+    harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
-    anna = Page(page, bot.user(501, "Anna"), http)
+    anna = Page(mini_app, harness.user(501, "Anna"), http)
     opened = await anna.get(f"api/service/{LIKES}")
     before = opened["balance"]
     assert (await order_of(anna, "a9b2c3d4e5f6a7b8", opened["terms"])).json()["outcome"] == (
         "placed"
     )
-    account = bot.panel.accounts[bot.account.username]  # type: ignore[union-attr]
+    account = harness.panel.accounts[harness.account.username]  # type: ignore[union-attr]
 
     async def shown() -> str | None:
         quote = await anna.post("api/quote", {"service": LIKES, "values": GOOD})
