@@ -128,6 +128,8 @@ async def test_a_person_browses_fills_the_form_wrong_then_right_and_orders_once(
     assert (placed.url, placed.count) == ("https://instagram.com/p/abc", 1000)
     cards = [m for m in anna.bot_messages if "Instagram Likes" in m.text]
     assert len(cards) == 1
+    assert f"Order #{placed.id}" in cards[0].text
+    assert "placed" in cards[0].text
     # A reload keeps the form, with a new confirmation: it places nothing by itself.
     await page.reload()
     await expect(page.locator("#field-url")).to_have_value("https://instagram.com/p/abc")

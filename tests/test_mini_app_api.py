@@ -15,7 +15,7 @@ import pytest
 from bot.sandbox.telegram import SimulatedUser
 from tests.conftest import BotFactory
 from tests.harness import BotHarness
-from tests.helpers import eventually
+from tests.helpers import eventually, finished
 from webapp.api import INIT_DATA_HEADER
 
 LIKES = "389"  # Instagram Likes: 0.05 per 100, 50 to 10,000, a link with /p/
@@ -283,3 +283,18 @@ async def test_after_an_order_the_balance_shown_is_read_again(
     await eventually(shown, within=5)  # read again once the order forgot it
     assert await shown() == f"RUB\xa0{account.balance:,.2f}"
     assert await shown() != before
+
+
+async def test_an_order_from_the_page_is_tracked_and_its_end_told_in_the_chat(
+    tracking: BotHarness, http: httpx.AsyncClient
+) -> None:
+    person = tracking.user(501, "Anna")
+    async with tracking.mini_app() as url:
+        anna = Page(url, person, http)
+        terms = (await anna.get(f"api/service/{LIKES}"))["terms"]
+        placed = (await order_of(anna, "track0000000001", terms)).json()["order"]
+    panel_id = placed["panel_id"]
+    [card] = [m for m in person.bot_messages if f"#{panel_id}" in m.text]
+    tracking.panel.clock.advance(100_000)
+    await eventually(lambda: finished(person, panel_id) == 1)
+    await eventually(lambda: "🔄 Refresh" not in card.button_labels)  # the card shows the end
