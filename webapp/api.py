@@ -10,11 +10,9 @@ hears of it as it does of an order placed there.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,18 +31,15 @@ from bot.config import Settings
 from bot.formatting import money
 from bot.i18n import locale_for
 from bot.notifier import Notifier
-from bot.order_form import service_terms
 from bot.ordering import Draft, Outcome, Placements
-from bot.params import FieldKind, FieldSpec, InvalidValue, amount_range, fields_of, quantity, total
+from bot.params import InvalidValue, fields_of, quantity, total
 from bot.ratelimit import TokenBucket
 from bot.smmlaba import PanelException, Service
-from handlers import texts
-from handlers.keyboards import unit_price
 from handlers.middlewares import InFlight, may_use, no_account_text, private_text
 from storage import orders, users
 from storage.db import Database
 from storage.orders import Order
-from webapp import page_texts
+from webapp import shapes
 from webapp.init_data import NotSigned, Person, person_from
 
 logger = logging.getLogger(__name__)
@@ -82,7 +77,7 @@ class MiniApp:
     in_flight: InFlight  # a stop waits for orders under way here as for the chat's updates
     _budgets: dict[int, TokenBucket] = field(default_factory=dict)
     _known: set[int] = field(default_factory=set)
-    _catalog_bodies: CatalogBodies = field(default_factory=lambda: CatalogBodies())
+    _catalog_bodies: shapes.CatalogBodies = field(default_factory=shapes.CatalogBodies)
 
     def add_to(self, app: web.Application) -> None:
         """The page at /app/, its files at /app/static/, the API at /app/api/."""
@@ -189,9 +184,9 @@ class MiniApp:
         service = self._service(await self._snapshot(request), request.match_info["id"])
         return web.json_response(
             {
-                **_service_json(service, request[LOCALE], self.settings.panel_currency),
-                "fields": [_field_json(spec) for spec in fields_of(service)],
-                "terms": _terms(service),
+                **shapes.service_json(service, request[LOCALE], self.settings.panel_currency),
+                "fields": [shapes.field_json(spec) for spec in fields_of(service)],
+                "terms": shapes.terms_digest(service),
                 "balance": self._money(request, await self._funds(request)),
             }
         )
@@ -231,7 +226,7 @@ class MiniApp:
                 "total": self._money(request, cost),
                 "balance": self._money(request, funds),
                 "short": cost is not None and funds is not None and cost > funds,
-                "terms": _terms(service),
+                "terms": shapes.terms_digest(service),
             }
         )
 
@@ -247,7 +242,7 @@ class MiniApp:
         if earlier is not None:  # a double submit, or the page reloaded
             return await self._again(request, earlier, asked)
         service = self._service(await self._snapshot(request), str(asked.get("service", "")))
-        if asked.get("terms") != _terms(service):
+        if asked.get("terms") != shapes.terms_digest(service):
             return _error(
                 409,
                 _("The price or the rules of this service changed. Check the form again."),
@@ -313,7 +308,7 @@ class MiniApp:
             {
                 "outcome": outcome.value,
                 "refusal": refusal,
-                "order": _order_json(order, request[LOCALE], self.settings.panel_currency),
+                "order": shapes.order_json(order, request[LOCALE], self.settings.panel_currency),
             }
         )
 
@@ -323,7 +318,7 @@ class MiniApp:
         person = request[PERSON]
         mine = await orders.list_for_user(self.db, person.id, limit=ORDERS_SHOWN)
         locale, currency = request[LOCALE], self.settings.panel_currency
-        return web.json_response({"orders": [_order_json(o, locale, currency) for o in mine]})
+        return web.json_response({"orders": [shapes.order_json(o, locale, currency) for o in mine]})
 
 
 async def _index(_request: web.Request) -> web.StreamResponse:
@@ -367,89 +362,3 @@ def _checked(service: Service, given: object) -> tuple[dict[str, str], dict[str,
         except InvalidValue as problem:
             problems[spec.param] = str(problem)
     return values, problems
-
-
-def _terms(service: Service) -> str:
-    """What the form was shown, short: the order is refused if the service changed since."""
-    return hashlib.sha256(service_terms(service).encode()).hexdigest()[:32]
-
-
-def _service_json(service: Service, locale: str, currency: str) -> dict[str, Any]:
-    unit = unit_price(service)
-    limits = amount_range(service)
-    return {
-        "id": service.id,
-        "name": service.name,
-        "unit": None if unit is None else unit.text(currency),
-        "per_1000": None if unit is None or not unit.by_count else format(unit.amount, "f"),
-        "min": None if limits is None else limits[0],
-        "max": None if limits is None else limits[1],
-    }
-
-
-def _field_json(spec: FieldSpec) -> dict[str, Any]:
-    return {
-        "param": spec.param,
-        "label": spec.label,
-        "required": spec.required,
-        "kind": spec.kind.value,
-        # The panel's own words, where the bot has no better: a link shows an example instead.
-        "rule": "" if spec.kind is FieldKind.FRAGMENTS else spec.rule,
-        "example": spec.example if spec.kind is FieldKind.FRAGMENTS else None,
-        "choices": list(spec.choices),
-        "low": spec.low,
-        "high": spec.high,
-        "multiline": spec.multiline,
-        "presets": list(spec.presets),
-    }
-
-
-class CatalogBodies:
-    """The catalog's answer, made once per catalog and language and kept while the catalog
-    lives (catalogs are shared by accounts and dropped when no longer used)."""
-
-    def __init__(self) -> None:
-        self._made: weakref.WeakKeyDictionary[CatalogSnapshot, dict[tuple[str, str], bytes]] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def get(self, snapshot: CatalogSnapshot, locale: str, currency: str) -> bytes:
-        made = self._made.setdefault(snapshot, {})
-        body = made.get((locale, currency))
-        if body is None:
-            body = made[locale, currency] = _catalog_json(snapshot, locale, currency)
-        return body
-
-
-def _catalog_json(snapshot: CatalogSnapshot, locale: str, currency: str) -> bytes:
-    """The whole catalog for the page: platforms, their categories, every service."""
-    services = []
-    platforms = []
-    for p, platform in enumerate(snapshot.platforms):
-        categories = []
-        for c, category in enumerate(platform.categories):
-            categories.append({"name": category.name, "count": len(category.services)})
-            for service in category.services:
-                services.append({**_service_json(service, locale, currency), "p": p, "c": c})
-        platforms.append({"name": platform.name, "categories": categories})
-    body = {
-        "locale": locale,
-        "texts": page_texts.texts(),
-        "platforms": platforms,
-        "services": services,
-    }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _order_json(order: Order, locale: str, currency: str) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "panel_id": order.panel_order_id,
-        "service": order.service_name,
-        "state": order.state.value,
-        "state_text": texts.state_name(order.state),
-        "progress": texts.progress(order),
-        "total": None if order.total is None else money(order.total, currency, locale=locale),
-        "created_at": order.created_at,
-        "final": order.state.is_final,
-    }
