@@ -22,7 +22,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
@@ -68,7 +67,7 @@ from handlers.middlewares import (
 )
 from storage import orders, outbox, users
 from storage.db import Database
-from storage.fsm import DatabaseStorage
+from storage.fsm import DatabaseStorage, RedisConversations
 from storage.lock import only_instance, replicas_lock
 from webapp.api import MiniApp
 
@@ -183,7 +182,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
     dispatcher.update.outer_middleware(CountUpdates(services.metrics))
     if isinstance(services.conversations, DatabaseStorage):
         dispatcher.update.outer_middleware(SaveConversations(services.conversations))
-    if isinstance(services.conversations, RedisStorage):
+    if isinstance(services.conversations, RedisConversations):
         dispatcher.update.outer_middleware(HandledOnce(services.conversations))
     user_locale = UserLocale(services.i18n)
     user_locale.setup(dispatcher)
@@ -374,18 +373,19 @@ async def conversations_for(
     settings: Settings, db: Database
 ) -> AsyncIterator[tuple[BaseStorage, BaseEventIsolation]]:
     """Where conversations live, and what keeps one person's updates one at a time: with
-    REDIS_URL, aiogram's RedisStorage and RedisEventIsolation, shared by every replica; else
-    the database and a lock in this process, which is then the only replica (on PostgreSQL
-    a second one is refused at start-up: `replicas_lock`). Conversations untouched for
-    KEEP_CONVERSATIONS_DAYS expire in Redis as the pruning deletes them from the database."""
+    REDIS_URL, aiogram's RedisStorage (as `RedisConversations`) and RedisEventIsolation,
+    shared by every replica; else the database and a lock in this process, which is then the
+    only replica (on PostgreSQL a second one is refused at start-up: `replicas_lock`).
+    Conversations untouched for KEEP_CONVERSATIONS_DAYS expire in Redis as the pruning
+    deletes them from the database."""
     redis_url = settings.redis_url
     async with replicas_lock(db, alone=redis_url is None):
         if redis_url is None:
             yield DatabaseStorage(db), SimpleEventIsolation()
             return
         keep = int(settings.keep_conversations_days * 86_400)
-        storage = RedisStorage.from_url(
-            redis_url.get_secret_value(),
+        storage = RedisConversations(
+            Redis.from_url(redis_url.get_secret_value()),
             # Several bots may share one Redis: keys name the bot too.
             key_builder=DefaultKeyBuilder(with_bot_id=True),
             state_ttl=keep,

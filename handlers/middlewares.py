@@ -1,9 +1,9 @@
 """Middlewares that decide what reaches the handlers, in the order they run: throttling,
 access, the person's row, their panel account; and, on the routers that need it, a panel.
-Around them all, `SaveConversations` writes what each update changed in its conversation,
-`CountUpdates` counts and times each update, `HandledOnce` keeps an update Telegram delivers again
-from being handled twice, and `InFlight` knows which updates are still being handled, so a stop
-can wait for them."""
+Around them all, `SaveConversations` writes what each update changed in its conversation (with
+Redis, `HandledOnce` writes it together with the mark that the update was handled, so an update
+Telegram delivers again is not handled twice), `CountUpdates` counts and times each update, and
+`InFlight` knows which updates are still being handled, so a stop can wait for them."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from aiogram.dispatcher.event.bases import UNHANDLED, CancelHandler, SkipHandler
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import gettext as _
@@ -34,7 +33,7 @@ from bot.ratelimit import TokenBucket
 from handlers import keyboards, screens
 from handlers.states import ConnectForm
 from storage import users
-from storage.fsm import DatabaseStorage
+from storage.fsm import DatabaseStorage, RedisConversations
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -82,27 +81,31 @@ class LogContext(BaseMiddleware):
 
 class HandledOnce(BaseMiddleware):
     """Telegram delivers a webhook update again when the bot's answer to it got lost: a
-    replica killed after handling it, before answering. Each handled update's id is kept in
-    the replicas' Redis for a while, and an update that comes back is not handled twice.
-    Registered inside aiogram's event-isolation lock, so a delivery that comes back waits
-    for the first one to finish. A handler that raised leaves no mark: its update may be
-    tried again."""
+    replica killed after handling it, before answering. The update's change to its
+    conversation and the mark that it was handled go to the replicas' Redis together, at
+    the end (`RedisConversations.save`), so an update that comes back is either skipped or
+    handled from the step it was sent at. Registered inside aiogram's event-isolation
+    lock, so a delivery that comes back waits for the first one to finish. A handler that
+    raised leaves no mark: its update may be tried again."""
 
-    # Telegram tries a failed delivery again within minutes.
-    REMEMBER_SECONDS = 900
-
-    def __init__(self, conversations: RedisStorage) -> None:
-        self._redis = conversations.redis
+    def __init__(self, conversations: RedisConversations) -> None:
+        self._conversations = conversations
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        key = f"smmbot:{data['bot'].id}:handled:{event.update_id}"
-        if await self._redis.exists(key):
+        bot_id = data["bot"].id
+        if await self._conversations.handled(bot_id, event.update_id):
             logger.info("update %s came again after it was handled: skipped", event.update_id)
             return UNHANDLED
-        result = await handler(event, data)
-        await self._redis.set(key, b"1", ex=self.REMEMBER_SECONDS)
+        conversation: FSMContext | None = data.get("state")
+        key = conversation.key if conversation is not None else None
+        try:
+            result = await handler(event, data)
+        except BaseException:
+            await self._conversations.save(key)
+            raise
+        await self._conversations.save(key, handled=(bot_id, event.update_id))
         return result
 
 

@@ -1,6 +1,8 @@
-"""`DatabaseStorage`: aiogram's FSM storage in SQLite, so a conversation survives a restart.
-Right for the one process that owns the database; several processes would share aiogram's
-RedisStorage instead.
+"""Where conversations live (aiogram's FSM storage), written once per update.
+
+`DatabaseStorage` keeps them in SQLite or PostgreSQL, for the one process that owns the
+database. `RedisConversations` keeps them in Redis, shared by any number of replicas, and
+writes each update's change together with the mark that the update was handled.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio.client import Pipeline
 
 from storage.db import Database
 
@@ -133,3 +138,106 @@ class DatabaseStorage(BaseStorage):
     async def close(self) -> None:
         """Write what is pending; the database belongs to the application, which closes it."""
         await self.flush()
+
+
+class _Unchanged:
+    pass
+
+
+UNCHANGED = _Unchanged()
+
+
+@dataclass
+class _Change:
+    state: str | _Unchanged | None = UNCHANGED
+    data: str | _Unchanged | None = UNCHANGED  # as JSON; None: no data
+
+
+class RedisConversations(RedisStorage):
+    """aiogram's RedisStorage, with each update's change held in memory until `save`, which
+    writes it in one transaction with the mark that the update was handled. A replica killed
+    while handling an update has then either written both or neither: Telegram's second
+    delivery of that update finds it handled, or finds the conversation as it was before
+    it, never moved on without the mark (which would answer it from the wrong step).
+
+    Called inside aiogram's event-isolation lock: one replica at a time changes a
+    conversation, so what it holds in memory is what Redis will have."""
+
+    # Telegram tries a failed delivery again within minutes.
+    REMEMBER_HANDLED_SECONDS = 900
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: dict[StorageKey, _Change] = {}
+
+    def _handled_key(self, bot_id: int, update_id: int) -> str:
+        return f"smmbot:{bot_id}:handled:{update_id}"
+
+    async def handled(self, bot_id: int, update_id: int) -> bool:
+        """Whether `update_id` was handled already, by any replica."""
+        return bool(await self.redis.exists(self._handled_key(bot_id, update_id)))
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        self._pending.setdefault(key, _Change()).state = value
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        change = self._pending.get(key)
+        if change is not None and not isinstance(change.state, _Unchanged):
+            return change.state
+        return await super().get_state(key)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, dict):
+            raise DataNotDictLikeError(
+                f"Data must be a dict or dict-like object, got {type(data).__name__}"
+            )
+        self._pending.setdefault(key, _Change()).data = self.json_dumps(data) if data else None
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        change = self._pending.get(key)
+        if change is not None and not isinstance(change.data, _Unchanged):
+            return {} if change.data is None else cast(dict[str, Any], self.json_loads(change.data))
+        return await super().get_data(key)
+
+    async def save(self, key: StorageKey | None, *, handled: tuple[int, int] | None = None) -> None:
+        """Write `key`'s pending change, and the mark that update `handled` (bot id, update
+        id) was handled, in one transaction."""
+        change = self._pending.pop(key, None) if key is not None else None
+        if change is None and handled is None:
+            return
+        try:
+            async with self.redis.pipeline(transaction=True) as transaction:
+                if change is not None and key is not None:
+                    self._write(transaction, key, change)
+                if handled is not None:
+                    transaction.set(
+                        self._handled_key(*handled), b"1", ex=self.REMEMBER_HANDLED_SECONDS
+                    )
+                await transaction.execute()
+        except BaseException:
+            if change is not None and key is not None:
+                self._pending.setdefault(key, change)  # unless changed again meanwhile
+            raise
+
+    def _write(self, transaction: Pipeline, key: StorageKey, change: _Change) -> None:
+        if not isinstance(change.state, _Unchanged):
+            state_key = self.key_builder.build(key, "state")
+            if change.state is None:
+                transaction.delete(state_key)
+            else:
+                transaction.set(state_key, change.state, ex=self.state_ttl)
+        if not isinstance(change.data, _Unchanged):
+            data_key = self.key_builder.build(key, "data")
+            if change.data is None:
+                transaction.delete(data_key)
+            else:
+                transaction.set(data_key, change.data, ex=self.data_ttl)
+
+    async def close(self) -> None:
+        """Write what is pending, then close the connections."""
+        try:
+            for key in list(self._pending):
+                await self.save(key)
+        finally:
+            await super().close()

@@ -1,17 +1,20 @@
-"""The contract of `DatabaseStorage` as an aiogram `BaseStorage`."""
+"""The contract of the conversations' storages as aiogram `BaseStorage`s: `DatabaseStorage`
+on SQLite and PostgreSQL, `RedisConversations` on Redis; then what each adds."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StorageKey
+from redis.asyncio import Redis
 
 from storage.db import Database
-from storage.fsm import DatabaseStorage
+from storage.fsm import DatabaseStorage, RedisConversations
 
 KEY = StorageKey(bot_id=1, chat_id=10, user_id=100)
 
@@ -21,19 +24,52 @@ class Wizard(StatesGroup):
     entering = State()
 
 
+def redis_conversations(url: str) -> RedisConversations:
+    return RedisConversations(
+        Redis.from_url(url),
+        key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True),
+        state_ttl=3600,
+    )
+
+
 @pytest.fixture
-def storage(db: Database) -> DatabaseStorage:
-    return DatabaseStorage(db)
+async def redis_url(redis_server: str) -> str:
+    """The throwaway Redis, emptied: what earlier tests left there is not this test's."""
+    redis = Redis.from_url(redis_server)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+    return redis_server
 
 
-async def test_an_unknown_key_has_no_state_and_no_data(storage: DatabaseStorage) -> None:
+@pytest.fixture(params=["sqlite", "postgres", "redis"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+async def storage(storage_url: str) -> AsyncIterator[BaseStorage]:
+    if storage_url.startswith("redis"):
+        redis = redis_conversations(storage_url)
+        yield redis
+        await redis.close()
+        return
+    async with await Database.open(storage_url) as db:
+        yield DatabaseStorage(db)
+
+
+async def test_an_unknown_key_has_no_state_and_no_data(storage: BaseStorage) -> None:
     assert await storage.get_state(KEY) is None
     assert await storage.get_data(KEY) == {}
     assert await storage.get_value(KEY, "missing") is None
     assert await storage.get_value(KEY, "missing", "fallback") == "fallback"
 
 
-async def test_state_set_get_and_clear(storage: DatabaseStorage) -> None:
+async def test_state_set_get_and_clear(storage: BaseStorage) -> None:
     await storage.set_state(KEY, Wizard.choosing)
     assert await storage.get_state(KEY) == "Wizard:choosing"
     await storage.set_state(KEY, "Wizard:entering")
@@ -42,7 +78,7 @@ async def test_state_set_get_and_clear(storage: DatabaseStorage) -> None:
     assert await storage.get_state(KEY) is None
 
 
-async def test_data_set_get_update(storage: DatabaseStorage) -> None:
+async def test_data_set_get_update(storage: BaseStorage) -> None:
     await storage.set_data(KEY, {"service": "389", "values": {"url": "https://x"}})
     assert await storage.get_data(KEY) == {"service": "389", "values": {"url": "https://x"}}
     merged = await storage.update_data(KEY, {"step": 2})
@@ -51,7 +87,7 @@ async def test_data_set_get_update(storage: DatabaseStorage) -> None:
     assert await storage.get_value(KEY, "step") == 2
 
 
-async def test_state_and_data_are_independent(storage: DatabaseStorage) -> None:
+async def test_state_and_data_are_independent(storage: BaseStorage) -> None:
     await storage.set_data(KEY, {"a": 1})
     await storage.set_state(KEY, Wizard.entering)
     assert await storage.get_data(KEY) == {"a": 1}
@@ -59,14 +95,14 @@ async def test_state_and_data_are_independent(storage: DatabaseStorage) -> None:
     assert await storage.get_state(KEY) == "Wizard:entering"
 
 
-async def test_returned_data_is_a_copy(storage: DatabaseStorage) -> None:
+async def test_returned_data_is_a_copy(storage: BaseStorage) -> None:
     await storage.set_data(KEY, {"items": [1]})
     data = await storage.get_data(KEY)
     data["items"].append(2)
     assert await storage.get_data(KEY) == {"items": [1]}
 
 
-async def test_fsm_context_clear(storage: DatabaseStorage) -> None:
+async def test_fsm_context_clear(storage: BaseStorage) -> None:
     context = FSMContext(storage=storage, key=KEY)
     await context.set_state(Wizard.choosing)
     await context.update_data(platform="Instagram")
@@ -87,7 +123,7 @@ async def test_fsm_context_clear(storage: DatabaseStorage) -> None:
     ],
 )
 async def test_every_key_field_separates_conversations(
-    storage: DatabaseStorage, other: StorageKey
+    storage: BaseStorage, other: StorageKey
 ) -> None:
     await storage.set_state(KEY, Wizard.choosing)
     await storage.set_data(KEY, {"who": "default"})
@@ -99,7 +135,7 @@ async def test_every_key_field_separates_conversations(
     assert await storage.get_data(other) == {"who": "other"}
 
 
-async def test_data_round_trips_through_json(storage: DatabaseStorage) -> None:
+async def test_data_round_trips_through_json(storage: BaseStorage) -> None:
     """JSON turns int keys into strings and tuples into lists; handlers keep string keys and
     lists for that reason. This test pins the behaviour they rely on."""
     await storage.set_data(
@@ -114,12 +150,12 @@ async def test_data_round_trips_through_json(storage: DatabaseStorage) -> None:
     }
 
 
-async def test_data_must_be_a_dict(storage: DatabaseStorage) -> None:
+async def test_data_must_be_a_dict(storage: BaseStorage) -> None:
     with pytest.raises(DataNotDictLikeError):
         await storage.set_data(KEY, [("a", 1)])  # type: ignore[arg-type]
 
 
-async def test_data_must_be_json(storage: DatabaseStorage) -> None:
+async def test_data_must_be_json(storage: BaseStorage) -> None:
     with pytest.raises(TypeError):
         await storage.set_data(KEY, {"when": object()})
     assert await storage.get_data(KEY) == {}
@@ -197,3 +233,52 @@ async def test_save_writes_one_conversation(db: Database) -> None:
     await storage.save(KEY)  # nothing pending for it any more
     await storage.close()
     assert (await stored_rows(db))[2] == (None, '{"n": 2}')
+
+
+async def test_a_change_reaches_redis_with_its_handled_mark_or_not_at_all(redis_url: str) -> None:
+    """A replica's change waits in memory until the update is saved, then goes to Redis in
+    one transaction with the mark that the update was handled: a replica killed before
+    that leaves the conversation as it was, and the update not marked."""
+    handling, other_replica = redis_conversations(redis_url), redis_conversations(redis_url)
+    try:
+        await handling.set_state(KEY, Wizard.entering)
+        await handling.update_data(KEY, {"amount": "1000"})
+        assert await handling.get_state(KEY) == "Wizard:entering"  # its own change
+        assert await other_replica.get_state(KEY) is None
+        assert await other_replica.get_data(KEY) == {}
+        assert not await other_replica.handled(KEY.bot_id, 77)
+
+        await handling.save(KEY, handled=(KEY.bot_id, 77))
+        assert await other_replica.get_state(KEY) == "Wizard:entering"
+        assert await other_replica.get_data(KEY) == {"amount": "1000"}
+        assert await other_replica.handled(KEY.bot_id, 77)
+        assert not await other_replica.handled(KEY.bot_id, 78)
+        assert not await other_replica.handled(KEY.bot_id + 1, 77)  # another bot's update
+
+        redis = Redis.from_url(redis_url)
+        try:
+            mark = f"smmbot:{KEY.bot_id}:handled:77"
+            assert 0 < await redis.ttl(mark) <= RedisConversations.REMEMBER_HANDLED_SECONDS
+            assert 0 < await redis.ttl(handling.key_builder.build(KEY, "state")) <= 3600
+        finally:
+            await redis.aclose()
+
+        await handling.set_state(KEY, None)
+        await handling.set_data(KEY, {})
+        await handling.save(KEY)  # cleared: the keys go
+        assert await other_replica.get_state(KEY) is None
+        assert await other_replica.get_data(KEY) == {}
+    finally:
+        await handling.close()
+        await other_replica.close()
+
+
+async def test_redis_gets_what_is_pending_at_close(redis_url: str) -> None:
+    storage = redis_conversations(redis_url)
+    await storage.set_data(KEY, {"service": "389"})
+    await storage.close()
+    reopened = redis_conversations(redis_url)
+    try:
+        assert await reopened.get_data(KEY) == {"service": "389"}
+    finally:
+        await reopened.close()
