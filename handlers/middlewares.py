@@ -86,7 +86,8 @@ class HandledOnce(BaseMiddleware):
     the end (`RedisConversations.save`), so an update that comes back is either skipped or
     handled from the step it was sent at. Registered inside aiogram's event-isolation
     lock, so a delivery that comes back waits for the first one to finish. A handler that
-    raised leaves no mark: its update may be tried again."""
+    raised (or was cancelled) leaves the conversation as it found it, and no mark: its
+    update may be tried again, from the same step."""
 
     def __init__(self, conversations: RedisConversations) -> None:
         self._conversations = conversations
@@ -103,7 +104,7 @@ class HandledOnce(BaseMiddleware):
         try:
             result = await handler(event, data)
         except BaseException:
-            await self._conversations.save(key)
+            self._conversations.forget(key)  # as if killed: tried again from the same step
             raise
         await self._conversations.save(key, handled=(bot_id, event.update_id))
         return result

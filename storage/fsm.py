@@ -220,6 +220,11 @@ class RedisConversations(RedisStorage):
                 self._pending.setdefault(key, change)  # unless changed again meanwhile
             raise
 
+    def forget(self, key: StorageKey | None) -> None:
+        """Drop `key`'s pending change: its update did not finish."""
+        if key is not None:
+            self._pending.pop(key, None)
+
     def _write(self, transaction: Pipeline, key: StorageKey, change: _Change) -> None:
         if not isinstance(change.state, _Unchanged):
             state_key = self.key_builder.build(key, "state")

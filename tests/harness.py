@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
 from aiohttp import web
 
 from bot.app import Services, running
@@ -59,6 +59,7 @@ class BotHarness:
             throttle_per_second=settings.pop("throttle_per_second", 1000),
             **settings,
         )
+        self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
         self.services: Services | None = None
         self._stack: AsyncExitStack | None = None
@@ -87,7 +88,7 @@ class BotHarness:
             )
         )
         register_outermost(dispatcher, HandledMarker(self.emulator))
-        self.dispatcher, self.services = dispatcher, services
+        self.bot, self.dispatcher, self.services = bot, dispatcher, services
         self.emulator.polled.clear()
         self._polling = asyncio.create_task(
             dispatcher.start_polling(
@@ -107,7 +108,7 @@ class BotHarness:
             await self._polling
         if self._stack is not None:
             await self._stack.aclose()
-        self.dispatcher = self._polling = self._stack = None
+        self.bot = self.dispatcher = self._polling = self._stack = None
 
     async def restart(self) -> None:
         await self.stop()

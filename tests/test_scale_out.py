@@ -4,6 +4,7 @@ who may run beside whom."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from redis.asyncio import Redis
 from bot.app import build_webhook_app, running
 from bot.sandbox.panel import Account
 from bot.sandbox.settings import sandbox_settings
-from bot.sandbox.telegram import TelegramEmulator
+from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from bot.serving import serve_app
 from storage.lock import DatabaseInUse
 from tests.conftest import BotFactory
@@ -161,3 +162,68 @@ async def test_an_update_delivered_again_after_it_was_handled_is_answered_once(
     greetings = [m for m in anna.bot_messages if "Hi, Anna!" in m.text]
     assert len(greetings) == 2  # update 77 once, and 78: a new update is never taken for an old
     assert not emulator.violations
+
+
+async def test_an_update_cut_short_after_its_answer_is_handled_again_from_the_same_step(
+    make_bot: BotFactory, on_servers: dict[str, Any]
+) -> None:
+    """A replica killed after it answered "1000" with the confirmation, before the update
+    was marked handled: Telegram delivers "1000" again, and the next replica must find the
+    conversation still at the amount, not at the confirmation (where "1000" would get
+    "I didn't get that")."""
+    harness = make_bot(**on_servers)
+    async with harness.running():
+        assert harness.bot is not None
+        assert harness.dispatcher is not None
+        bot, dispatcher, emulator = harness.bot, harness.dispatcher, harness.emulator
+        anna = harness.user(600, "Anna")
+        await anna.send("/start")
+        await start_order(anna)
+        await anna.send("https://instagram.com/p/cut")
+        prompt = anna.last_message
+        assert "Step 2 of" in prompt.text
+
+        # "1000", delivered by hand (not fetched by polling), so that it can be cut short.
+        typed = ChatMessage(
+            chat_id=anna.id,
+            message_id=emulator.next_message_id(anna.id),
+            from_bot=False,
+            text="1000",
+            html="1000",
+        )
+        emulator.record_message(typed)
+        update = {"update_id": 10**9 + 600, "message": emulator.message_payload(typed)}
+        # The answered prompt is deleted beside the confirmation being sent: Telegram takes
+        # its time with the delete, the confirmation goes out and the step moves on
+        # meanwhile, and the replica dies when the delete is done.
+        emulator.latency["deleteMessage"] = 1.0
+        handling = asyncio.create_task(dispatcher.feed_raw_update(bot, update))
+
+        def kill_after_delete(method: str, _params: dict[str, Any]) -> None:
+            if method == "deleteMessage":
+                handling.cancel()
+
+        emulator.call_listeners.append(kill_after_delete)
+        with pytest.raises(asyncio.CancelledError):
+            await handling
+        emulator.call_listeners.remove(kill_after_delete)
+        emulator.latency.clear()
+        first_answer = anna.last_message.text
+        assert "Please check your order" in first_answer
+
+        await dispatcher.feed_raw_update(bot, update)  # Telegram's second delivery
+        # Answered as the first delivery was: from the amount, not as a message typed
+        # while the confirmation waits (a reminder), nor one nobody expects.
+        assert anna.last_message.text == first_answer, anna.transcript
+        assert "I didn't get that" not in anna.transcript
+        # The second delivery repeats what the first had done to the answered prompt, gone
+        # already: Telegram refuses the delete, then the edit that would keep it instead.
+        refused = {(v.method, v.parameters["message_id"]) for v in emulator.violations}
+        assert refused == {
+            ("deleteMessage", str(prompt.message_id)),
+            ("editMessageText", str(prompt.message_id)),
+        }
+        emulator.violations.clear()
+        await anna.press("✅ Confirm")
+        assert "placed" in anna.last_message.text
+        assert harness.panel_calls("add") == 1
