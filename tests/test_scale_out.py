@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from redis.asyncio import Redis
 from bot.app import build_webhook_app, running
 from bot.sandbox.panel import Account
 from bot.sandbox.settings import sandbox_settings
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from bot.sandbox.telegram import TelegramEmulator
 from bot.serving import serve_app
 from storage.lock import DatabaseInUse
 from tests.conftest import BotFactory
@@ -136,17 +135,7 @@ async def test_an_update_delivered_again_after_it_was_handled_is_answered_once(
         webhook_secret=SecretStr(SECRET),
         **on_servers,
     )
-    update = {
-        "update_id": 77,
-        "message": {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": {"id": 503, "type": "private", "first_name": "Anna"},
-            "from": anna.telegram_user(),
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        },
-    }
+    update = {"update_id": 77, "message": anna.typed("/start")}
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     async with running(settings) as (bot, dispatcher, services):
         app = build_webhook_app(bot, dispatcher, settings, services.status)
@@ -184,15 +173,7 @@ async def test_an_update_cut_short_after_its_answer_is_handled_again_from_the_sa
         assert "Step 2 of" in prompt.text
 
         # "1000", delivered by hand (not fetched by polling), so that it can be cut short.
-        typed = ChatMessage(
-            chat_id=anna.id,
-            message_id=emulator.next_message_id(anna.id),
-            from_bot=False,
-            text="1000",
-            html="1000",
-        )
-        emulator.record_message(typed)
-        update = {"update_id": 10**9 + 600, "message": emulator.message_payload(typed)}
+        update = {"update_id": 10**9 + 600, "message": anna.typed("1000")}
         # The answered prompt is deleted beside the confirmation being sent: Telegram takes
         # its time with the delete, the confirmation goes out and the step moves on
         # meanwhile, and the replica dies when the delete is done.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -33,17 +32,7 @@ async def test_updates_need_the_secret_token(
         webhook_url="https://bot.example.com/telegram/hook",
         webhook_secret=SecretStr(SECRET),
     )
-    update = {
-        "update_id": 1,
-        "message": {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": {"id": 501, "type": "private", "first_name": "Anna"},
-            "from": anna.telegram_user(),
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        },
-    }
+    update = {"update_id": 1, "message": anna.typed("/start")}
     async with running(settings) as (bot, dispatcher, services):
         app = build_webhook_app(bot, dispatcher, settings, services.status)
         async with serve_app(app) as base, httpx.AsyncClient() as http:

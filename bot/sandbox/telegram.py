@@ -862,6 +862,14 @@ class SimulatedUser:
     async def send(self, text: str, *, wait: bool = True, chat: SimulatedUser | None = None) -> int:
         """Type and send `text` (in `chat`, a group, or else the private chat); by default,
         wait until the bot has dealt with it. Returns the update's id."""
+        update_id = self.emulator.push_update("message", self.typed(text, chat=chat))
+        if wait:
+            await self.emulator.wait_handled(update_id)
+        return update_id
+
+    def typed(self, text: str, *, chat: SimulatedUser | None = None) -> dict[str, Any]:
+        """Type `text` (in `chat`, a group, or else the private chat): the message shows in
+        the chat, and this is what Telegram sends the bot about it, for a test to deliver."""
         where = chat or self
         message = ChatMessage(
             chat_id=where.id,
@@ -878,10 +886,7 @@ class SimulatedUser:
             payload["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
             ]
-        update_id = self.emulator.push_update("message", payload)
-        if wait:
-            await self.emulator.wait_handled(update_id)
-        return update_id
+        return payload
 
     async def press(
         self, label: str, *, message: ChatMessage | None = None, wait: bool = True
