@@ -202,23 +202,18 @@ class RedisConversations(RedisStorage):
 
     async def save(self, key: StorageKey | None, *, handled: tuple[int, int] | None = None) -> None:
         """Write `key`'s pending change, and the mark that update `handled` (bot id, update
-        id) was handled, in one transaction."""
+        id) was handled, in one transaction. A change that fails to reach Redis is dropped,
+        not kept for later: the person's next update may go to another replica, and Redis
+        is what they all read."""
         change = self._pending.pop(key, None) if key is not None else None
         if change is None and handled is None:
             return
-        try:
-            async with self.redis.pipeline(transaction=True) as transaction:
-                if change is not None and key is not None:
-                    self._write(transaction, key, change)
-                if handled is not None:
-                    transaction.set(
-                        self._handled_key(*handled), b"1", ex=self.REMEMBER_HANDLED_SECONDS
-                    )
-                await transaction.execute()
-        except BaseException:
+        async with self.redis.pipeline(transaction=True) as transaction:
             if change is not None and key is not None:
-                self._pending.setdefault(key, change)  # unless changed again meanwhile
-            raise
+                self._write(transaction, key, change)
+            if handled is not None:
+                transaction.set(self._handled_key(*handled), b"1", ex=self.REMEMBER_HANDLED_SECONDS)
+            await transaction.execute()
 
     def forget(self, key: StorageKey | None) -> None:
         """Drop `key`'s pending change: its update did not finish."""
