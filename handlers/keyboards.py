@@ -12,7 +12,12 @@ from decimal import Decimal
 from typing import TypeVar
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 from aiogram.utils.i18n import gettext as _
 
 from bot.catalog import CatalogSnapshot, Category, Platform, service_key
@@ -199,6 +204,11 @@ def main_menu(
 
 def catalog_app_button(url: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=_("🛍 Catalog"), web_app=WebAppInfo(url=url))
+
+
+def catalog_menu_button(url: str) -> MenuButtonWebApp:
+    """The Mini App as the button beside the chat's input field."""
+    return MenuButtonWebApp(text=_("🛍 Catalog"), web_app=WebAppInfo(url=url))
 
 
 def again_button(order: Order) -> InlineKeyboardButton:

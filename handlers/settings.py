@@ -24,6 +24,7 @@ from handlers import keyboards, screens
 from handlers.callbacks import LanguageChoice, Menu, NotifySetting
 from handlers.filters import TypedText
 from handlers.screens import Event
+from handlers.start import label_catalog_button
 from handlers.states import LowBalance
 from storage import balance_alerts, users
 from storage.db import Database
@@ -197,6 +198,7 @@ async def choose_language(
     db: Database,
     i18n: I18n,
     user_locale: UserLocale,
+    settings: Settings,
 ) -> None:
     code = callback_data.code
     if code != "auto" and code not in LANGUAGE_NAMES:
@@ -211,3 +213,4 @@ async def choose_language(
             _("🌐 Done. {menu}").format(menu=screens.main_menu_text()),
             keyboards.main_menu(),
         )
+        await label_catalog_button(callback, settings)

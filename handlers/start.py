@@ -7,9 +7,11 @@ a menu never waits on the panel.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
@@ -32,6 +34,8 @@ from storage.db import Database
 # anything, so the link carries its catalog key (16 hex digits), as buttons do.
 SERVICE_LINK = re.compile(r"s_([0-9a-f]{16})")  # see screens.service_payload
 RECENT_SERVICES = 3  # on the main menu
+
+logger = logging.getLogger(__name__)
 
 
 def build_router() -> Router:
@@ -92,6 +96,23 @@ async def start(
     if balance_now:
         greeting += "\n\n" + balance_now
     await message.answer(greeting, reply_markup=await home_menu(panel, db, person.id, settings))
+    await label_catalog_button(message, settings)
+
+
+async def label_catalog_button(event: Event, settings: Settings) -> None:
+    """The Mini App's button beside the input field, in the person's language: the one every
+    chat has is set at start-up, in English; this chat gets its own, as /start and /language
+    speak."""
+    message = event if isinstance(event, Message) else event.message
+    chat = message.chat if message is not None else None
+    if settings.webapp_url is None or event.bot is None or chat is None or chat.type != "private":
+        return
+    try:
+        await event.bot.set_chat_menu_button(
+            chat_id=chat.id, menu_button=keyboards.catalog_menu_button(str(settings.webapp_url))
+        )
+    except TelegramAPIError as exc:  # the default button stays: not worth an error here
+        logger.info("could not label chat %s's catalog button: %s", chat.id, exc.message)
 
 
 async def open_shared(

@@ -231,6 +231,25 @@ async def test_with_a_public_address_the_menu_and_the_chats_button_open_it(
         }
 
 
+async def test_the_chats_button_speaks_the_persons_language(make_bot: BotFactory) -> None:
+    """The button every chat has is set at start-up, in English; a person's own chat gets
+    it in their language at /start, and again when they choose another."""
+    url = "https://bot.example.com/app/"
+    async with make_bot(webapp_url=url).running() as bot:
+        anna = bot.user(501, "Анна", language_code="ru")
+        await anna.send("/start")
+        assert bot.emulator.menu_buttons[anna.id] == {
+            "type": "web_app",
+            "text": "🛍 Каталог",
+            "web_app": {"url": url},
+        }
+        await anna.send("/language")
+        await anna.press("English")
+        assert anna.last_message.text.startswith("🌐 Done.")
+        assert bot.emulator.menu_buttons[anna.id]["text"] == "🛍 Catalog"
+        assert bot.emulator.menu_buttons[None]["text"] == "🛍 Catalog"  # everyone else's
+
+
 async def test_requests_that_are_not_the_pages_get_a_clear_400(
     harness: BotHarness, mini_app: str, http: httpx.AsyncClient
 ) -> None:
