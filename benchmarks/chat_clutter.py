@@ -30,10 +30,8 @@ from pydantic import SecretStr
 
 from bot.app import running
 from bot.sandbox.panel import SandboxClock, SandboxPanel, demo_panel
-from bot.sandbox.panel import serve as serve_panel
-from bot.sandbox.settings import sandbox_settings
+from bot.sandbox.settings import serve_sandboxes
 from bot.sandbox.telegram import ChatMessage, SimulatedUser, TelegramEmulator
-from bot.sandbox.telegram import serve as serve_telegram
 from bot.tracker import TrackerConfig
 
 LINK = "https://www.instagram.com/p/benchmark"
@@ -121,12 +119,10 @@ async def measure() -> dict[str, Any]:
     emulator = TelegramEmulator()
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        panel_url = await stack.enter_async_context(serve_panel(panel))
-        telegram_url = await stack.enter_async_context(serve_telegram(emulator))
-        settings = sandbox_settings(
-            token=emulator.token,
-            telegram_url=telegram_url,
-            panel_url=panel_url,
+        settings = await serve_sandboxes(
+            stack,
+            panel,
+            emulator,
             operator=account,
             database=folder / "bot.sqlite3",
             allowed_users=frozenset({1, 2}),

@@ -28,10 +28,8 @@ from pydantic import SecretStr
 from bot.app import running
 from bot.sandbox.catalog import synthetic_catalog
 from bot.sandbox.panel import demo_panel
-from bot.sandbox.panel import serve as serve_panel
-from bot.sandbox.settings import sandbox_settings
+from bot.sandbox.settings import serve_sandboxes
 from bot.sandbox.telegram import TelegramEmulator
-from bot.sandbox.telegram import serve as serve_telegram
 from bot.serving import serve_app
 from webapp.api import PATH
 
@@ -55,12 +53,10 @@ async def measure(services: int, keystrokes: int) -> dict[str, Any]:
     emulator = TelegramEmulator()
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        panel_url = await stack.enter_async_context(serve_panel(panel))
-        telegram_url = await stack.enter_async_context(serve_telegram(emulator))
-        settings = sandbox_settings(
-            token=emulator.token,
-            telegram_url=telegram_url,
-            panel_url=panel_url,
+        settings = await serve_sandboxes(
+            stack,
+            panel,
+            emulator,
             operator=account,
             database=folder / "bot.sqlite3",
             allowed_users=frozenset({PERSON}),

@@ -31,10 +31,8 @@ from pydantic import SecretStr
 
 from bot.app import running
 from bot.sandbox.panel import SandboxClock, demo_panel
-from bot.sandbox.panel import serve as serve_panel
-from bot.sandbox.settings import sandbox_settings
+from bot.sandbox.settings import serve_sandboxes
 from bot.sandbox.telegram import ChatMessage, HandledMarker, SimulatedUser, TelegramEmulator
-from bot.sandbox.telegram import serve as serve_telegram
 from bot.serving import serve_app
 from handlers.middlewares import register_outermost
 from webapp.api import PATH as MINI_APP_PATH
@@ -202,12 +200,10 @@ async def run_demo(
             secret_key = SecretStr(Fernet.generate_key().decode())
         log = database.with_name("demo.log")
         stack.enter_context(logged_to(log))
-        panel_url = await stack.enter_async_context(serve_panel(panel))
-        telegram_url = await stack.enter_async_context(serve_telegram(emulator))
-        settings = sandbox_settings(
-            token=emulator.token,
-            telegram_url=telegram_url,
-            panel_url=panel_url,
+        settings = await serve_sandboxes(
+            stack,
+            panel,
+            emulator,
             operator=account,
             database=database,
             bot_secret_key=secret_key,
