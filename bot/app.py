@@ -396,7 +396,7 @@ async def conversations_for(
             held = max(PERSON_LOCK_SECONDS, 2 * settings.smmlaba_timeout_seconds + 5)
             yield storage, storage.create_isolation(lock_kwargs={"timeout": held})
         finally:
-            await storage.close()  # also done at shutdown by aiogram: closing twice is fine
+            await storage.disconnect()
 
 
 def build_webhook_app(

@@ -49,20 +49,25 @@ async def refuse(event: TelegramObject, text: str) -> None:
 
 
 class SaveConversations(BaseMiddleware):
-    """After each update, handled or not, failed or not, write the change it made to its
-    conversation (the storage keeps it in memory until then): one write, after the answer
-    went out, and before aiogram lets the same chat's next update in."""
+    """After each update, handled or not, write the change it made to its conversation (the
+    storage keeps it in memory until then): one write, after the answer went out, and before
+    aiogram lets the same chat's next update in. An update that raised (or was cancelled)
+    leaves the conversation as it found it: tried again, it starts from the same step."""
 
     def __init__(self, storage: DatabaseStorage) -> None:
         self._storage = storage
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        try:
+        conversation: FSMContext | None = data.get("state")
+        if conversation is None:
             return await handler(event, data)
-        finally:
-            conversation: FSMContext | None = data.get("state")
-            if conversation is not None:
-                await self._storage.save(conversation.key)
+        try:
+            result = await handler(event, data)
+        except BaseException:
+            self._storage.forget(conversation.key)
+            raise
+        await self._storage.save(conversation.key)
+        return result
 
 
 class LogContext(BaseMiddleware):

@@ -8,6 +8,7 @@ writes each update's change together with the mark that the update was handled.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio.client import Pipeline
 
 from storage.db import Database
+
+logger = logging.getLogger(__name__)
 
 _KEY = (
     "bot_id = ? AND chat_id = ? AND user_id = ? AND thread_id = ? "
@@ -50,7 +53,7 @@ class DatabaseStorage(BaseStorage):
     to memory at once and to SQLite at `save(key)`, which the bot calls after each update
     (`handlers.middlewares.SaveConversations`) inside aiogram's event-isolation lock: one
     statement per update, after its answer went out, on disk before the same chat's next
-    update is let in. `close()` writes whatever is left.
+    update is let in. What an update that never finished changed is never written.
     """
 
     def __init__(self, db: Database, *, cached_conversations: int = 10_000) -> None:
@@ -82,10 +85,11 @@ class DatabaseStorage(BaseStorage):
         """Write `key`'s pending change, if it has one: one statement."""
         await self._write(_key(key))
 
-    async def flush(self) -> None:
-        """Write every pending change."""
-        for stored in list(self._pending):
-            await self._write(stored)
+    def forget(self, key: StorageKey) -> None:
+        """Drop `key`'s pending change: its update did not finish."""
+        stored = _key(key)
+        if self._pending.pop(stored, None) is not None:
+            self._cache.pop(stored, None)  # read back from the database next time
 
     async def _write(self, stored: Key) -> None:
         record = self._pending.pop(stored, None)
@@ -136,8 +140,9 @@ class DatabaseStorage(BaseStorage):
         return data
 
     async def close(self) -> None:
-        """Write what is pending; the database belongs to the application, which closes it."""
-        await self.flush()
+        """Nothing: aiogram calls this first thing at shutdown, while updates may still be
+        under way, and what they changed is theirs to write when they end. The database
+        belongs to the application, which closes it."""
 
 
 class _Unchanged:
@@ -235,9 +240,14 @@ class RedisConversations(RedisStorage):
                 transaction.set(data_key, change.data, ex=self.data_ttl)
 
     async def close(self) -> None:
-        """Write what is pending, then close the connections."""
-        try:
-            for key in list(self._pending):
-                await self.save(key)
-        finally:
-            await super().close()
+        """Nothing: aiogram calls this first thing at shutdown, while updates may still be
+        under way (the bot waits for them after it), and their changes must not reach Redis
+        without their marks. `disconnect` closes, once the bot has stopped."""
+
+    async def disconnect(self) -> None:
+        """Drop the changes of updates that never finished (Telegram delivers those again),
+        then close the connections."""
+        if self._pending:
+            logger.warning("dropped the changes of %d unfinished updates", len(self._pending))
+            self._pending.clear()
+        await super().close()

@@ -3,14 +3,15 @@ on SQLite and PostgreSQL, `RedisConversations` on Redis; then what each adds."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 from redis.asyncio import Redis
 
 from storage.db import Database
@@ -22,6 +23,19 @@ KEY = StorageKey(bot_id=1, chat_id=10, user_id=100)
 class Wizard(StatesGroup):
     choosing = State()
     entering = State()
+
+
+class SavedAtOnce(RedisConversations):
+    """Each change saved as it is made, as if each were an update: the contract tests then
+    read what Redis holds, not what waits in memory."""
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await super().set_state(key, state)
+        await self.save(key)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        await super().set_data(key, data)
+        await self.save(key)
 
 
 def redis_conversations(url: str) -> RedisConversations:
@@ -54,9 +68,12 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def storage(storage_url: str) -> AsyncIterator[BaseStorage]:
     if storage_url.startswith("redis"):
-        redis = redis_conversations(storage_url)
+        every_field = DefaultKeyBuilder(
+            with_bot_id=True, with_business_connection_id=True, with_destiny=True
+        )
+        redis = SavedAtOnce(Redis.from_url(storage_url), key_builder=every_field)
         yield redis
-        await redis.close()
+        await redis.disconnect()
         return
     async with await Database.open(storage_url) as db:
         yield DatabaseStorage(db)
@@ -167,7 +184,7 @@ async def test_the_conversation_survives_a_restart(tmp_path: Path) -> None:
         storage = DatabaseStorage(db)
         await storage.set_state(KEY, Wizard.entering)
         await storage.set_data(KEY, {"service": "389", "step": 1})
-        await storage.close()  # aiogram's shutdown does this
+        await storage.save(KEY)  # at the end of the update
     async with await Database.open(path) as db:
         storage = DatabaseStorage(db)
         assert await storage.get_state(KEY) == "Wizard:entering"
@@ -190,7 +207,7 @@ async def stored_rows(db: Database) -> dict[int, tuple[str | None, str]]:
     return {row["chat_id"]: (row["state"], row["data"]) for row in rows}
 
 
-async def test_changes_reach_sqlite_at_flush_all_at_once(db: Database) -> None:
+async def test_changes_reach_the_database_at_save(db: Database) -> None:
     storage = DatabaseStorage(db)
     first, second = StorageKey(bot_id=1, chat_id=1, user_id=1), StorageKey(1, 2, 2)
     await storage.set_state(first, Wizard.choosing)
@@ -199,15 +216,16 @@ async def test_changes_reach_sqlite_at_flush_all_at_once(db: Database) -> None:
     await storage.set_state(second, Wizard.entering)
     assert await stored_rows(db) == {}
     assert await storage.get_data(first) == {"step": 1}  # memory answers meanwhile
-    await storage.flush()
+    await storage.save(first)
+    await storage.save(second)
     assert await stored_rows(db) == {
         1: ("Wizard:choosing", '{"step": 1}'),
         2: ("Wizard:entering", "{}"),
     }
     await storage.set_state(first, None)
-    await storage.flush()
+    await storage.save(first)
     assert (await stored_rows(db))[1] == (None, '{"step": 1}')
-    await storage.flush()  # nothing pending: nothing to do
+    await storage.save(first)  # nothing pending: nothing to do
 
 
 async def test_pending_changes_outlive_the_memory_bound(db: Database) -> None:
@@ -217,7 +235,8 @@ async def test_pending_changes_outlive_the_memory_bound(db: Database) -> None:
         await storage.set_data(key, {"n": n})
     for n, key in enumerate(keys):
         assert await storage.get_data(key) == {"n": n}
-    await storage.flush()
+    for key in keys:
+        await storage.save(key)
     fresh = DatabaseStorage(db)
     for n, key in enumerate(keys):
         assert await fresh.get_data(key) == {"n": n}
@@ -231,8 +250,25 @@ async def test_save_writes_one_conversation(db: Database) -> None:
     await storage.save(KEY)
     assert await stored_rows(db) == {KEY.chat_id: (None, '{"n": 1}')}
     await storage.save(KEY)  # nothing pending for it any more
-    await storage.close()
+    await storage.save(other)
     assert (await stored_rows(db))[2] == (None, '{"n": 2}')
+
+
+async def test_an_update_that_did_not_finish_changes_nothing(db: Database) -> None:
+    """Its change is forgotten (an error, a cancel), or never written (aiogram's shutdown
+    closes the storage while updates may still be under way)."""
+    storage = DatabaseStorage(db)
+    await storage.set_state(KEY, Wizard.choosing)
+    await storage.set_data(KEY, {"step": 1})
+    await storage.save(KEY)
+    await storage.set_state(KEY, Wizard.entering)
+    await storage.set_data(KEY, {"step": 2})
+    storage.forget(KEY)
+    assert await storage.get_state(KEY) == "Wizard:choosing"  # memory forgot it too
+    assert await storage.get_data(KEY) == {"step": 1}
+    await storage.set_data(KEY, {"step": 2})
+    await storage.close()
+    assert await stored_rows(db) == {KEY.chat_id: ("Wizard:choosing", '{"step": 1}')}
 
 
 async def test_a_change_reaches_redis_with_its_handled_mark_or_not_at_all(redis_url: str) -> None:
@@ -269,16 +305,21 @@ async def test_a_change_reaches_redis_with_its_handled_mark_or_not_at_all(redis_
         assert await other_replica.get_state(KEY) is None
         assert await other_replica.get_data(KEY) == {}
     finally:
-        await handling.close()
-        await other_replica.close()
+        await handling.disconnect()
+        await other_replica.disconnect()
 
 
-async def test_redis_gets_what_is_pending_at_close(redis_url: str) -> None:
+async def test_redis_gets_nothing_of_an_update_that_did_not_finish(redis_url: str) -> None:
     storage = redis_conversations(redis_url)
     await storage.set_data(KEY, {"service": "389"})
-    await storage.close()
+    storage.forget(KEY)  # an error, a cancel
+    assert await storage.get_data(KEY) == {}
+    await storage.set_data(KEY, {"service": "389"})
+    await storage.close()  # aiogram's, at shutdown, while updates may be under way
+    assert await storage.get_data(KEY) == {"service": "389"}  # still connected, still its own
+    await storage.disconnect()  # once the bot has stopped
     reopened = redis_conversations(redis_url)
     try:
-        assert await reopened.get_data(KEY) == {"service": "389"}
+        assert await reopened.get_data(KEY) == {}
     finally:
-        await reopened.close()
+        await reopened.disconnect()
