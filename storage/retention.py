@@ -26,6 +26,7 @@ never wait long behind a large first pruning.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,4 +184,5 @@ async def _by_ranges(
     while low < last and keep_going():
         deleted += await db.execute(sql, (low, low + chunk, *parameters))
         low += chunk
+        await asyncio.sleep(0)  # on SQLite a statement may not yield: let updates in between
     return deleted

@@ -162,6 +162,50 @@ async def test_a_cancelled_transaction_is_rolled_back(db: Database) -> None:
     assert user.first_name == "Anna"
 
 
+async def test_a_single_write_during_a_transaction_waits_for_it_then_runs(
+    sqlite_db: SQLiteDatabase,
+) -> None:
+    db = sqlite_db
+    await add_user(db)
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE users SET first_name = 'Inside' WHERE id = 1")
+        rename = asyncio.create_task(
+            db.execute("UPDATE users SET first_name = 'After' WHERE id = 1")
+        )
+        seen = await db.fetchone("SELECT first_name FROM users WHERE id = 1")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not rename.done()  # SQLite's write lock is the transaction's: no "locked"
+        assert seen is not None
+        assert seen["first_name"] == "Anna"  # a read does not wait, and sees what is committed
+    assert await rename == 1
+    user = await users.get(db, 1)
+    assert user is not None
+    assert user.first_name == "After"
+
+
+async def test_a_single_write_waits_for_another_process_without_holding_up_the_bot(
+    sqlite_db: SQLiteDatabase,
+) -> None:
+    db = sqlite_db
+    await add_user(db)
+    other = sqlite3.connect(db.path, isolation_level=None)  # a CLI command, say
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        rename = asyncio.create_task(
+            db.execute("UPDATE users SET first_name = 'After' WHERE id = 1")
+        )
+        await asyncio.sleep(0.2)  # the event loop runs meanwhile
+        assert not rename.done()
+        other.execute("COMMIT")
+        assert await rename == 1
+    finally:
+        other.close()
+    user = await users.get(db, 1)
+    assert user is not None
+    assert user.first_name == "After"
+
+
 # -- users -------------------------------------------------------------------------------
 
 
