@@ -144,7 +144,9 @@ async def replica(url: str, panel_url: str, api_key: str, concurrency: int) -> d
             await asyncio.sleep(0.05)
             # An order checked is due again only after the cycle; one taken but not yet
             # recorded keeps its old time.
-            due = await db.fetchone("SELECT 1 FROM orders WHERE next_check_at <= ?", (started,))
+            due = await db.fetchone(
+                "SELECT 1 FROM orders WHERE next_check_at <= ? LIMIT 1", (started,)
+            )
             if due is None:
                 break
         finished, cpu = time.time(), time.process_time() - cpu
