@@ -234,15 +234,23 @@ class SQLiteDatabase(Database):
             await begin
             await self._transactions.execute("ROLLBACK")
 
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+    def _at_once(self, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor | None:
+        """The statement run now on the event loop's thread; None if SQLite is busy, in which
+        case it did nothing."""
         try:
-            return self._connection.execute(sql, parameters).rowcount
+            return self._connection.execute(sql, parameters)
         except sqlite3.OperationalError as error:
-            if not _is_busy(error):
-                raise
-        async with self._lock:
-            cursor = await self._transactions.execute(sql, parameters)
+            if _is_busy(error):
+                return None
+            raise
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        cursor = self._at_once(sql, parameters)
+        if cursor is not None:
             return cursor.rowcount
+        async with self._lock:
+            queued = await self._transactions.execute(sql, parameters)
+            return queued.rowcount
 
     async def fetchall_durable(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """It commits as usual, then the write-ahead log is fsynced from a worker thread (outside
@@ -273,10 +281,8 @@ class SQLiteDatabase(Database):
                 waiting.set_result(None)
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
-        try:
-            return self._connection.execute(sql, parameters).fetchall()
-        except sqlite3.OperationalError as error:
-            if not _is_busy(error):
-                raise
+        cursor = self._at_once(sql, parameters)
+        if cursor is not None:
+            return cursor.fetchall()
         async with self._lock:
             return list(await self._transactions.execute_fetchall(sql, parameters))
