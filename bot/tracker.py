@@ -144,6 +144,8 @@ class Tracker(BackgroundLoop):
                     answer = await self._ask(order)
                 await self._settle(order, answer)
             except Exception:
+                # No batch is claimed after this one until the pause, whichever finishes first.
+                self._faulted = True
                 with contextlib.suppress(Exception):  # due again, for any replica
                     await orders.unclaim(self._db, order.id)
                 raise
@@ -164,7 +166,6 @@ class Tracker(BackgroundLoop):
         self._checks.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             logger.error("a check failed", exc_info=error)
-            self._faulted = True
 
     async def stop(self) -> None:
         """Stop taking orders; the checks under way finish and record what they learned."""

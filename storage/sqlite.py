@@ -65,6 +65,9 @@ PRAGMAS = (
     "PRAGMA wal_autocheckpoint=0",
 )
 CHECKPOINT_EVERY = 30.0  # seconds
+# SQLite's virtual-machine steps a statement may take on the event loop's thread (2 – 3 ms
+# here) before it is stopped, undone and run on the worker thread instead.
+AT_ONCE_STEPS = 100_000
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -80,8 +83,8 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
 
 def _connect_at_once(path: Path) -> sqlite3.Connection:
-    """A connection for statements run on the caller's thread, which never waits for a lock:
-    SQLite answers SQLITE_BUSY at once instead."""
+    """A connection for short statements run on the caller's thread: it never waits for a lock
+    (SQLite answers busy at once instead) and interrupts a statement past `AT_ONCE_STEPS`."""
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
     try:
@@ -91,12 +94,16 @@ def _connect_at_once(path: Path) -> sqlite3.Connection:
     except BaseException:
         connection.close()
         raise
+    connection.set_progress_handler(lambda: 1, AT_ONCE_STEPS)
     return connection
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    """SQLITE_BUSY or SQLITE_LOCKED, in any of their extended forms."""
-    return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+NOT_NOW = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT)
+
+
+def _not_now(error: sqlite3.OperationalError) -> bool:
+    """Busy, locked or past its steps, in any extended form: the statement changed nothing."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in NOT_NOW
 
 
 class SQLiteTransaction:
@@ -118,10 +125,10 @@ class SQLiteDatabase(Database):
     """Single statements (reads, and writes atomic on their own) run at once on the event
     loop's thread, on a connection that never waits: a one-row statement takes tens of
     microseconds there, where a hop to a worker thread queued behind others cost milliseconds.
-    When SQLite is busy (a transaction holds the write lock), the statement waits its turn
-    and runs on the transactions connection instead. Transactions run on that second
-    connection, in aiosqlite's thread, one at a time, since their statements span awaits.
-    Reads see only committed data (WAL).
+    When SQLite is busy (a transaction holds the write lock) or the statement is a long one
+    (a scan, a large delete), it is undone and waits its turn on the transactions connection
+    instead. Transactions run on that second connection, in aiosqlite's thread, one at a
+    time, since their statements span awaits. Reads see only committed data (WAL).
 
     Commits are `synchronous=NORMAL` (durable at the next checkpoint). Checkpoints run every
     `CHECKPOINT_EVERY` seconds on the transactions connection, off the commit path; one that
@@ -137,6 +144,7 @@ class SQLiteDatabase(Database):
         self._next_sync: asyncio.Future[None] | None = None
         self._syncing: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._in_transaction: asyncio.Task[Any] | None = None  # the task holding `_lock`
         self.path = path
         self._checkpoints: asyncio.Task[None] | None = None
 
@@ -183,6 +191,7 @@ class SQLiteDatabase(Database):
             await asyncio.gather(self._syncing, return_exceptions=True)
         if self._log is not None:
             os.close(self._log)
+            self._log = None
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             await asyncio.gather(self._checkpoints, return_exceptions=True)
@@ -222,11 +231,14 @@ class SQLiteDatabase(Database):
             except asyncio.CancelledError:
                 await asyncio.shield(self._undo(begin))
                 raise
+            self._in_transaction = asyncio.current_task()
             try:
                 yield SQLiteTransaction(self._transactions)
             except BaseException:
                 await asyncio.shield(self._transactions.execute("ROLLBACK"))
                 raise
+            finally:
+                self._in_transaction = None
             await self._transactions.execute("COMMIT")
 
     async def _undo(self, begin: asyncio.Future[Any]) -> None:
@@ -234,23 +246,30 @@ class SQLiteDatabase(Database):
             await begin
             await self._transactions.execute("ROLLBACK")
 
-    def _at_once(self, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor | None:
-        """The statement run now on the event loop's thread; None if SQLite is busy, in which
-        case it did nothing."""
+    def _at_once(self, sql: str, parameters: Sequence[Any]) -> tuple[list[Row], int] | None:
+        """(rows, rows changed) of the statement run now on the event loop's thread; None when
+        it has to wait (busy, or too long), in which case it changed nothing."""
         try:
-            return self._connection.execute(sql, parameters)
+            cursor = self._connection.execute(sql, parameters)
+            return cursor.fetchall(), cursor.rowcount
         except sqlite3.OperationalError as error:
-            if _is_busy(error):
+            if _not_now(error):
                 return None
             raise
 
+    def _must_not_wait(self) -> None:
+        if self._in_transaction is not None and self._in_transaction is asyncio.current_task():
+            # It would wait for the lock this very task holds, for ever.
+            raise RuntimeError("a single statement inside the same task's transaction")
+
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
-        cursor = self._at_once(sql, parameters)
-        if cursor is not None:
-            return cursor.rowcount
+        done = self._at_once(sql, parameters)
+        if done is not None:
+            return done[1]
+        self._must_not_wait()
         async with self._lock:
-            queued = await self._transactions.execute(sql, parameters)
-            return queued.rowcount
+            cursor = await self._transactions.execute(sql, parameters)
+            return cursor.rowcount
 
     async def fetchall_durable(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """It commits as usual, then the write-ahead log is fsynced from a worker thread (outside
@@ -281,8 +300,9 @@ class SQLiteDatabase(Database):
                 waiting.set_result(None)
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
-        cursor = self._at_once(sql, parameters)
-        if cursor is not None:
-            return cursor.fetchall()
+        done = self._at_once(sql, parameters)
+        if done is not None:
+            return done[0]
+        self._must_not_wait()
         async with self._lock:
             return list(await self._transactions.execute_fetchall(sql, parameters))

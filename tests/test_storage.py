@@ -206,6 +206,61 @@ async def test_a_single_write_waits_for_another_process_without_holding_up_the_b
     assert user.first_name == "After"
 
 
+COUNT_TO_A_MILLION = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) "
+    "SELECT count(*) FROM n"
+)
+
+
+async def test_a_long_statement_leaves_the_event_loop_free_meanwhile(
+    sqlite_db: SQLiteDatabase,
+) -> None:
+    db = sqlite_db
+    long = asyncio.create_task(db.fetchone(COUNT_TO_A_MILLION))
+    short = asyncio.create_task(db.fetchone("SELECT 1"))
+    seen_done = []
+
+    async def beside() -> None:
+        seen_done.append(long.done())
+
+    await asyncio.gather(long, short, beside())
+    assert seen_done == [False]  # the long one was not run through on the loop's thread
+    assert short.done()
+    row = long.result()
+    assert row is not None
+    assert row[0] == 1_000_000
+
+
+async def test_a_long_write_stopped_on_the_loops_thread_is_applied_once(
+    sqlite_db: SQLiteDatabase,
+) -> None:
+    db = sqlite_db
+    await db.execute("CREATE TABLE counters (n INTEGER NOT NULL)")
+    inserted = await db.execute(
+        "INSERT INTO counters (n) WITH RECURSIVE k(i) AS "
+        "(SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 50000) SELECT 0 FROM k"
+    )
+    changed = await db.fetchall("UPDATE counters SET n = n + 1 RETURNING n")
+    assert (inserted, len(changed)) == (50_000, 50_000)
+    totals = await db.fetchone("SELECT count(*), sum(n), min(n) FROM counters")
+    assert totals is not None
+    assert (totals[0], totals[1], totals[2]) == (50_000, 50_000, 1)
+
+
+async def test_a_single_statement_inside_its_own_tasks_transaction_fails_at_once(
+    sqlite_db: SQLiteDatabase,
+) -> None:
+    db = sqlite_db
+    await add_user(db)
+    with pytest.raises(RuntimeError, match="inside the same task's transaction"):
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE users SET first_name = 'Inside' WHERE id = 1")
+            await db.execute("UPDATE users SET first_name = 'Outside' WHERE id = 1")
+    user = await users.get(db, 1)
+    assert user is not None
+    assert user.first_name == "Anna"
+
+
 # -- users -------------------------------------------------------------------------------
 
 
