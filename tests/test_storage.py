@@ -15,7 +15,7 @@ import pytest
 
 from storage import catalog, orders, outbox, users
 from storage import sqlite as sqlite_module
-from storage.db import Database, DatabaseTooNew, Row
+from storage.db import Database, DatabaseTooNew, Dialect, Row
 from storage.orders import CheckResult, OrderState
 from storage.outbox import Notification, OutboxStatus
 from storage.schema import MIGRATIONS
@@ -528,6 +528,17 @@ async def test_outbox_lifecycle(db: Database) -> None:
     assert [(m.dedupe_key, m.last_error, m.attempts) for m in parked] == [("c", "keeps failing", 1)]
     assert [m.dedupe_key for m in await outbox.with_status(db, OutboxStatus.SENT)] == ["a"]
     assert [m.dedupe_key for m in await outbox.with_status(db, OutboxStatus.DROPPED)] == ["d"]
+
+
+async def test_the_notifiers_claim_finds_pending_messages_through_their_index(
+    sqlite_db: SQLiteDatabase,
+) -> None:
+    plan = await sqlite_db.fetchall(
+        f"EXPLAIN QUERY PLAN {outbox._CLAIM_DUE[Dialect.SQLITE]}", (0.0, 10, 1.0, 1.0)
+    )
+    steps = [row[3] for row in plan]
+    assert "SEARCH o USING INDEX outbox_due (next_attempt_at<?)" in steps
+    assert not [step for step in steps if step.startswith("SCAN")]  # not the whole outbox
 
 
 async def test_a_message_for_a_user_who_blocked_the_bot_is_recorded_not_sent(
