@@ -246,30 +246,26 @@ class SQLiteDatabase(Database):
             await begin
             await self._transactions.execute("ROLLBACK")
 
-    def _at_once(self, sql: str, parameters: Sequence[Any]) -> tuple[list[Row], int] | None:
-        """(rows, rows changed) of the statement run now on the event loop's thread; None when
-        it has to wait (busy, or too long), in which case it changed nothing."""
+    async def _run(self, sql: str, parameters: Sequence[Any]) -> tuple[list[Row], int]:
+        """(rows, rows changed): run now on the event loop's thread, or, when it has to wait
+        (busy, or too long, having changed nothing), in its turn on the transactions
+        connection."""
         try:
             cursor = self._connection.execute(sql, parameters)
             return cursor.fetchall(), cursor.rowcount
         except sqlite3.OperationalError as error:
-            if _not_now(error):
-                return None
-            raise
-
-    def _must_not_wait(self) -> None:
-        if self._in_transaction is not None and self._in_transaction is asyncio.current_task():
+            if not _not_now(error):
+                raise
+        if self._in_transaction is asyncio.current_task():
             # It would wait for the lock this very task holds, for ever.
             raise RuntimeError("a single statement inside the same task's transaction")
+        async with self._lock:
+            queued = await self._transactions.execute(sql, parameters)
+            return list(await queued.fetchall()), queued.rowcount
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
-        done = self._at_once(sql, parameters)
-        if done is not None:
-            return done[1]
-        self._must_not_wait()
-        async with self._lock:
-            cursor = await self._transactions.execute(sql, parameters)
-            return cursor.rowcount
+        _, changed = await self._run(sql, parameters)
+        return changed
 
     async def fetchall_durable(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         """It commits as usual, then the write-ahead log is fsynced from a worker thread (outside
@@ -300,9 +296,5 @@ class SQLiteDatabase(Database):
                 waiting.set_result(None)
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
-        done = self._at_once(sql, parameters)
-        if done is not None:
-            return done[0]
-        self._must_not_wait()
-        async with self._lock:
-            return list(await self._transactions.execute_fetchall(sql, parameters))
+        rows, _ = await self._run(sql, parameters)
+        return rows
